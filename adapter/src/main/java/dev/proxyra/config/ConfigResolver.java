@@ -1,0 +1,201 @@
+package dev.proxyra.config;
+
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Merges the three sources of a factory's configuration, highest first: a value set on the pool
+ * (admin console, asadmin, annotation), MicroProfile Config ({@code <ConfigPrefix>.<Property>}),
+ * the built-in default. Then validates the result.
+ *
+ * <p>Application servers pass ra.xml's default values to the factory as if an administrator had set
+ * them, so a pool value equal to the built-in default counts as unset: otherwise MicroProfile Config
+ * could never override a property that has a default.
+ */
+public final class ConfigResolver {
+
+    private ConfigResolver() {
+    }
+
+    public static ProxyraConfig resolve(Map<Setting, ?> setOnPool, ExternalConfig external) {
+        Values v = new Values(setOnPool, external);
+        String url = v.text(Setting.URL);
+        if (url == null) {
+            throw new InvalidConfigurationException("proxyra: property URL is required: set it on the pool or as "
+                    + v.key(Setting.URL) + " in MicroProfile Config, e.g. jdbc:postgresql://host:5432/db or"
+                    + " jdbc:oracle:thin:@//host:1521/service");
+        }
+        if (!url.startsWith("jdbc:")) {
+            throw new InvalidConfigurationException("proxyra: invalid URL '" + Redact.url(url)
+                    + "': expected a JDBC URL starting with jdbc:oracle: or jdbc:postgresql:");
+        }
+        DialectKind dialect = dialect(url, v.choice(Setting.DIALECT));
+
+        int initial = v.count(Setting.INITIAL_POOL_SIZE, 0);
+        int min = v.count(Setting.MIN_POOL_SIZE, 0);
+        int max = v.count(Setting.MAX_POOL_SIZE, 1);
+        if (min > max) {
+            throw new InvalidConfigurationException("proxyra: invalid MinPoolSize " + min + " with MaxPoolSize "
+                    + max + ": MinPoolSize must not exceed MaxPoolSize");
+        }
+        if (initial > max) {
+            throw new InvalidConfigurationException("proxyra: invalid InitialPoolSize " + initial
+                    + " with MaxPoolSize " + max + ": InitialPoolSize must not exceed MaxPoolSize");
+        }
+        String caseText = v.choice(Setting.PRINCIPAL_CASE);
+        ProxyraConfig.PrincipalCase principalCase = caseText != null
+                ? ProxyraConfig.PrincipalCase.valueOf(caseText)
+                : dialect == DialectKind.ORACLE ? ProxyraConfig.PrincipalCase.UPPER : ProxyraConfig.PrincipalCase.AS_IS;
+
+        return new ProxyraConfig(
+                url,
+                v.text(Setting.USER),
+                v.text(Setting.PASSWORD),
+                dialect,
+                initial, min, max,
+                v.count(Setting.CONNECTION_WAIT_TIMEOUT, 0),
+                v.count(Setting.INACTIVE_CONNECTION_TIMEOUT, 0),
+                v.flag(Setting.VALIDATE_CONNECTION_ON_BORROW),
+                v.text(Setting.CALLER_SOURCE),
+                v.text(Setting.PRINCIPAL_PREFIX),
+                principalMap(v.text(Setting.PRINCIPAL_MAP)),
+                v.flag(Setting.REQUIRE_PRINCIPAL_MAPPING),
+                principalCase,
+                ProxyraConfig.UnauthenticatedAccess.valueOf(v.choice(Setting.UNAUTHENTICATED_ACCESS)),
+                v.flag(Setting.ALLOW_EXPLICIT_USER),
+                ProxyraConfig.IdentityCheck.valueOf(v.choice(Setting.IDENTITY_CHECK)),
+                v.prefix);
+    }
+
+    private static DialectKind dialect(String url, String configured) {
+        DialectKind fromUrl = url.startsWith("jdbc:oracle:") ? DialectKind.ORACLE
+                : url.startsWith("jdbc:postgresql:") ? DialectKind.POSTGRESQL : null;
+        if ("AUTO".equals(configured)) {
+            if (fromUrl == null) {
+                throw new InvalidConfigurationException("proxyra: Dialect auto cannot recognise URL '"
+                        + Redact.url(url) + "': expected jdbc:oracle:... or jdbc:postgresql:..., or set Dialect to"
+                        + " oracle or postgresql");
+            }
+            return fromUrl;
+        }
+        DialectKind chosen = DialectKind.valueOf(configured);
+        if (fromUrl != null && fromUrl != chosen) {
+            throw new InvalidConfigurationException("proxyra: Dialect " + configured.toLowerCase(Locale.ROOT)
+                    + " does not fit URL '" + Redact.url(url) + "', which is a "
+                    + fromUrl.name().toLowerCase(Locale.ROOT) + " URL; allowed values: auto, oracle, postgresql");
+        }
+        return chosen;
+    }
+
+    /** Parses {@code alice=ALICE_DB, bob=BOB_DB}. */
+    static Map<String, String> principalMap(String text) {
+        Map<String, String> map = new LinkedHashMap<>();
+        if (text == null) {
+            return map;
+        }
+        for (String entry : text.split(",")) {
+            if (entry.isBlank()) {
+                continue;
+            }
+            int eq = entry.indexOf('=');
+            String caller = eq < 0 ? "" : entry.substring(0, eq).trim();
+            String dbUser = eq < 0 ? "" : entry.substring(eq + 1).trim();
+            if (caller.isEmpty() || dbUser.isEmpty()) {
+                throw new InvalidConfigurationException("proxyra: invalid PrincipalMap entry '" + entry.trim()
+                        + "': expected caller=DB_USER pairs separated by commas, e.g. alice=ALICE_DB,bob=BOB_DB");
+            }
+            if (map.put(caller, dbUser) != null) {
+                throw new InvalidConfigurationException("proxyra: invalid PrincipalMap: caller '" + caller
+                        + "' is mapped twice");
+            }
+        }
+        return map;
+    }
+
+    /** Reads one setting through the precedence chain and converts it, with messages naming the property. */
+    private static final class Values {
+        private final Map<Setting, ?> pool;
+        private final ExternalConfig external;
+        private final String prefix;
+
+        Values(Map<Setting, ?> pool, ExternalConfig external) {
+            this.pool = pool;
+            this.external = external;
+            Object p = pool.get(Setting.CONFIG_PREFIX);
+            String text = p == null ? null : p.toString().trim();
+            this.prefix = text == null || text.isEmpty() ? Setting.CONFIG_PREFIX.defaultValue() : text;
+        }
+
+        String key(Setting s) {
+            return prefix + "." + s.propertyName();
+        }
+
+        /** The raw text and where it came from, or null when no source has it. */
+        private String[] raw(Setting s) {
+            Object onPool = pool.get(s);
+            if (onPool != null) {
+                String text = onPool.toString().trim();
+                if (!text.isEmpty() && !text.equals(s.defaultValue())) {
+                    return new String[] {text, "pool property " + s.propertyName()};
+                }
+            }
+            if (s != Setting.CONFIG_PREFIX) {
+                String fromExternal = external.get(key(s)).map(String::trim).filter(t -> !t.isEmpty()).orElse(null);
+                if (fromExternal != null) {
+                    return new String[] {fromExternal, "MicroProfile Config " + key(s)};
+                }
+            }
+            if (onPool != null && !onPool.toString().trim().isEmpty()) {
+                return new String[] {onPool.toString().trim(), "pool property " + s.propertyName()};
+            }
+            return s.defaultValue() == null ? null : new String[] {s.defaultValue(), "default"};
+        }
+
+        String text(Setting s) {
+            String[] r = raw(s);
+            return r == null ? null : r[0];
+        }
+
+        String choice(Setting s) {
+            String[] r = raw(s);
+            if (r == null) {
+                return null;
+            }
+            for (String allowed : s.allowedValues()) {
+                if (allowed.equalsIgnoreCase(r[0])) {
+                    return allowed.toUpperCase(Locale.ROOT);
+                }
+            }
+            throw new InvalidConfigurationException("proxyra: invalid " + s.propertyName() + " '" + r[0] + "' (from "
+                    + r[1] + "): allowed values are " + String.join(", ", s.allowedValues()));
+        }
+
+        int count(Setting s, int minimum) {
+            String[] r = raw(s);
+            int value;
+            try {
+                value = Integer.parseInt(r[0]);
+            } catch (NumberFormatException e) {
+                value = Integer.MIN_VALUE;
+            }
+            if (value < minimum) {
+                throw new InvalidConfigurationException("proxyra: invalid " + s.propertyName() + " '" + r[0]
+                        + "' (from " + r[1] + "): expected a whole number >= " + minimum);
+            }
+            return value;
+        }
+
+        boolean flag(Setting s) {
+            String[] r = raw(s);
+            if ("true".equalsIgnoreCase(r[0])) {
+                return true;
+            }
+            if ("false".equalsIgnoreCase(r[0])) {
+                return false;
+            }
+            throw new InvalidConfigurationException("proxyra: invalid " + s.propertyName() + " '" + r[0] + "' (from "
+                    + r[1] + "): allowed values are true, false");
+        }
+    }
+}

@@ -1,0 +1,6 @@
+package dev.proxyra.config;
+
+/** The databases proxyra can switch identities on. */
+public enum DialectKind {
+    ORACLE, POSTGRESQL
+}

@@ -1,0 +1,31 @@
+package dev.proxyra.config;
+
+import java.util.Optional;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+import org.eclipse.microprofile.config.Config;
+import org.eclipse.microprofile.config.ConfigProvider;
+
+/** Loaded only after the API was found on the class path, so the adapter never needs it. */
+final class MicroProfileConfig {
+    private static final Logger LOG = Logger.getLogger(MicroProfileConfig.class.getName());
+
+    private MicroProfileConfig() {
+    }
+
+    static ExternalConfig current() {
+        Config config;
+        try {
+            config = ConfigProvider.getConfig();
+        } catch (RuntimeException | LinkageError e) {
+            // The API is there but no implementation is: same as no MicroProfile Config at all.
+            LOG.log(Level.FINE, "proxyra: MicroProfile Config API present but not usable", e);
+            return ExternalConfig.NONE;
+        }
+        return key -> {
+            Optional<String> value = config.getOptionalValue(key, String.class);
+            return value.filter(v -> !v.isBlank());
+        };
+    }
+}

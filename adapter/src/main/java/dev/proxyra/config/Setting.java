@@ -1,0 +1,116 @@
+package dev.proxyra.config;
+
+import java.util.List;
+
+/**
+ * Every user-facing configuration property: its public name (the JavaBean property of the managed
+ * connection factory and the {@code config-property-name} in ra.xml), type, built-in default and
+ * description. The README's reference table and ra.xml are checked against this table by the build.
+ */
+public enum Setting {
+    URL(String.class, null, false,
+            "JDBC URL of the database; the dialect is detected from it (jdbc:oracle:... or jdbc:postgresql:...). Required."),
+    USER("User", String.class, null, false,
+            "The proxy account the pool's physical connections log in as. When unset, the user of the"
+                    + " PasswordCredential the server passes for this factory."),
+    PASSWORD("Password", String.class, null, true,
+            "Password of the proxy account. Prefer MicroProfile Config (<ConfigPrefix>.Password, e.g. the"
+                    + " environment variable PROXYRA_PASSWORD) over a pool property."),
+    DIALECT("Dialect", String.class, "auto", false,
+            "How identities are switched: oracle (proxy sessions), postgresql (SET ROLE) or auto (from the URL).",
+            "auto", "oracle", "postgresql"),
+    INITIAL_POOL_SIZE("InitialPoolSize", Integer.class, "0", false,
+            "Physical connections opened when the pool starts."),
+    MIN_POOL_SIZE("MinPoolSize", Integer.class, "0", false,
+            "Physical connections the pool keeps open at least."),
+    MAX_POOL_SIZE("MaxPoolSize", Integer.class, "10", false,
+            "Physical connections the pool opens at most, whatever the number of callers."),
+    CONNECTION_WAIT_TIMEOUT("ConnectionWaitTimeout", Integer.class, "10", false,
+            "Seconds a request waits for a free physical connection before it fails (pool exhausted or database unreachable)."),
+    INACTIVE_CONNECTION_TIMEOUT("InactiveConnectionTimeout", Integer.class, "300", false,
+            "Seconds an idle physical connection stays in the pool before it is closed (0: never)."),
+    VALIDATE_CONNECTION_ON_BORROW("ValidateConnectionOnBorrow", Boolean.class, "true", false,
+            "Check each physical connection before handing it out, so dead sessions are replaced transparently."),
+    CALLER_SOURCE("CallerSource", String.class, null, false,
+            "Class name of a dev.proxyra.identity.CallerSource that names the caller; tried after an explicit user"
+                    + " and before Jakarta Security and the JACC Subject."),
+    PRINCIPAL_PREFIX("PrincipalPrefix", String.class, null, false,
+            "When set, only principals whose name starts with this prefix count as the caller, and the prefix is stripped."),
+    PRINCIPAL_MAP("PrincipalMap", String.class, null, false,
+            "Explicit caller-to-database-user map, e.g. alice=ALICE_DB,bob=BOB_DB; mapped names are used as written."),
+    REQUIRE_PRINCIPAL_MAPPING("RequirePrincipalMapping", Boolean.class, "false", false,
+            "When true, a caller that PrincipalMap does not name is refused instead of used under its own name."),
+    PRINCIPAL_CASE("PrincipalCase", String.class, null, false,
+            "Case applied to unmapped caller names: UPPER, LOWER or AS_IS. Unset: UPPER for Oracle, AS_IS for PostgreSQL.",
+            "UPPER", "LOWER", "AS_IS"),
+    UNAUTHENTICATED_ACCESS("UnauthenticatedAccess", String.class, "DENY", false,
+            "What a request without a resolvable caller gets: DENY (an SQLException, SQLState 28000) or PROXY_USER"
+                    + " (a session as the proxy account itself).",
+            "DENY", "PROXY_USER"),
+    ALLOW_EXPLICIT_USER("AllowExplicitUser", Boolean.class, "false", false,
+            "Whether DataSource.getConnection(user, password) may name the database user explicitly."),
+    IDENTITY_CHECK("IdentityCheck", String.class, "VERIFY", false,
+            "PostgreSQL: how a role changed by application SQL is kept from the next borrower. VERIFY asks the"
+                    + " database (one round trip per return); SCAN only inspects the application's SQL text.",
+            "VERIFY", "SCAN"),
+    CONFIG_PREFIX("ConfigPrefix", String.class, "proxyra", false,
+            "Prefix of the MicroProfile Config keys that supply properties not set on the pool (<prefix>.<Property>).");
+
+    private final String propertyName;
+    private final Class<?> type;
+    private final String defaultValue;
+    private final boolean secret;
+    private final String description;
+    private final List<String> allowedValues;
+
+    Setting(Class<?> type, String defaultValue, boolean secret, String description, String... allowed) {
+        this(null, type, defaultValue, secret, description, allowed);
+    }
+
+    Setting(String propertyName, Class<?> type, String defaultValue, boolean secret, String description,
+            String... allowed) {
+        this.propertyName = propertyName == null ? name() : propertyName;
+        this.type = type;
+        this.defaultValue = defaultValue;
+        this.secret = secret;
+        this.description = description;
+        this.allowedValues = List.of(allowed);
+    }
+
+    /** The public property name, e.g. {@code MaxPoolSize}. */
+    public String propertyName() {
+        return propertyName;
+    }
+
+    /** {@code String}, {@code Integer} or {@code Boolean}. */
+    public Class<?> type() {
+        return type;
+    }
+
+    /** The built-in default as text, or null when there is none. */
+    public String defaultValue() {
+        return defaultValue;
+    }
+
+    public boolean secret() {
+        return secret;
+    }
+
+    public String description() {
+        return description;
+    }
+
+    /** The allowed values of an enumerated property (matched ignoring case), or empty. */
+    public List<String> allowedValues() {
+        return allowedValues;
+    }
+
+    public static Setting byPropertyName(String name) {
+        for (Setting s : values()) {
+            if (s.propertyName.equals(name)) {
+                return s;
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,70 @@
+package dev.proxyra.dialect;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.Map;
+
+import dev.proxyra.config.ProxyraConfig;
+import dev.proxyra.identity.DbIdentity;
+
+/**
+ * What differs between databases: how an identity is opened and closed on a physical connection,
+ * how it is verified, and what an error means. One implementation per database, stateless.
+ */
+public interface Dialect {
+
+    /** The class UCP uses to open physical connections. */
+    String connectionFactoryClassName();
+
+    /** Factory properties UCP must pass to that class, beyond URL, user and password. */
+    Map<String, String> connectionFactoryProperties(ProxyraConfig config);
+
+    /**
+     * Makes the physical connection run as {@code identity}, closing whatever identity it had. On an
+     * exception the connection's identity is unknown: the caller resets it or discards the connection.
+     */
+    void switchTo(Connection physical, DbIdentity identity) throws SQLException;
+
+    /** Returns the physical connection to the proxy account's own identity. */
+    void reset(Connection physical) throws SQLException;
+
+    /**
+     * Whether application SQL can change the session's identity behind the adapter's back (PostgreSQL
+     * SET ROLE can; an Oracle proxy session cannot be left by SQL).
+     */
+    boolean identityChangeableBySql();
+
+    /** Asks the database whether the session still runs as {@code identity}; one round trip. */
+    boolean verify(Connection physical, DbIdentity identity) throws SQLException;
+
+    /** Whether this SQL text may change the session's identity (a cheap, conservative text scan). */
+    boolean mayChangeIdentity(String sql);
+
+    /** What an exception from the database means for the connection and the caller. */
+    ErrorKind classify(SQLException e);
+
+    /** Whether an error raised while switching to a user says the proxy account may not act as that user. */
+    boolean isNotAuthorized(SQLException e);
+
+    /** Whether the same physical connection can serve an identity switch while {@code e} is pending. */
+    enum ErrorKind {
+        /** The physical connection is dead or unusable: discard it. */
+        FATAL,
+        /** An ordinary error; the connection stays usable. */
+        OTHER
+    }
+
+    /** SQLState class 08 or a recoverable/connection exception: common to every database. */
+    static boolean isConnectionState(SQLException e) {
+        String state = e.getSQLState();
+        return (state != null && state.startsWith("08")) || e instanceof java.sql.SQLRecoverableException
+                || e instanceof java.sql.SQLNonTransientConnectionException;
+    }
+
+    static Dialect of(dev.proxyra.config.DialectKind kind) {
+        return switch (kind) {
+            case ORACLE -> new OracleProxySession();
+            case POSTGRESQL -> new PostgresRole();
+        };
+    }
+}

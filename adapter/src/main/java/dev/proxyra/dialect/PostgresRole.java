@@ -1,0 +1,96 @@
+package dev.proxyra.dialect;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+import org.postgresql.PGConnection;
+
+import dev.proxyra.config.ProxyraConfig;
+import dev.proxyra.identity.DbIdentity;
+
+/**
+ * PostgreSQL: the pool logs in as a proxy role that is a member of the callers' roles; each identity
+ * is a {@code SET ROLE} with a safely quoted name, {@code RESET ROLE} returns to the proxy role.
+ */
+public final class PostgresRole implements Dialect {
+    /**
+     * Statements that can change current_user: SET [SESSION|LOCAL] ROLE, RESET ROLE, RESET ALL,
+     * SET SESSION AUTHORIZATION, set_config(...), DISCARD ALL. Deliberately broad: a false positive
+     * only costs one reconnect.
+     */
+    private static final Pattern ROLE_CHANGE = Pattern.compile(
+            "(?is)\\b(?:set\\s+(?:session\\s+|local\\s+)?role|reset\\s+(?:role|all|session)|session\\s+authorization"
+                    + "|set_config|discard)\\b");
+
+    @Override
+    public String connectionFactoryClassName() {
+        return "org.postgresql.ds.PGSimpleDataSource";
+    }
+
+    @Override
+    public Map<String, String> connectionFactoryProperties(ProxyraConfig config) {
+        // UCP ignores setURL for this factory class; it must be a factory property (FACTS.md).
+        return Map.of("url", config.url());
+    }
+
+    @Override
+    public void switchTo(Connection physical, DbIdentity identity) throws SQLException {
+        try (Statement s = physical.createStatement()) {
+            if (identity.isProxyAccount()) {
+                s.execute("RESET ROLE");
+            } else {
+                s.execute("SET ROLE " + physical.unwrap(PGConnection.class).escapeIdentifier(identity.databaseUser()));
+            }
+        }
+    }
+
+    @Override
+    public void reset(Connection physical) throws SQLException {
+        try (Statement s = physical.createStatement()) {
+            s.execute("RESET ROLE");
+        }
+    }
+
+    @Override
+    public boolean identityChangeableBySql() {
+        return true;
+    }
+
+    @Override
+    public boolean verify(Connection physical, DbIdentity identity) throws SQLException {
+        try (Statement s = physical.createStatement();
+             ResultSet rs = s.executeQuery("select current_user, session_user")) {
+            rs.next();
+            String current = rs.getString(1);
+            return identity.isProxyAccount() ? current.equals(rs.getString(2)) : current.equals(identity.databaseUser());
+        }
+    }
+
+    @Override
+    public boolean mayChangeIdentity(String sql) {
+        return sql != null && ROLE_CHANGE.matcher(sql).find();
+    }
+
+    @Override
+    public ErrorKind classify(SQLException e) {
+        for (SQLException x = e; x != null; x = x.getNextException()) {
+            String state = x.getSQLState();
+            // 57P01 admin shutdown (pg_terminate_backend), 57P02 crash shutdown, 57P03 cannot connect now
+            if (Dialect.isConnectionState(x) || "57P01".equals(state) || "57P02".equals(state) || "57P03".equals(state)) {
+                return ErrorKind.FATAL;
+            }
+        }
+        return ErrorKind.OTHER;
+    }
+
+    @Override
+    public boolean isNotAuthorized(SQLException e) {
+        String state = e.getSQLState();
+        // 42501 permission denied to set role, 22023 role does not exist, class 28 authorization
+        return "42501".equals(state) || "22023".equals(state) || (state != null && state.startsWith("28"));
+    }
+}

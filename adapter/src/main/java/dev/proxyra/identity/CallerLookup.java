@@ -1,0 +1,43 @@
+package dev.proxyra.identity;
+
+import java.security.Principal;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+
+/**
+ * One link of the caller chain. {@link #candidates()} returns the principal names this source knows
+ * for the calling thread (empty when it knows none) or throws when the source itself is broken, which
+ * fails the request: a broken source must never let the chain fall through to a weaker one.
+ */
+interface CallerLookup {
+
+    /** Name used in messages, e.g. "CallerSource com.example.Users". */
+    String description();
+
+    /** Candidate principal names, most specific first; empty when this source has no caller. */
+    List<String> candidates() throws CallerResolutionException;
+
+    /** Principal names of a Subject or SecurityContext, callers before groups. */
+    static List<String> names(Collection<? extends Principal> principals, Principal caller) {
+        List<String> callers = new ArrayList<>();
+        List<String> others = new ArrayList<>();
+        if (caller != null && caller.getName() != null) {
+            callers.add(caller.getName());
+        }
+        for (Principal p : principals) {
+            if (p == null || p.getName() == null || p == caller) {
+                continue;
+            }
+            (isGroup(p) ? others : callers).add(p.getName());
+        }
+        callers.addAll(others);
+        return callers;
+    }
+
+    /** Containers put group principals beside the caller principal; they are never the caller. */
+    static boolean isGroup(Principal p) {
+        String simple = p.getClass().getSimpleName();
+        return simple.contains("Group") || simple.contains("Role");
+    }
+}

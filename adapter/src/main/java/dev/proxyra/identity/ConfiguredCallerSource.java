@@ -1,0 +1,74 @@
+package dev.proxyra.identity;
+
+import java.util.List;
+import java.util.Map;
+import java.util.WeakHashMap;
+
+/** The {@code CallerSource} property: an application class, one instance per class loader that sees it. */
+final class ConfiguredCallerSource implements CallerLookup {
+    private final String className;
+    private final Map<ClassLoader, CallerSource> instances = new WeakHashMap<>();
+
+    ConfiguredCallerSource(String className) {
+        this.className = className;
+    }
+
+    @Override
+    public String description() {
+        return "CallerSource " + className;
+    }
+
+    @Override
+    public List<String> candidates() throws CallerResolutionException {
+        String name;
+        try {
+            name = instance().currentCaller();
+        } catch (RuntimeException e) {
+            throw new CallerResolutionException("CallerSource " + className + " failed: " + e, e);
+        }
+        return name == null ? List.of() : List.of(name);
+    }
+
+    private CallerSource instance() throws CallerResolutionException {
+        ClassLoader tccl = Thread.currentThread().getContextClassLoader();
+        ClassLoader key = tccl != null ? tccl : ConfiguredCallerSource.class.getClassLoader();
+        synchronized (instances) {
+            CallerSource source = instances.get(key);
+            if (source == null) {
+                source = load(tccl);
+                instances.put(key, source);
+            }
+            return source;
+        }
+    }
+
+    private CallerSource load(ClassLoader tccl) throws CallerResolutionException {
+        Class<?> type = null;
+        Throwable failure = null;
+        for (ClassLoader loader : new ClassLoader[] {tccl, ConfiguredCallerSource.class.getClassLoader()}) {
+            if (loader == null) {
+                continue;
+            }
+            try {
+                type = Class.forName(className, true, loader);
+                break;
+            } catch (ClassNotFoundException | LinkageError e) {
+                failure = e;
+            }
+        }
+        if (type == null) {
+            throw new CallerResolutionException("the class named by property CallerSource, '" + className
+                    + "', cannot be loaded by the application's or the adapter's class loader", failure);
+        }
+        if (!CallerSource.class.isAssignableFrom(type)) {
+            throw new CallerResolutionException("the class named by property CallerSource, '" + className
+                    + "', does not implement " + CallerSource.class.getName(), null);
+        }
+        try {
+            return (CallerSource) type.getConstructor().newInstance();
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            throw new CallerResolutionException("the class named by property CallerSource, '" + className
+                    + "', cannot be instantiated (it needs a public no-argument constructor): " + e, e);
+        }
+    }
+}

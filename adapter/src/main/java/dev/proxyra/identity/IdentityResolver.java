@@ -1,0 +1,157 @@
+package dev.proxyra.identity;
+
+import java.nio.charset.StandardCharsets;
+import java.sql.SQLException;
+import java.sql.SQLInvalidAuthorizationSpecException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+import dev.proxyra.config.DialectKind;
+import dev.proxyra.config.ProxyraConfig;
+
+/**
+ * Decides which database identity a connection request runs as, on the calling thread: the caller
+ * chain (explicit user, CallerSource, Jakarta Security, JACC Subject), then prefix, map and case,
+ * then validation of the database user name. Every refusal is an SQLException with SQLState 28000
+ * that says why; nothing here ever falls back to the proxy account unless UnauthenticatedAccess says so.
+ */
+public final class IdentityResolver {
+    public static final String AUTHORIZATION_STATE = "28000";
+
+    private final ProxyraConfig config;
+    private final List<CallerLookup> chain;
+    private final int maxNameBytes;
+
+    public IdentityResolver(ProxyraConfig config) {
+        this(config, defaultChain(config));
+    }
+
+    IdentityResolver(ProxyraConfig config, List<CallerLookup> chain) {
+        this.config = config;
+        this.chain = List.copyOf(chain);
+        // Oracle 12.2+ identifiers: 128 bytes; PostgreSQL: NAMEDATALEN - 1 = 63 bytes.
+        this.maxNameBytes = config.dialect() == DialectKind.ORACLE ? 128 : 63;
+    }
+
+    private static List<CallerLookup> defaultChain(ProxyraConfig config) {
+        List<CallerLookup> chain = new ArrayList<>();
+        if (config.callerSource() != null) {
+            chain.add(new ConfiguredCallerSource(config.callerSource()));
+        }
+        chain.add(new SecurityContextCaller());
+        chain.add(new ContainerSubjectCaller());
+        return chain;
+    }
+
+    /** The identity for {@code DataSource.getConnection()}. */
+    public DbIdentity resolve() throws SQLException {
+        List<String> tried = new ArrayList<>();
+        for (CallerLookup source : chain) {
+            List<String> names;
+            try {
+                names = source.candidates();
+            } catch (CallerResolutionException e) {
+                throw refused("the caller cannot be resolved: " + e.getMessage(), e.getCause());
+            }
+            String caller = withPrefix(names);
+            if (caller != null) {
+                return identityFor(caller, source.description());
+            }
+            tried.add(source.description() + (names.isEmpty() ? ": no caller"
+                    : ": no principal starting with PrincipalPrefix '" + config.principalPrefix() + "' among " + names));
+        }
+        if (config.unauthenticatedAccess() == ProxyraConfig.UnauthenticatedAccess.PROXY_USER) {
+            return DbIdentity.PROXY_ACCOUNT;
+        }
+        throw refused("no caller could be resolved for this connection request (tried " + String.join("; ", tried)
+                + "); UnauthenticatedAccess=DENY refuses to connect without a caller", null);
+    }
+
+    /** The identity for {@code DataSource.getConnection(user, password)}. */
+    public DbIdentity resolveExplicit(String user, String password) throws SQLException {
+        if (!config.allowExplicitUser()) {
+            throw refused("getConnection(user, password) is not allowed: set AllowExplicitUser=true to let"
+                    + " applications name the database user", null);
+        }
+        if (user == null) {
+            throw refused("getConnection(user, password) was called with a null user", null);
+        }
+        if (password != null && config.dialect() == DialectKind.POSTGRESQL) {
+            throw refused("a password cannot be checked on PostgreSQL (SET ROLE does not authenticate): call"
+                    + " getConnection(user, null) for user '" + printable(user) + "'", null);
+        }
+        DbIdentity identity = identityFor(user, "explicit user");
+        return password == null ? identity : new DbIdentity(identity.databaseUser(), identity.caller(), password);
+    }
+
+    private String withPrefix(List<String> names) {
+        String prefix = config.principalPrefix();
+        if (prefix == null) {
+            return names.isEmpty() ? null : names.get(0);
+        }
+        for (String name : names) {
+            if (name.startsWith(prefix) && name.length() > prefix.length()) {
+                return name.substring(prefix.length());
+            }
+        }
+        return null;
+    }
+
+    private DbIdentity identityFor(String caller, String source) throws SQLException {
+        String mapped = config.principalMap().get(caller);
+        String dbUser;
+        if (mapped != null) {
+            dbUser = mapped;
+        } else if (config.requirePrincipalMapping()) {
+            throw refused("caller '" + printable(caller) + "' (from " + source + ") is not in PrincipalMap and"
+                    + " RequirePrincipalMapping=true", null);
+        } else {
+            dbUser = switch (config.principalCase()) {
+                case UPPER -> caller.toUpperCase(Locale.ROOT);
+                case LOWER -> caller.toLowerCase(Locale.ROOT);
+                case AS_IS -> caller;
+            };
+        }
+        validate(dbUser, caller, source);
+        return DbIdentity.of(dbUser, caller);
+    }
+
+    private void validate(String dbUser, String caller, String source) throws SQLException {
+        String what = "database user '" + printable(dbUser) + "' for caller '" + printable(caller) + "' (from " + source + ")";
+        if (dbUser.isBlank()) {
+            throw refused("the " + what + " is empty", null);
+        }
+        for (int i = 0; i < dbUser.length(); ) {
+            int cp = dbUser.codePointAt(i);
+            if (Character.isISOControl(cp) || Character.getType(cp) == Character.FORMAT
+                    || Character.getType(cp) == Character.SURROGATE) {
+                throw refused("the " + what + " contains a control character (U+"
+                        + String.format("%04X", cp) + ")", null);
+            }
+            i += Character.charCount(cp);
+        }
+        int bytes = dbUser.getBytes(StandardCharsets.UTF_8).length;
+        if (bytes > maxNameBytes) {
+            throw refused("the " + what + " is " + bytes + " bytes long; " + config.dialect().name().toLowerCase(Locale.ROOT)
+                    + " allows at most " + maxNameBytes, null);
+        }
+    }
+
+    /** Shows a name in a message with control characters escaped and its length bounded. */
+    static String printable(String name) {
+        StringBuilder sb = new StringBuilder();
+        name.codePoints().limit(80).forEach(cp -> {
+            if (Character.isISOControl(cp) || Character.getType(cp) == Character.FORMAT) {
+                sb.append(String.format("\\u%04X", cp));
+            } else {
+                sb.appendCodePoint(cp);
+            }
+        });
+        return name.codePointCount(0, name.length()) > 80 ? sb + "..." : sb.toString();
+    }
+
+    private static SQLException refused(String why, Throwable cause) {
+        return new SQLInvalidAuthorizationSpecException("proxyra: " + why, AUTHORIZATION_STATE, cause);
+    }
+}

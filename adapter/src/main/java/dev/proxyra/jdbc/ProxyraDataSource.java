@@ -1,0 +1,134 @@
+package dev.proxyra.jdbc;
+
+import java.io.PrintWriter;
+import java.io.Serializable;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.SQLFeatureNotSupportedException;
+import java.sql.SQLNonTransientConnectionException;
+import java.util.logging.Logger;
+
+import javax.naming.Reference;
+import javax.sql.DataSource;
+
+import jakarta.resource.Referenceable;
+import jakarta.resource.ResourceException;
+import jakarta.resource.spi.ConnectionManager;
+
+import dev.proxyra.config.InvalidConfigurationException;
+import dev.proxyra.identity.DbIdentity;
+import dev.proxyra.spi.IdentityRequest;
+import dev.proxyra.spi.ProxyraManagedConnectionFactory;
+
+/**
+ * The DataSource applications look up. Each {@code getConnection()} resolves the caller on the calling
+ * thread, then asks the server's connection manager (or the non-managed one) for a connection running
+ * as that caller.
+ */
+public final class ProxyraDataSource implements DataSource, Referenceable, Serializable {
+    private static final long serialVersionUID = 1L;
+
+    private final ProxyraManagedConnectionFactory factory;
+    private final ConnectionManager manager;
+    private Reference reference;
+    private transient PrintWriter logWriter;
+    private int loginTimeout;
+
+    public ProxyraDataSource(ProxyraManagedConnectionFactory factory, ConnectionManager manager) {
+        this.factory = factory;
+        this.manager = manager;
+    }
+
+    @Override
+    public Connection getConnection() throws SQLException {
+        return allocate(identities().resolve());
+    }
+
+    @Override
+    public Connection getConnection(String user, String password) throws SQLException {
+        return allocate(identities().resolveExplicit(user, password));
+    }
+
+    private dev.proxyra.identity.IdentityResolver identities() throws SQLException {
+        try {
+            return factory.identityResolver();
+        } catch (InvalidConfigurationException e) {
+            throw new SQLNonTransientConnectionException(e.getMessage(), "08001", e);
+        }
+    }
+
+    private Connection allocate(DbIdentity identity) throws SQLException {
+        try {
+            return (Connection) manager.allocateConnection(factory, new IdentityRequest(identity));
+        } catch (ResourceException e) {
+            throw sqlException(e);
+        }
+    }
+
+    /** The SQLException behind a server's ResourceException, so the caller sees the adapter's own reason. */
+    static SQLException sqlException(ResourceException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLException sql) {
+                return sql;
+            }
+            if (t.getCause() == t) {
+                break;
+            }
+        }
+        return new SQLException("proxyra: the application server could not provide a connection: " + e.getMessage(),
+                e.getErrorCode() != null && e.getErrorCode().length() == 5 ? e.getErrorCode() : "08001", e);
+    }
+
+    /** The factory behind this DataSource (statistics, tests). */
+    public ProxyraManagedConnectionFactory factory() {
+        return factory;
+    }
+
+    @Override
+    public PrintWriter getLogWriter() {
+        return logWriter;
+    }
+
+    @Override
+    public void setLogWriter(PrintWriter out) {
+        this.logWriter = out;
+    }
+
+    @Override
+    public void setLoginTimeout(int seconds) {
+        this.loginTimeout = seconds;
+    }
+
+    @Override
+    public int getLoginTimeout() {
+        return loginTimeout;
+    }
+
+    @Override
+    public Logger getParentLogger() throws SQLFeatureNotSupportedException {
+        return Logger.getLogger("dev.proxyra");
+    }
+
+    @Override
+    public <T> T unwrap(Class<T> iface) throws SQLException {
+        if (iface.isInstance(this)) {
+            return iface.cast(this);
+        }
+        throw new SQLException("proxyra: DataSource does not wrap " + iface.getName());
+    }
+
+    @Override
+    public boolean isWrapperFor(Class<?> iface) {
+        return iface.isInstance(this);
+    }
+
+    @Override
+    public void setReference(Reference reference) {
+        this.reference = reference;
+    }
+
+    @Override
+    public Reference getReference() {
+        return reference;
+    }
+}

@@ -1,0 +1,36 @@
+package dev.proxyra.jdbc;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+
+import dev.proxyra.identity.DbIdentity;
+import dev.proxyra.spi.SessionState;
+
+/** What a connection handle needs from the managed connection that owns its physical session. */
+public interface SessionOwner {
+
+    /** The physical connection, or 08003 when the owner holds none. */
+    Connection physical() throws SQLException;
+
+    DbIdentity identity();
+
+    /** Funnel for every SQLException from the physical connection: reports fatal ones, returns {@code e}. */
+    SQLException checkException(SQLException e);
+
+    /** Notes SQL the application runs (identity-change scan). */
+    void sqlSeen(String sql);
+
+    SessionState state();
+
+    void setAutoCommit(boolean autoCommit) throws SQLException;
+
+    void endTransaction(boolean commit) throws SQLException;
+
+    boolean inManagedTransaction();
+
+    void handleClosed(ConnectionHandle handle);
+
+    void attach(ConnectionHandle handle, DbIdentity identity) throws SQLException;
+
+    void detach(ConnectionHandle handle);
+}

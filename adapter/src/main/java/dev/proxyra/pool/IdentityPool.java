@@ -1,0 +1,273 @@
+package dev.proxyra.pool;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.SQLInvalidAuthorizationSpecException;
+import java.sql.SQLTransientConnectionException;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+import oracle.ucp.UniversalConnectionPoolException;
+import oracle.ucp.admin.UniversalConnectionPoolManagerImpl;
+import oracle.ucp.jdbc.LabelableConnection;
+import oracle.ucp.jdbc.PoolDataSource;
+import oracle.ucp.jdbc.PoolDataSourceFactory;
+import oracle.ucp.jdbc.ValidConnection;
+
+import dev.proxyra.config.ProxyraConfig;
+import dev.proxyra.dialect.Dialect;
+import dev.proxyra.identity.DbIdentity;
+import dev.proxyra.identity.IdentityResolver;
+
+/**
+ * One UCP pool of physical connections logged in as the proxy account, handing out sessions that
+ * run as a requested identity. UCP does sizing, waiting, validation and replacement of dead
+ * connections; this class labels every borrow with the identity, switches identity when the label
+ * differs, and on release makes sure no identity changed by application SQL reaches the next borrower.
+ */
+public final class IdentityPool implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(IdentityPool.class.getName());
+    private static final AtomicInteger POOL_NUMBER = new AtomicInteger();
+
+    private final ProxyraConfig config;
+    private final Dialect dialect;
+    private final PoolDataSource ucp;
+    private final String name;
+    private final LongAdder identitySwitches = new LongAdder();
+    private final LongAdder discarded = new LongAdder();
+    private final AtomicInteger lentOut = new AtomicInteger();
+    private volatile boolean closed;
+
+    public IdentityPool(ProxyraConfig config, Dialect dialect) throws SQLException {
+        this.config = config;
+        this.dialect = dialect;
+        this.name = "proxyra-" + POOL_NUMBER.incrementAndGet();
+        this.ucp = PoolDataSourceFactory.getPoolDataSource();
+        ucp.setConnectionPoolName(name);
+        ucp.setConnectionFactoryClassName(dialect.connectionFactoryClassName());
+        ucp.setURL(config.url());
+        for (Map.Entry<String, String> e : dialect.connectionFactoryProperties(config).entrySet()) {
+            ucp.setConnectionFactoryProperty(e.getKey(), e.getValue());
+        }
+        if (config.user() != null) {
+            ucp.setUser(config.user());
+        }
+        if (config.password() != null) {
+            ucp.setPassword(config.password());
+        }
+        ucp.setInitialPoolSize(config.initialPoolSize());
+        ucp.setMinPoolSize(config.minPoolSize());
+        ucp.setMaxPoolSize(config.maxPoolSize());
+        ucp.setConnectionWaitTimeout(config.connectionWaitTimeout());
+        ucp.setInactiveConnectionTimeout(config.inactiveConnectionTimeout());
+        ucp.setValidateConnectionOnBorrow(config.validateConnectionOnBorrow());
+        ucp.registerConnectionLabelingCallback(new IdentityLabels());
+        LOG.fine(() -> "proxyra: created pool " + name + " for " + config);
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public Dialect dialect() {
+        return dialect;
+    }
+
+    /** Borrows a physical connection and makes it run as {@code identity}. */
+    public PhysicalSession borrow(DbIdentity identity) throws SQLException {
+        if (closed) {
+            throw new SQLTransientConnectionException("proxyra: pool " + name + " is closed (the resource adapter stopped)",
+                    "08003");
+        }
+        Connection connection = take(identity);
+        lentOut.incrementAndGet();
+        try {
+            ensureIdentity(connection, identity);
+        } catch (SQLException e) {
+            throw giveBackAfterFailedSwitch(connection, identity, e);
+        } catch (RuntimeException | Error e) {
+            lentOut.decrementAndGet();
+            discard(connection, "unexpected failure while switching identity");
+            throw e;
+        }
+        return new PhysicalSession(connection, identity);
+    }
+
+    /**
+     * Returns a physical connection to UCP. {@code identityMayHaveChanged} is set when the application
+     * ran SQL that can change the session's identity; {@code broken} when a fatal error was seen.
+     */
+    public void release(PhysicalSession session, boolean identityMayHaveChanged, boolean broken) {
+        lentOut.decrementAndGet();
+        Connection connection = session.connection();
+        String reason = broken ? "a fatal error was reported on it" : null;
+        if (reason == null && dialect.identityChangeableBySql()) {
+            if (identityMayHaveChanged) {
+                reason = "the application ran SQL that can change the session's role";
+            } else if (config.identityCheck() == ProxyraConfig.IdentityCheck.VERIFY) {
+                reason = verify(connection, session.identity());
+            }
+        }
+        if (reason != null) {
+            discard(connection, reason);
+            return;
+        }
+        try {
+            connection.close();
+        } catch (SQLException e) {
+            LOG.log(Level.FINE, "proxyra: returning a connection to pool " + name + " failed", e);
+        }
+    }
+
+    private String verify(Connection connection, DbIdentity identity) {
+        try {
+            if (!dialect.verify(connection, identity)) {
+                LOG.warning(() -> "proxyra: a session of pool " + name + " no longer ran as "
+                        + identity.label() + " when it was returned (application SQL changed its role); discarded");
+                return "its role was changed by application SQL";
+            }
+            return null;
+        } catch (SQLException e) {
+            return "its identity could not be verified: " + e.getMessage();
+        }
+    }
+
+    private Connection take(DbIdentity identity) throws SQLException {
+        Properties labels = IdentityLabels.labelsFor(identity);
+        try {
+            return ucp.getConnection(labels);
+        } catch (SQLException e) {
+            throw borrowFailure(e);
+        }
+    }
+
+    private void ensureIdentity(Connection connection, DbIdentity identity) throws SQLException {
+        LabelableConnection labelable = (LabelableConnection) connection;
+        Properties current = labelable.getConnectionLabels();
+        String have = current == null ? null : current.getProperty(IdentityLabels.KEY);
+        String want = IdentityLabels.valueFor(identity);
+        // A password means the caller must be authenticated now: never reuse a warm session for it.
+        if (want.equals(have) && identity.password() == null) {
+            return;
+        }
+        if (have != null) {
+            // From here until the switch succeeds the session's identity is unknown: no label.
+            labelable.removeConnectionLabel(IdentityLabels.KEY);
+        }
+        dialect.switchTo(connection, identity);
+        labelable.applyConnectionLabel(IdentityLabels.KEY, want);
+        identitySwitches.increment();
+    }
+
+    /** After a failed switch: back to the proxy account and into the pool, or discarded; then the error. */
+    private SQLException giveBackAfterFailedSwitch(Connection connection, DbIdentity identity, SQLException e) {
+        lentOut.decrementAndGet();
+        if (dialect.classify(e) == Dialect.ErrorKind.FATAL) {
+            discard(connection, "fatal error while switching identity");
+            return e;
+        }
+        try {
+            dialect.reset(connection);
+            connection.close();
+        } catch (SQLException resetFailure) {
+            discard(connection, "reset after a failed identity switch failed");
+        }
+        if (dialect.isNotAuthorized(e)) {
+            return new SQLInvalidAuthorizationSpecException("proxyra: the proxy account may not act as database user '"
+                    + identity.databaseUser() + "'" + (identity.caller() != null ? " (caller '" + identity.caller() + "')" : "")
+                    + ": " + e.getMessage() + " [SQLState " + e.getSQLState() + ", error " + e.getErrorCode() + "]",
+                    IdentityResolver.AUTHORIZATION_STATE, e);
+        }
+        return e;
+    }
+
+    private SQLException borrowFailure(SQLException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLException s && s.getSQLState() != null && s.getSQLState().startsWith("28")) {
+                return new SQLInvalidAuthorizationSpecException("proxyra: the proxy account '" + config.user()
+                        + "' cannot log in to the database (check User and Password): " + s.getMessage(),
+                        IdentityResolver.AUTHORIZATION_STATE, e);
+            }
+        }
+        int borrowed = borrowedCount();
+        String why = borrowed >= config.maxPoolSize()
+                ? "pool exhausted: all " + config.maxPoolSize() + " physical connections (MaxPoolSize) are in use"
+                : "the database is unreachable or refused the connection";
+        return new SQLTransientConnectionException("proxyra: no connection from pool " + name + " within "
+                + "ConnectionWaitTimeout=" + config.connectionWaitTimeout() + "s: " + why + " (" + e.getMessage() + ")",
+                "08001", e);
+    }
+
+    private void discard(Connection connection, String reason) {
+        discarded.increment();
+        LOG.fine(() -> "proxyra: discarding a physical connection of pool " + name + ": " + reason);
+        try {
+            if (connection instanceof ValidConnection valid) {
+                valid.setInvalid();
+            }
+            connection.close();
+        } catch (SQLException e) {
+            LOG.log(Level.FINE, "proxyra: closing a discarded connection failed", e);
+        }
+    }
+
+    /**
+     * Physical connections proxyra has borrowed and not yet returned: 0 when nothing leaked. Exact at
+     * any moment, unlike UCP's own count, which drops a little later for discarded connections.
+     */
+    public int lentOut() {
+        return lentOut.get();
+    }
+
+    /** UCP's count of borrowed physical connections. */
+    public int borrowedCount() {
+        try {
+            return ucp.getBorrowedConnectionsCount();
+        } catch (SQLException e) {
+            return -1;
+        }
+    }
+
+    /** Physical connections in the pool, idle or lent out. */
+    public int totalCount() {
+        try {
+            return ucp.getBorrowedConnectionsCount() + ucp.getAvailableConnectionsCount();
+        } catch (SQLException e) {
+            return -1;
+        }
+    }
+
+    /** How many times a physical connection had to change identity (a round trip each). */
+    public long identitySwitches() {
+        return identitySwitches.sum();
+    }
+
+    /** Physical connections thrown away (fatal error, identity changed by SQL). */
+    public long discardedCount() {
+        return discarded.sum();
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /** Closes every physical connection. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            UniversalConnectionPoolManagerImpl.getUniversalConnectionPoolManager().destroyConnectionPool(name);
+        } catch (UniversalConnectionPoolException e) {
+            // Never started (no borrow yet): nothing to close.
+            LOG.log(Level.FINE, "proxyra: destroying pool " + name, e);
+        }
+        LOG.fine(() -> "proxyra: closed pool " + name);
+    }
+}

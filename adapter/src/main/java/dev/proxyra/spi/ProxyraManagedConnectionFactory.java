@@ -1,0 +1,286 @@
+package dev.proxyra.spi;
+
+import java.io.PrintWriter;
+import java.sql.SQLException;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+import javax.security.auth.Subject;
+
+import jakarta.resource.ResourceException;
+import jakarta.resource.spi.ConnectionManager;
+import jakarta.resource.spi.ConnectionRequestInfo;
+import jakarta.resource.spi.ManagedConnection;
+import jakarta.resource.spi.ManagedConnectionFactory;
+import jakarta.resource.spi.ResourceAdapter;
+import jakarta.resource.spi.ResourceAdapterAssociation;
+import jakarta.resource.spi.ResourceAdapterInternalException;
+import jakarta.resource.spi.TransactionSupport;
+import jakarta.resource.spi.security.PasswordCredential;
+
+import dev.proxyra.config.ConfigResolver;
+import dev.proxyra.config.ExternalConfig;
+import dev.proxyra.config.InvalidConfigurationException;
+import dev.proxyra.config.ProxyraConfig;
+import dev.proxyra.config.Setting;
+import dev.proxyra.identity.IdentityResolver;
+import dev.proxyra.jdbc.ProxyraDataSource;
+import dev.proxyra.pool.IdentityPool;
+import dev.proxyra.pool.PoolRegistry;
+
+/**
+ * The connection factory configuration (a JavaBean whose properties are {@link Setting}) and the
+ * factory of thin managed connections. Outside a server, {@link #createConnectionFactory()} gives a
+ * working DataSource; {@link #close()} then closes its pool.
+ */
+public class ProxyraManagedConnectionFactory
+        implements ManagedConnectionFactory, ResourceAdapterAssociation, TransactionSupport, AutoCloseable {
+    private static final long serialVersionUID = 1L;
+
+    private final EnumMap<Setting, Object> values = new EnumMap<>(Setting.class);
+    private transient volatile ResourceAdapter resourceAdapter;
+    private transient volatile PrintWriter logWriter;
+    private transient volatile Resolved resolved;
+    private transient PoolRegistry ownPools;
+    private transient ExternalConfig externalConfig;
+
+    /** The configuration as resolved once, with what is derived from it. */
+    private record Resolved(ProxyraConfig config, IdentityResolver identities) {
+    }
+
+    // ---- JavaBean properties (public API: names are the Setting property names) ----
+
+    public String getURL() { return (String) get(Setting.URL); }
+    public void setURL(String value) { set(Setting.URL, value); }
+    public String getUser() { return (String) get(Setting.USER); }
+    public void setUser(String value) { set(Setting.USER, value); }
+    public String getPassword() { return (String) get(Setting.PASSWORD); }
+    public void setPassword(String value) { set(Setting.PASSWORD, value); }
+    public String getDialect() { return (String) get(Setting.DIALECT); }
+    public void setDialect(String value) { set(Setting.DIALECT, value); }
+    public Integer getInitialPoolSize() { return (Integer) get(Setting.INITIAL_POOL_SIZE); }
+    public void setInitialPoolSize(Integer value) { set(Setting.INITIAL_POOL_SIZE, value); }
+    public Integer getMinPoolSize() { return (Integer) get(Setting.MIN_POOL_SIZE); }
+    public void setMinPoolSize(Integer value) { set(Setting.MIN_POOL_SIZE, value); }
+    public Integer getMaxPoolSize() { return (Integer) get(Setting.MAX_POOL_SIZE); }
+    public void setMaxPoolSize(Integer value) { set(Setting.MAX_POOL_SIZE, value); }
+    public Integer getConnectionWaitTimeout() { return (Integer) get(Setting.CONNECTION_WAIT_TIMEOUT); }
+    public void setConnectionWaitTimeout(Integer value) { set(Setting.CONNECTION_WAIT_TIMEOUT, value); }
+    public Integer getInactiveConnectionTimeout() { return (Integer) get(Setting.INACTIVE_CONNECTION_TIMEOUT); }
+    public void setInactiveConnectionTimeout(Integer value) { set(Setting.INACTIVE_CONNECTION_TIMEOUT, value); }
+    public Boolean getValidateConnectionOnBorrow() { return (Boolean) get(Setting.VALIDATE_CONNECTION_ON_BORROW); }
+    public void setValidateConnectionOnBorrow(Boolean value) { set(Setting.VALIDATE_CONNECTION_ON_BORROW, value); }
+    public String getCallerSource() { return (String) get(Setting.CALLER_SOURCE); }
+    public void setCallerSource(String value) { set(Setting.CALLER_SOURCE, value); }
+    public String getPrincipalPrefix() { return (String) get(Setting.PRINCIPAL_PREFIX); }
+    public void setPrincipalPrefix(String value) { set(Setting.PRINCIPAL_PREFIX, value); }
+    public String getPrincipalMap() { return (String) get(Setting.PRINCIPAL_MAP); }
+    public void setPrincipalMap(String value) { set(Setting.PRINCIPAL_MAP, value); }
+    public Boolean getRequirePrincipalMapping() { return (Boolean) get(Setting.REQUIRE_PRINCIPAL_MAPPING); }
+    public void setRequirePrincipalMapping(Boolean value) { set(Setting.REQUIRE_PRINCIPAL_MAPPING, value); }
+    public String getPrincipalCase() { return (String) get(Setting.PRINCIPAL_CASE); }
+    public void setPrincipalCase(String value) { set(Setting.PRINCIPAL_CASE, value); }
+    public String getUnauthenticatedAccess() { return (String) get(Setting.UNAUTHENTICATED_ACCESS); }
+    public void setUnauthenticatedAccess(String value) { set(Setting.UNAUTHENTICATED_ACCESS, value); }
+    public Boolean getAllowExplicitUser() { return (Boolean) get(Setting.ALLOW_EXPLICIT_USER); }
+    public void setAllowExplicitUser(Boolean value) { set(Setting.ALLOW_EXPLICIT_USER, value); }
+    public String getIdentityCheck() { return (String) get(Setting.IDENTITY_CHECK); }
+    public void setIdentityCheck(String value) { set(Setting.IDENTITY_CHECK, value); }
+    public String getConfigPrefix() { return (String) get(Setting.CONFIG_PREFIX); }
+    public void setConfigPrefix(String value) { set(Setting.CONFIG_PREFIX, value); }
+
+    private synchronized Object get(Setting s) {
+        return values.get(s);
+    }
+
+    private synchronized void set(Setting s, Object value) {
+        if (value == null) {
+            values.remove(s);
+        } else {
+            values.put(s, value);
+        }
+        resolved = null;
+    }
+
+    /** Replaces the MicroProfile Config lookup (tests, embedding). */
+    public synchronized void setExternalConfig(ExternalConfig external) {
+        this.externalConfig = external;
+        resolved = null;
+    }
+
+    // ---- configuration ----
+
+    /** The effective configuration; resolved on first use, so bad values fail at deploy or first use. */
+    public ProxyraConfig config() {
+        return resolved().config();
+    }
+
+    public IdentityResolver identityResolver() {
+        return resolved().identities();
+    }
+
+    private Resolved resolved() {
+        Resolved r = resolved;
+        if (r == null) {
+            synchronized (this) {
+                r = resolved;
+                if (r == null) {
+                    ExternalConfig external = externalConfig != null ? externalConfig : ExternalConfig.microProfile();
+                    ProxyraConfig config = ConfigResolver.resolve(new EnumMap<>(values), external);
+                    r = new Resolved(config, new IdentityResolver(config));
+                    resolved = r;
+                }
+            }
+        }
+        return r;
+    }
+
+    // ---- ManagedConnectionFactory ----
+
+    @Override
+    public Object createConnectionFactory(ConnectionManager manager) {
+        return new ProxyraDataSource(this, manager);
+    }
+
+    @Override
+    public Object createConnectionFactory() {
+        return new ProxyraDataSource(this, new NonManagedConnectionManager());
+    }
+
+    @Override
+    public ManagedConnection createManagedConnection(Subject subject, ConnectionRequestInfo request)
+            throws ResourceException {
+        IdentityPool pool;
+        try {
+            pool = pool(subject);
+        } catch (InvalidConfigurationException e) {
+            throw new ResourceAdapterInternalException(e.getMessage(), e);
+        } catch (SQLException e) {
+            throw new ResourceAdapterInternalException(e.getMessage(), e);
+        }
+        return new ProxyraManagedConnection(this, pool);
+    }
+
+    @Override
+    public ManagedConnection matchManagedConnections(Set connections, Subject subject, ConnectionRequestInfo request) {
+        // Managed connections hold no physical connection while idle, so any usable one of ours serves.
+        for (Object candidate : connections) {
+            if (candidate instanceof ProxyraManagedConnection mc && this.equals(mc.factory()) && mc.isReusable()) {
+                return mc;
+            }
+        }
+        return null;
+    }
+
+    /** The pool serving requests without a server-supplied credential (non-managed use, statistics). */
+    public IdentityPool pool() throws SQLException {
+        return pool(null);
+    }
+
+    private IdentityPool pool(Subject subject) throws SQLException {
+        ProxyraConfig config = config();
+        PasswordCredential credential = credential(subject);
+        if (credential != null) {
+            config = config.withCredential(credential.getUserName(),
+                    credential.getPassword() == null || credential.getPassword().length == 0
+                            ? null : new String(credential.getPassword()));
+        }
+        return registry().poolFor(config);
+    }
+
+    private PasswordCredential credential(Subject subject) {
+        if (subject == null) {
+            return null;
+        }
+        for (PasswordCredential pc : subject.getPrivateCredentials(PasswordCredential.class)) {
+            if (pc.getManagedConnectionFactory() == null || this.equals(pc.getManagedConnectionFactory())) {
+                return pc;
+            }
+        }
+        return null;
+    }
+
+    private PoolRegistry registry() {
+        if (resourceAdapter instanceof ProxyraResourceAdapter ra) {
+            return ra.pools();
+        }
+        synchronized (this) {
+            if (ownPools == null) {
+                ownPools = new PoolRegistry();
+            }
+            return ownPools;
+        }
+    }
+
+    /** Closes the pools of a factory used without a resource adapter. In a server, stopping the adapter does this. */
+    @Override
+    public void close() {
+        PoolRegistry own;
+        synchronized (this) {
+            own = ownPools;
+            ownPools = null;
+        }
+        if (own != null) {
+            own.close();
+        }
+    }
+
+    @Override
+    public TransactionSupportLevel getTransactionSupport() {
+        return TransactionSupportLevel.LocalTransaction;
+    }
+
+    @Override
+    public void setLogWriter(PrintWriter out) {
+        this.logWriter = out;
+    }
+
+    @Override
+    public PrintWriter getLogWriter() {
+        return logWriter;
+    }
+
+    @Override
+    public ResourceAdapter getResourceAdapter() {
+        return resourceAdapter;
+    }
+
+    @Override
+    public void setResourceAdapter(ResourceAdapter adapter) {
+        this.resourceAdapter = adapter;
+    }
+
+    // Equal configurations are equal factories (JCA 2.1, 6.5.3.2): the property values decide.
+    @Override
+    public boolean equals(Object other) {
+        if (this == other) {
+            return true;
+        }
+        if (!(other instanceof ProxyraManagedConnectionFactory that) || other.getClass() != getClass()) {
+            return false;
+        }
+        return snapshot().equals(that.snapshot());
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(snapshot());
+    }
+
+    private synchronized Map<Setting, Object> snapshot() {
+        return new EnumMap<>(values);
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder("ProxyraManagedConnectionFactory[");
+        snapshot().forEach((k, v) -> sb.append(k.propertyName()).append('=')
+                .append(k.secret() ? "***" : k == Setting.URL ? dev.proxyra.config.Redact.url((String) v) : v).append(", "));
+        if (sb.charAt(sb.length() - 1) == ' ') {
+            sb.setLength(sb.length() - 2);
+        }
+        return sb.append(']').toString();
+    }
+}

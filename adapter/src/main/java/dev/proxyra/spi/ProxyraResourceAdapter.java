@@ -1,0 +1,70 @@
+package dev.proxyra.spi;
+
+import java.io.Serializable;
+import java.util.logging.Logger;
+
+import javax.transaction.xa.XAResource;
+
+import jakarta.resource.NotSupportedException;
+import jakarta.resource.ResourceException;
+import jakarta.resource.spi.ActivationSpec;
+import jakarta.resource.spi.BootstrapContext;
+import jakarta.resource.spi.ResourceAdapter;
+import jakarta.resource.spi.endpoint.MessageEndpointFactory;
+
+import dev.proxyra.pool.PoolRegistry;
+
+/**
+ * The deployed adapter: owns the UCP pools of all its connection factories and closes them when the
+ * server stops it (undeploy, shutdown). Outbound only.
+ */
+public class ProxyraResourceAdapter implements ResourceAdapter, Serializable {
+    private static final long serialVersionUID = 1L;
+    private static final Logger LOG = Logger.getLogger(ProxyraResourceAdapter.class.getName());
+
+    private transient volatile PoolRegistry pools = new PoolRegistry();
+
+    @Override
+    public void start(BootstrapContext context) {
+        pools = new PoolRegistry();
+        LOG.info("proxyra: resource adapter started");
+    }
+
+    @Override
+    public void stop() {
+        PoolRegistry current = pools;
+        int count = current.pools().size();
+        current.close();
+        LOG.info("proxyra: resource adapter stopped; closed " + count + " pool(s)");
+    }
+
+    PoolRegistry pools() {
+        return pools;
+    }
+
+    @Override
+    public void endpointActivation(MessageEndpointFactory factory, ActivationSpec spec) throws ResourceException {
+        throw new NotSupportedException("proxyra is an outbound adapter only");
+    }
+
+    @Override
+    public void endpointDeactivation(MessageEndpointFactory factory, ActivationSpec spec) {
+        // nothing was activated
+    }
+
+    @Override
+    public XAResource[] getXAResources(ActivationSpec[] specs) {
+        return new XAResource[0];
+    }
+
+    // The adapter has no configuration properties: each deployed instance is distinct.
+    @Override
+    public boolean equals(Object other) {
+        return this == other;
+    }
+
+    @Override
+    public int hashCode() {
+        return System.identityHashCode(this);
+    }
+}

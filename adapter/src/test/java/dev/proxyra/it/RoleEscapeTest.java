@@ -1,0 +1,102 @@
+package dev.proxyra.it;
+
+import static dev.proxyra.testing.Adapters.backendPid;
+import static dev.proxyra.testing.Adapters.currentUser;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.sql.Connection;
+import java.sql.Statement;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import dev.proxyra.jdbc.ProxyraDataSource;
+import dev.proxyra.spi.ProxyraManagedConnectionFactory;
+import dev.proxyra.testing.Adapters;
+import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.PostgresExtension;
+import dev.proxyra.testing.TestCallers;
+
+/**
+ * PostgreSQL lets SQL on alice's session switch to any role the proxy account may use. proxyra cannot
+ * stop that inside one borrow, but must never let it reach the next borrower.
+ */
+@ExtendWith(PostgresExtension.class)
+class RoleEscapeTest {
+    private ProxyraManagedConnectionFactory mcf;
+
+    @BeforeAll
+    static void createRoleChangingFunction(EmbeddedDatabase db) throws Exception {
+        // A function whose name says nothing about roles: only asking the database can catch it.
+        db.execute("CREATE OR REPLACE FUNCTION innocent(r text) RETURNS int LANGUAGE plpgsql AS"
+                + " $$ BEGIN EXECUTE 'SET ROLE ' || quote_ident(r); RETURN 1; END $$;"
+                + " GRANT EXECUTE ON FUNCTION innocent(text) TO callers");
+    }
+
+    @AfterEach
+    void tearDown() {
+        TestCallers.set(null);
+        if (mcf != null) {
+            mcf.close();
+        }
+    }
+
+    private ProxyraDataSource onePhysicalConnection(EmbeddedDatabase db, String identityCheck) {
+        mcf = Adapters.factory(db);
+        mcf.setMaxPoolSize(1); // the next borrower certainly gets the same physical connection, if it survives
+        mcf.setIdentityCheck(identityCheck);
+        return Adapters.dataSource(mcf);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"SET ROLE bob", "set session role bob", "RESET ROLE", "select set_config('role', 'bob', false)",
+            "SET SESSION AUTHORIZATION DEFAULT", "DISCARD ALL", "select innocent('bob')"})
+    void roleChangingSqlNeverReachesTheNextBorrower(String sql, EmbeddedDatabase db) throws Exception {
+        ProxyraDataSource ds = onePhysicalConnection(db, "VERIFY");
+        assertEscapeContained(ds, sql);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"SET ROLE bob", "reset role", "select set_config('role', 'bob', false)", "DISCARD ALL"})
+    void theTextScanAloneCatchesDirectRoleChanges(String sql, EmbeddedDatabase db) throws Exception {
+        ProxyraDataSource ds = onePhysicalConnection(db, "SCAN");
+        assertEscapeContained(ds, sql);
+    }
+
+    @Test
+    void theTextScanAloneDoesNotSeeARoleChangedInsideAFunction(EmbeddedDatabase db) throws Exception {
+        // The documented limit of IdentityCheck=SCAN: why VERIFY is the default.
+        ProxyraDataSource ds = onePhysicalConnection(db, "SCAN");
+        TestCallers.set("alice");
+        try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
+            s.execute("select innocent('bob')");
+        }
+        try (Connection c = ds.getConnection()) {
+            assertThat(currentUser(c)).isEqualTo("bob");
+        }
+    }
+
+    private void assertEscapeContained(ProxyraDataSource ds, String sql) throws Exception {
+        TestCallers.set("alice");
+        int pid;
+        try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
+            pid = backendPid(c);
+            s.execute(sql);
+        }
+        long discarded = mcf.pool().discardedCount();
+        assertThat(discarded).isEqualTo(1);
+        try (Connection c = ds.getConnection()) {
+            assertThat(currentUser(c)).isEqualTo("alice");
+            assertThat(backendPid(c)).isNotEqualTo(pid);
+        }
+        TestCallers.set("caller001");
+        try (Connection c = ds.getConnection()) {
+            assertThat(currentUser(c)).isEqualTo("caller001");
+        }
+        assertThat(mcf.pool().lentOut()).isZero();
+    }
+}

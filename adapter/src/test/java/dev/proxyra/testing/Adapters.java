@@ -1,0 +1,52 @@
+package dev.proxyra.testing;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+import dev.proxyra.config.ExternalConfig;
+import dev.proxyra.jdbc.ProxyraDataSource;
+import dev.proxyra.spi.ProxyraManagedConnectionFactory;
+
+/** Builds non-managed proxyra DataSources on the embedded database. */
+public final class Adapters {
+    private Adapters() {
+    }
+
+    /** A factory for the embedded database with callers from {@link TestCallers}. */
+    public static ProxyraManagedConnectionFactory factory(EmbeddedDatabase db) {
+        ProxyraManagedConnectionFactory mcf = new ProxyraManagedConnectionFactory();
+        mcf.setExternalConfig(ExternalConfig.NONE);
+        mcf.setURL(db.url());
+        mcf.setUser(EmbeddedDatabase.PROXY_USER);
+        mcf.setPassword(EmbeddedDatabase.PROXY_PASSWORD);
+        mcf.setCallerSource(TestCallers.class.getName());
+        mcf.setMaxPoolSize(8);
+        mcf.setConnectionWaitTimeout(5);
+        return mcf;
+    }
+
+    public static ProxyraDataSource dataSource(ProxyraManagedConnectionFactory mcf) {
+        return (ProxyraDataSource) mcf.createConnectionFactory();
+    }
+
+    /** current_user and session_user of the session behind {@code c}. */
+    public static String[] whoami(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("select current_user, session_user")) {
+            rs.next();
+            return new String[] {rs.getString(1), rs.getString(2)};
+        }
+    }
+
+    public static String currentUser(Connection c) throws SQLException {
+        return whoami(c)[0];
+    }
+
+    public static int backendPid(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("select pg_backend_pid()")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+}

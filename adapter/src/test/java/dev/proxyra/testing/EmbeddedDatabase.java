@@ -1,0 +1,111 @@
+package dev.proxyra.testing;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Objects;
+
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+
+/**
+ * A real PostgreSQL 17 on 127.0.0.1, started by the tests themselves, seeded with the proxy setup
+ * proxyra expects: login role {@code app_proxy} (NOINHERIT, no table grants) that is a member of the
+ * callers' NOLOGIN roles, and a table under row-level security. Used by the adapter's tests, the
+ * integration tests and the demo.
+ */
+public final class EmbeddedDatabase implements AutoCloseable {
+    public static final String PROXY_USER = "app_proxy";
+    public static final String PROXY_PASSWORD = "proxy-secret-for-tests";
+    /** Callers seeded besides alice and bob: caller001 ... caller200, all granted to app_proxy. */
+    public static final int NUMBERED_CALLERS = 200;
+
+    private final EmbeddedPostgres postgres;
+
+    private EmbeddedDatabase(EmbeddedPostgres postgres) {
+        this.postgres = postgres;
+    }
+
+    /** Starts a new server on a free port and seeds it. */
+    public static EmbeddedDatabase start() throws IOException, SQLException {
+        return start(0);
+    }
+
+    /** Starts a new server on {@code port} (0: any free port) and seeds it. */
+    public static EmbeddedDatabase start(int port) throws IOException, SQLException {
+        EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
+                .setServerConfig("listen_addresses", "127.0.0.1")
+                .setServerConfig("max_connections", "300")
+                .setServerConfig("fsync", "off")
+                .setServerConfig("synchronous_commit", "off")
+                .setServerConfig("full_page_writes", "off");
+        if (port != 0) {
+            builder.setPort(port);
+        }
+        EmbeddedDatabase db = new EmbeddedDatabase(builder.start());
+        db.seed();
+        return db;
+    }
+
+    private void seed() throws SQLException, IOException {
+        String sql;
+        try (InputStream in = Objects.requireNonNull(EmbeddedDatabase.class.getResourceAsStream("seed.sql"))) {
+            sql = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        try (Connection c = superuser(); Statement s = c.createStatement()) {
+            s.execute(sql.replace("${PROXY_PASSWORD}", PROXY_PASSWORD));
+            s.execute("DO $$ BEGIN FOR i IN 1.." + NUMBERED_CALLERS + " LOOP"
+                    + " EXECUTE format('CREATE ROLE %I NOLOGIN IN ROLE callers', 'caller' || lpad(i::text, 3, '0'));"
+                    + " EXECUTE format('GRANT %I TO app_proxy', 'caller' || lpad(i::text, 3, '0'));"
+                    + " END LOOP; END $$");
+        }
+    }
+
+    public int port() {
+        return postgres.getPort();
+    }
+
+    /** The JDBC URL of the seeded database, without credentials. */
+    public String url() {
+        return "jdbc:postgresql://127.0.0.1:" + port() + "/postgres";
+    }
+
+    /** A superuser connection for set-up and for observing the server (pg_stat_activity). */
+    public Connection superuser() throws SQLException {
+        return DriverManager.getConnection(url(), "postgres", "postgres");
+    }
+
+    /** Runs SQL as superuser. */
+    public void execute(String sql) throws SQLException {
+        try (Connection c = superuser(); Statement s = c.createStatement()) {
+            s.execute(sql);
+        }
+    }
+
+    /** Backends logged in as the proxy account, as the server sees them. */
+    public int proxySessions() throws SQLException {
+        try (Connection c = superuser(); Statement s = c.createStatement();
+             var rs = s.executeQuery("select count(*) from pg_stat_activity where usename = '" + PROXY_USER + "'")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
+    /** Terminates every backend of the proxy account; returns how many. */
+    public int terminateProxySessions() throws SQLException {
+        try (Connection c = superuser(); Statement s = c.createStatement();
+             var rs = s.executeQuery("select count(pg_terminate_backend(pid)) from pg_stat_activity where usename = '"
+                     + PROXY_USER + "'")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        postgres.close();
+    }
+}

@@ -1,0 +1,42 @@
+package dev.proxyra.testing;
+
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.ParameterContext;
+import org.junit.jupiter.api.extension.ParameterResolver;
+
+/**
+ * Gives tests one embedded PostgreSQL per test run: started on first use, stopped when the run ends
+ * (JUnit closes root-store resources), so a run leaves no server behind.
+ */
+public final class PostgresExtension implements ParameterResolver {
+
+    @Override
+    public boolean supportsParameter(ParameterContext parameter, ExtensionContext context) {
+        return parameter.getParameter().getType() == EmbeddedDatabase.class;
+    }
+
+    @Override
+    public Object resolveParameter(ParameterContext parameter, ExtensionContext context) {
+        return context.getRoot().getStore(ExtensionContext.Namespace.GLOBAL)
+                .getOrComputeIfAbsent(Holder.class, k -> new Holder(), Holder.class).db;
+    }
+
+    /** Closed by JUnit at the end of the run. */
+    @SuppressWarnings("deprecation")
+    private static final class Holder implements ExtensionContext.Store.CloseableResource, AutoCloseable {
+        final EmbeddedDatabase db;
+
+        Holder() {
+            try {
+                db = EmbeddedDatabase.start();
+            } catch (Exception e) {
+                throw new IllegalStateException("embedded PostgreSQL did not start", e);
+            }
+        }
+
+        @Override
+        public void close() throws Exception {
+            db.close();
+        }
+    }
+}
