@@ -78,7 +78,9 @@ public final class OracleProxySession implements Dialect {
     public ErrorKind classify(SQLException e) {
         for (SQLException x = e; x != null; x = x.getNextException()) {
             int code = x.getErrorCode();
-            if (Dialect.isConnectionState(x) || FATAL_CODES.contains(code) || (code >= 12150 && code <= 12299)) {
+            // 12150-12299 and 12500-12599: TNS network and listener failures (lost contact, no listener, ...)
+            if (Dialect.isConnectionState(x) || FATAL_CODES.contains(code) || (code >= 12150 && code <= 12299)
+                    || (code >= 12500 && code <= 12599)) {
                 return ErrorKind.FATAL;
             }
         }

@@ -1,0 +1,176 @@
+package dev.proxyra.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.EnumMap;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import dev.proxyra.spi.ProxyraManagedConnectionFactory;
+
+class ConfigResolverTest {
+    private static final String PG = "jdbc:postgresql://127.0.0.1:5432/erp";
+
+    private static ProxyraConfig resolve(Map<Setting, Object> pool, Map<String, String> external) {
+        return ConfigResolver.resolve(pool, ExternalConfig.of(external));
+    }
+
+    private static Map<Setting, Object> pool(Object... pairs) {
+        Map<Setting, Object> m = new EnumMap<>(Setting.class);
+        for (int i = 0; i < pairs.length; i += 2) {
+            m.put((Setting) pairs[i], pairs[i + 1]);
+        }
+        return m;
+    }
+
+    @Test
+    void defaultsApplyWhenNothingElseIsSet() {
+        ProxyraConfig c = resolve(pool(Setting.URL, PG), Map.of());
+        assertThat(c.dialect()).isEqualTo(DialectKind.POSTGRESQL);
+        assertThat(c.maxPoolSize()).isEqualTo(10);
+        assertThat(c.connectionWaitTimeout()).isEqualTo(10);
+        assertThat(c.validateConnectionOnBorrow()).isTrue();
+        assertThat(c.unauthenticatedAccess()).isEqualTo(ProxyraConfig.UnauthenticatedAccess.DENY);
+        assertThat(c.principalCase()).isEqualTo(ProxyraConfig.PrincipalCase.AS_IS);
+        assertThat(c.identityCheck()).isEqualTo(ProxyraConfig.IdentityCheck.VERIFY);
+        assertThat(c.allowExplicitUser()).isFalse();
+        assertThat(c.configPrefix()).isEqualTo("proxyra");
+    }
+
+    @Test
+    void oracleUrlsGetOracleDialectAndUpperCaseNames() {
+        ProxyraConfig c = resolve(pool(Setting.URL, "jdbc:oracle:thin:@//db:1521/ERP"), Map.of());
+        assertThat(c.dialect()).isEqualTo(DialectKind.ORACLE);
+        assertThat(c.principalCase()).isEqualTo(ProxyraConfig.PrincipalCase.UPPER);
+    }
+
+    @Test
+    void poolValueBeatsMicroProfileConfigWhichBeatsTheDefault() {
+        Map<String, String> mp = Map.of("proxyra.MaxPoolSize", "25", "proxyra.MinPoolSize", "3",
+                "proxyra.Password", "from-mp", "proxyra.URL", "jdbc:postgresql://other/db");
+        ProxyraConfig c = resolve(pool(Setting.URL, PG, Setting.MAX_POOL_SIZE, 40), mp);
+        assertThat(c.maxPoolSize()).isEqualTo(40);
+        assertThat(c.minPoolSize()).isEqualTo(3);
+        assertThat(c.password()).isEqualTo("from-mp");
+        assertThat(c.url()).isEqualTo(PG);
+    }
+
+    @Test
+    void aPoolValueEqualToTheDefaultCountsAsUnsetBecauseServersPassRaXmlDefaults() {
+        ProxyraConfig c = resolve(pool(Setting.URL, PG, Setting.MAX_POOL_SIZE, 10), Map.of("proxyra.MaxPoolSize", "30"));
+        assertThat(c.maxPoolSize()).isEqualTo(30);
+    }
+
+    @Test
+    void theConfigPrefixChangesTheKeys() {
+        ProxyraConfig c = resolve(pool(Setting.URL, PG, Setting.CONFIG_PREFIX, "erp.db"),
+                Map.of("erp.db.MaxPoolSize", "12", "proxyra.MaxPoolSize", "99"));
+        assertThat(c.maxPoolSize()).isEqualTo(12);
+    }
+
+    @Test
+    void microProfileConfigIsReadWhenAnImplementationIsPresent() {
+        System.setProperty("proxyra.MaxPoolSize", "17");
+        System.setProperty("proxyra.Password", "mp-secret");
+        try {
+            ProxyraManagedConnectionFactory mcf = new ProxyraManagedConnectionFactory();
+            mcf.setURL(PG);
+            assertThat(mcf.config().maxPoolSize()).isEqualTo(17);
+            assertThat(mcf.config().password()).isEqualTo("mp-secret");
+            assertThat(mcf.config().toString()).doesNotContain("mp-secret");
+            mcf.setMaxPoolSize(5);
+            assertThat(mcf.config().maxPoolSize()).isEqualTo(5);
+        } finally {
+            System.clearProperty("proxyra.MaxPoolSize");
+            System.clearProperty("proxyra.Password");
+        }
+    }
+
+    @Test
+    void aMissingUrlNamesThePropertyAndTheConfigKey() {
+        assertThatThrownBy(() -> resolve(pool(), Map.of()))
+                .isInstanceOf(InvalidConfigurationException.class)
+                .hasMessageContaining("property URL is required")
+                .hasMessageContaining("proxyra.URL");
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "MAX_POOL_SIZE|-1|invalid MaxPoolSize '-1' (from pool property MaxPoolSize): expected a whole number >= 1",
+        "MAX_POOL_SIZE|0|invalid MaxPoolSize '0' (from pool property MaxPoolSize): expected a whole number >= 1",
+        "MIN_POOL_SIZE|abc|invalid MinPoolSize 'abc' (from pool property MinPoolSize): expected a whole number >= 0",
+        "CONNECTION_WAIT_TIMEOUT|-5|invalid ConnectionWaitTimeout '-5'",
+        "DIALECT|mysql|invalid Dialect 'mysql' (from pool property Dialect): allowed values are auto, oracle, postgresql",
+        "UNAUTHENTICATED_ACCESS|ALLOW|invalid UnauthenticatedAccess 'ALLOW' (from pool property UnauthenticatedAccess): allowed values are DENY, PROXY_USER",
+        "PRINCIPAL_CASE|title|invalid PrincipalCase 'title' (from pool property PrincipalCase): allowed values are UPPER, LOWER, AS_IS",
+        "IDENTITY_CHECK|NONE|invalid IdentityCheck 'NONE' (from pool property IdentityCheck): allowed values are VERIFY, SCAN",
+        "ALLOW_EXPLICIT_USER|yes|invalid AllowExplicitUser 'yes' (from pool property AllowExplicitUser): allowed values are true, false",
+        "PRINCIPAL_MAP|alice|invalid PrincipalMap entry 'alice': expected caller=DB_USER pairs",
+        "DIALECT|oracle|Dialect oracle does not fit URL",
+    })
+    void invalidValuesNameThePropertyTheValueAndWhatIsAllowed(String setting, String value, String message) {
+        Object typed = Setting.valueOf(setting).type() == Integer.class && value.matches("-?\\d+")
+                ? Integer.valueOf(value) : value;
+        assertThatThrownBy(() -> resolve(pool(Setting.URL, PG, Setting.valueOf(setting), typed), Map.of()))
+                .isInstanceOf(InvalidConfigurationException.class)
+                .hasMessageContaining(message);
+    }
+
+    @Test
+    void invalidValuesFromMicroProfileConfigSayWhereTheyCameFrom() {
+        assertThatThrownBy(() -> resolve(pool(Setting.URL, PG), Map.of("proxyra.MaxPoolSize", "many")))
+                .hasMessageContaining("invalid MaxPoolSize 'many' (from MicroProfile Config proxyra.MaxPoolSize)");
+    }
+
+    @Test
+    void contradictoryPoolSizesAreRefused() {
+        assertThatThrownBy(() -> resolve(pool(Setting.URL, PG, Setting.MIN_POOL_SIZE, 5, Setting.MAX_POOL_SIZE, 2), Map.of()))
+                .hasMessageContaining("invalid MinPoolSize 5 with MaxPoolSize 2: MinPoolSize must not exceed MaxPoolSize");
+        assertThatThrownBy(() -> resolve(pool(Setting.URL, PG, Setting.INITIAL_POOL_SIZE, 5, Setting.MAX_POOL_SIZE, 2), Map.of()))
+                .hasMessageContaining("InitialPoolSize must not exceed MaxPoolSize");
+    }
+
+    @Test
+    void malformedAndUnknownUrlsAreRefusedWithoutShowingPasswords() {
+        assertThatThrownBy(() -> resolve(pool(Setting.URL, "postgres://h/db?password=hunter2"), Map.of()))
+                .hasMessageContaining("invalid URL")
+                .hasMessageNotContaining("hunter2");
+        assertThatThrownBy(() -> resolve(pool(Setting.URL, "jdbc:mysql://h/db?password=hunter2"), Map.of()))
+                .hasMessageContaining("Dialect auto cannot recognise URL")
+                .hasMessageNotContaining("hunter2");
+    }
+
+    @Test
+    void thePasswordNeverAppearsInToString() {
+        ProxyraManagedConnectionFactory mcf = new ProxyraManagedConnectionFactory();
+        mcf.setExternalConfig(ExternalConfig.NONE);
+        mcf.setURL("jdbc:postgresql://h/db?user=x&password=hunter2");
+        mcf.setPassword("s3cr3t-value");
+        assertThat(mcf.toString()).doesNotContain("s3cr3t-value").doesNotContain("hunter2").contains("Password=***");
+        assertThat(mcf.config().toString()).doesNotContain("s3cr3t-value").doesNotContain("hunter2");
+    }
+
+    @Test
+    void principalMapParsesPairsAndRefusesDuplicates() {
+        assertThat(ConfigResolver.principalMap(" alice = ALICE_DB , bob=BOB_DB,"))
+                .containsExactly(Map.entry("alice", "ALICE_DB"), Map.entry("bob", "BOB_DB"));
+        assertThatThrownBy(() -> ConfigResolver.principalMap("a=X,a=Y")).hasMessageContaining("mapped twice");
+    }
+
+    @Test
+    void everySettingIsAFactoryJavaBeanProperty() throws Exception {
+        for (Setting s : Setting.values()) {
+            var setter = ProxyraManagedConnectionFactory.class.getMethod("set" + s.propertyName(), s.type());
+            var getter = ProxyraManagedConnectionFactory.class.getMethod("get" + s.propertyName());
+            assertThat(getter.getReturnType()).isEqualTo(s.type());
+            ProxyraManagedConnectionFactory mcf = new ProxyraManagedConnectionFactory();
+            Object value = s.type() == Integer.class ? Integer.valueOf(3) : s.type() == Boolean.class ? Boolean.TRUE : "v";
+            setter.invoke(mcf, value);
+            assertThat(getter.invoke(mcf)).isEqualTo(value);
+        }
+    }
+}

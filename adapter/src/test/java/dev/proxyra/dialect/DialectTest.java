@@ -1,0 +1,124 @@
+package dev.proxyra.dialect;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.sql.SQLException;
+import java.sql.SQLRecoverableException;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+
+import dev.proxyra.identity.DbIdentity;
+import dev.proxyra.testing.RecordingOracleConnection;
+
+class DialectTest {
+    private final PostgresRole postgres = new PostgresRole();
+    private final OracleProxySession oracle = new OracleProxySession();
+
+    @ParameterizedTest
+    @CsvSource({"08006,FATAL", "08003,FATAL", "57P01,FATAL", "57P02,FATAL", "57P03,FATAL", "42501,OTHER",
+            "23505,OTHER", "40001,OTHER", ",OTHER"})
+    void postgresErrorsAreClassifiedBySqlState(String state, Dialect.ErrorKind kind) {
+        assertThat(postgres.classify(new SQLException("any text", state))).isEqualTo(kind);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"28,FATAL", "1012,FATAL", "3113,FATAL", "3114,FATAL", "12170,FATAL", "12541,FATAL", "17002,FATAL",
+            "17008,FATAL", "1,OTHER", "942,OTHER", "28150,OTHER", "12899,OTHER"})
+    void oracleErrorsAreClassifiedByVendorCode(int code, Dialect.ErrorKind kind) {
+        assertThat(oracle.classify(new SQLException("ORA text, maybe localized", "99999", code))).isEqualTo(kind);
+    }
+
+    @Test
+    void messageTextNeverDecides() {
+        assertThat(postgres.classify(new SQLException("connection reset, terminating connection", "42000")))
+                .isEqualTo(Dialect.ErrorKind.OTHER);
+        assertThat(oracle.classify(new SQLRecoverableException("anything"))).isEqualTo(Dialect.ErrorKind.FATAL);
+        SQLException chained = new SQLException("batch failed", "23000");
+        chained.setNextException(new SQLException("io", "08006"));
+        assertThat(postgres.classify(chained)).isEqualTo(Dialect.ErrorKind.FATAL);
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {28150, 1017, 28000, 28179, 1045})
+    void oracleNotAuthorizedCodes(int code) {
+        assertThat(oracle.isNotAuthorized(new SQLException("x", "72000", code))).isTrue();
+    }
+
+    @Test
+    void postgresNotAuthorizedStates() {
+        assertThat(postgres.isNotAuthorized(new SQLException("permission denied to set role", "42501"))).isTrue();
+        assertThat(postgres.isNotAuthorized(new SQLException("role does not exist", "22023"))).isTrue();
+        assertThat(postgres.isNotAuthorized(new SQLException("syntax", "42601"))).isFalse();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"SET ROLE bob", "set\n role bob", "SET SESSION ROLE x", "set local role x", "RESET ROLE",
+            "reset all", "SET SESSION AUTHORIZATION bob", "select set_config('role','bob',false)", "DISCARD ALL",
+            "/* c */ discard all"})
+    void theScanSeesDirectRoleChanges(String sql) {
+        assertThat(postgres.mayChangeIdentity(sql)).isTrue();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"select * from roles", "insert into user_role values (1)", "select current_role",
+            "update settings set x = 1"})
+    void theScanLeavesOrdinarySqlAlone(String sql) {
+        assertThat(postgres.mayChangeIdentity(sql)).isFalse();
+    }
+
+    @Test
+    void oracleFirstSwitchOpensOneProxySessionByUserName() throws SQLException {
+        RecordingOracleConnection fake = new RecordingOracleConnection();
+        oracle.switchTo(fake.connection(), DbIdentity.of("ALICE", "alice"));
+        assertThat(fake.calls).containsExactly("openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=ALICE})");
+    }
+
+    @Test
+    void oracleSwitchClosesTheOldProxySessionBeforeOpeningTheNew() throws SQLException {
+        RecordingOracleConnection fake = new RecordingOracleConnection();
+        oracle.switchTo(fake.connection(), DbIdentity.of("ALICE", "alice"));
+        oracle.switchTo(fake.connection(), DbIdentity.of("BOB", "bob"));
+        assertThat(fake.calls).containsExactly(
+                "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=ALICE})",
+                "close(PROXY_SESSION)",
+                "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=BOB})");
+        assertThat(fake.proxyUser()).isEqualTo("BOB");
+    }
+
+    @Test
+    void oracleExplicitPasswordIsSentAsTheProxyUserPassword() throws SQLException {
+        RecordingOracleConnection fake = new RecordingOracleConnection();
+        oracle.switchTo(fake.connection(), new DbIdentity("SCOTT", "scott", "tiger"));
+        assertThat(fake.calls).containsExactly(
+                "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=SCOTT, PROXY_USER_PASSWORD=***})");
+    }
+
+    @Test
+    void oracleResetAndProxyAccountCloseTheProxySessionOnly() throws SQLException {
+        RecordingOracleConnection fake = new RecordingOracleConnection();
+        oracle.reset(fake.connection());
+        assertThat(fake.calls).isEmpty();
+        oracle.switchTo(fake.connection(), DbIdentity.of("ALICE", "alice"));
+        oracle.switchTo(fake.connection(), DbIdentity.PROXY_ACCOUNT);
+        assertThat(fake.calls).containsExactly("openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=ALICE})",
+                "close(PROXY_SESSION)");
+        assertThat(fake.proxyUser()).isNull();
+    }
+
+    @Test
+    void oracleRefusalSurfacesWithItsVendorCode() {
+        RecordingOracleConnection fake = new RecordingOracleConnection();
+        fake.refuse("MALLORY", 28150);
+        assertThatThrownBy(() -> oracle.switchTo(fake.connection(), DbIdentity.of("MALLORY", "mallory")))
+                .isInstanceOfSatisfying(SQLException.class, e -> {
+                    assertThat(e.getErrorCode()).isEqualTo(28150);
+                    assertThat(oracle.isNotAuthorized(e)).isTrue();
+                    assertThat(oracle.classify(e)).isEqualTo(Dialect.ErrorKind.OTHER);
+                });
+        assertThat(fake.proxyUser()).isNull();
+    }
+}

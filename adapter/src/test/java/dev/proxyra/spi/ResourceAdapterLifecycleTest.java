@@ -1,0 +1,88 @@
+package dev.proxyra.spi;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import jakarta.resource.spi.ManagedConnection;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import dev.proxyra.identity.DbIdentity;
+import dev.proxyra.testing.Adapters;
+import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.PostgresExtension;
+
+@ExtendWith(PostgresExtension.class)
+class ResourceAdapterLifecycleTest {
+
+    private static Set<Thread> ucpThreads() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.isAlive() && t.getName().startsWith("UCP"))
+                .collect(Collectors.toSet());
+    }
+
+    @Test
+    void stopClosesEveryPoolAndLeavesNoSession(EmbeddedDatabase db) throws Exception {
+        ProxyraResourceAdapter ra = new ProxyraResourceAdapter();
+        ra.start(null);
+        ProxyraManagedConnectionFactory first = Adapters.factory(db);
+        first.setResourceAdapter(ra);
+        ProxyraManagedConnectionFactory second = Adapters.factory(db);
+        second.setMaxPoolSize(3);
+        second.setResourceAdapter(ra);
+
+        for (ProxyraManagedConnectionFactory mcf : new ProxyraManagedConnectionFactory[] {first, second}) {
+            ManagedConnection mc = mcf.createManagedConnection(null, null);
+            try (Connection c = (Connection) mc.getConnection(null, new IdentityRequest(DbIdentity.of("alice", "alice")))) {
+                assertThat(Adapters.currentUser(c)).isEqualTo("alice");
+            }
+            mc.cleanup();
+            mc.destroy();
+        }
+        assertThat(ra.pools().pools()).hasSize(2);
+        assertThat(ucpThreads()).isNotEmpty();
+        assertThat(db.proxySessions()).isEqualTo(2);
+
+        ra.stop();
+        assertThat(db.proxySessions()).isZero();
+        assertThat(ra.pools().pools()).isEmpty();
+        assertThatThrownBy(() -> first.createManagedConnection(null, null))
+                .hasMessageContaining("resource adapter is stopped");
+        // UCP's worker and timer threads end with its last pool; join gives them a bounded time to finish.
+        for (Thread t : ucpThreads()) {
+            t.join(10_000);
+        }
+        assertThat(ucpThreads()).extracting(Thread::getName).isEmpty();
+    }
+
+    @Test
+    void equalConfigurationsShareOnePoolAndEqualFactories(EmbeddedDatabase db) throws SQLException {
+        ProxyraResourceAdapter ra = new ProxyraResourceAdapter();
+        ra.start(null);
+        try {
+            ProxyraManagedConnectionFactory a = Adapters.factory(db);
+            ProxyraManagedConnectionFactory b = Adapters.factory(db);
+            a.setResourceAdapter(ra);
+            b.setResourceAdapter(ra);
+            assertThat(a).isEqualTo(b).hasSameHashCodeAs(b);
+            assertThat(a.pool()).isSameAs(b.pool());
+            b.setMaxPoolSize(4);
+            assertThat(a).isNotEqualTo(b);
+            assertThat(a.pool()).isNotSameAs(b.pool());
+        } finally {
+            ra.stop();
+        }
+    }
+
+    @Test
+    void transactionSupportIsNeverNull() {
+        assertThat(new ProxyraManagedConnectionFactory().getTransactionSupport())
+                .isEqualTo(jakarta.resource.spi.TransactionSupport.TransactionSupportLevel.LocalTransaction);
+    }
+}

@@ -1,0 +1,91 @@
+package dev.proxyra.testing;
+
+import java.lang.reflect.InvocationHandler;
+import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import oracle.jdbc.OracleConnection;
+
+/**
+ * A fake {@link OracleConnection} that records the proxy-session calls made on it and keeps the one
+ * piece of state they change (whether a proxy session is open). Errors to raise on
+ * {@code openProxySession} for a given user can be scripted with an Oracle vendor code.
+ */
+public final class RecordingOracleConnection implements InvocationHandler {
+    public final List<String> calls = new CopyOnWriteArrayList<>();
+    private final Map<String, Integer> refusals = new ConcurrentHashMap<>();
+    private volatile String proxyUser;
+    private final OracleConnection proxy;
+
+    public RecordingOracleConnection() {
+        proxy = (OracleConnection) Proxy.newProxyInstance(OracleConnection.class.getClassLoader(),
+                new Class<?>[] {OracleConnection.class}, this);
+    }
+
+    public OracleConnection connection() {
+        return proxy;
+    }
+
+    /** {@code openProxySession} for {@code user} fails with ORA-{@code code}. */
+    public void refuse(String user, int code) {
+        refusals.put(user, code);
+    }
+
+    public String proxyUser() {
+        return proxyUser;
+    }
+
+    @Override
+    public Object invoke(Object self, Method method, Object[] args) throws Throwable {
+        switch (method.getName()) {
+            case "isProxySession":
+                return proxyUser != null;
+            case "openProxySession": {
+                Properties props = (Properties) args[1];
+                String type = (Integer) args[0] == OracleConnection.PROXYTYPE_USER_NAME ? "PROXYTYPE_USER_NAME" : "type " + args[0];
+                Map<String, String> shown = new TreeMap<>();
+                props.stringPropertyNames().forEach(k -> shown.put(k, k.equals(OracleConnection.PROXY_USER_PASSWORD)
+                        ? "***" : props.getProperty(k)));
+                calls.add("openProxySession(" + type + ", " + shown + ")");
+                String user = props.getProperty(OracleConnection.PROXY_USER_NAME);
+                Integer code = refusals.get(user);
+                if (code != null) {
+                    throw new SQLException(String.format("ORA-%05d: scripted refusal", code), "72000", code);
+                }
+                proxyUser = user;
+                return null;
+            }
+            case "close":
+                if (args != null && args.length == 1 && args[0] instanceof Integer mode) {
+                    calls.add(mode == OracleConnection.PROXY_SESSION ? "close(PROXY_SESSION)" : "close(" + mode + ")");
+                    if (mode == OracleConnection.PROXY_SESSION) {
+                        proxyUser = null;
+                    }
+                } else {
+                    calls.add("close()");
+                }
+                return null;
+            case "unwrap":
+                return self;
+            case "isWrapperFor":
+                return true;
+            case "hashCode":
+                return System.identityHashCode(self);
+            case "equals":
+                return self == args[0];
+            case "toString":
+                return "RecordingOracleConnection";
+            default:
+                calls.add(method.getName());
+                Class<?> r = method.getReturnType();
+                return r == boolean.class ? false : r == int.class ? 0 : r == long.class ? 0L : null;
+        }
+    }
+}
