@@ -14,7 +14,7 @@ public enum Setting {
             "The proxy account the pool's physical connections log in as. When unset, the user of the"
                     + " PasswordCredential the server passes for this factory."),
     PASSWORD("Password", String.class, null, true,
-            "Password of the proxy account. Prefer MicroProfile Config (<ConfigPrefix>.Password, e.g. the"
+            "Password of the proxy account. Prefer MicroProfile Config (key proxyra.Password, e.g. the"
                     + " environment variable PROXYRA_PASSWORD) over a pool property."),
     DIALECT("Dialect", String.class, "auto", false,
             "How identities are switched: oracle (proxy sessions), postgresql (SET ROLE) or auto (from the URL).",
@@ -54,7 +54,8 @@ public enum Setting {
                     + " database (one round trip per return); SCAN only inspects the application's SQL text.",
             "VERIFY", "SCAN"),
     CONFIG_PREFIX("ConfigPrefix", String.class, "proxyra", false,
-            "Prefix of the MicroProfile Config keys that supply properties not set on the pool (<prefix>.<Property>).");
+            "Prefix of the MicroProfile Config keys that supply properties not set on the pool: prefix.Property,"
+                    + " e.g. proxyra.MaxPoolSize or the environment variable PROXYRA_MAXPOOLSIZE.");
 
     private final String propertyName;
     private final Class<?> type;
