@@ -53,6 +53,7 @@ public final class ConfigResolver {
                 v.text(Setting.USER),
                 v.text(Setting.PASSWORD),
                 dialect,
+                v.text(Setting.CONNECTION_FACTORY_CLASS_NAME),
                 initial, min, max,
                 v.count(Setting.CONNECTION_WAIT_TIMEOUT, 0),
                 v.count(Setting.INACTIVE_CONNECTION_TIMEOUT, 0),

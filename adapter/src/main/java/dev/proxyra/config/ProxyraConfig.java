@@ -11,6 +11,7 @@ public record ProxyraConfig(
         String user,
         String password,
         DialectKind dialect,
+        String connectionFactoryClassName,
         int initialPoolSize,
         int minPoolSize,
         int maxPoolSize,
@@ -40,7 +41,7 @@ public record ProxyraConfig(
     /** The same configuration with the proxy account taken from a server-supplied credential. */
     public ProxyraConfig withCredential(String credentialUser, String credentialPassword) {
         return new ProxyraConfig(url, user != null ? user : credentialUser,
-                password != null ? password : credentialPassword, dialect, initialPoolSize, minPoolSize,
+                password != null ? password : credentialPassword, dialect, connectionFactoryClassName, initialPoolSize, minPoolSize,
                 maxPoolSize, connectionWaitTimeout, inactiveConnectionTimeout, validateConnectionOnBorrow,
                 callerSource, principalPrefix, principalMap, requirePrincipalMapping, principalCase,
                 unauthenticatedAccess, allowExplicitUser, identityCheck, configPrefix);
@@ -50,7 +51,9 @@ public record ProxyraConfig(
     public String toString() {
         return "ProxyraConfig[url=" + Redact.url(url) + ", user=" + user
                 + ", password=" + (password == null ? "<unset>" : "***")
-                + ", dialect=" + dialect + ", pool=" + initialPoolSize + "/" + minPoolSize + "/" + maxPoolSize
+                + ", dialect=" + dialect
+                + (connectionFactoryClassName != null ? ", connectionFactoryClassName=" + connectionFactoryClassName : "")
+                + ", pool=" + initialPoolSize + "/" + minPoolSize + "/" + maxPoolSize
                 + ", connectionWaitTimeout=" + connectionWaitTimeout
                 + ", inactiveConnectionTimeout=" + inactiveConnectionTimeout
                 + ", validateConnectionOnBorrow=" + validateConnectionOnBorrow

@@ -19,6 +19,10 @@ public enum Setting {
     DIALECT("Dialect", String.class, "auto", false,
             "How identities are switched: oracle (proxy sessions), postgresql (SET ROLE) or auto (from the URL).",
             "auto", "oracle", "postgresql"),
+    CONNECTION_FACTORY_CLASS_NAME("ConnectionFactoryClassName", String.class, null, false,
+            "The javax.sql.DataSource class UCP opens physical connections with. Unset: oracle.jdbc.pool.OracleDataSource"
+                    + " or org.postgresql.ds.PGSimpleDataSource; e.g. oracle.jdbc.replay.OracleDataSourceImpl for"
+                    + " Application Continuity."),
     INITIAL_POOL_SIZE("InitialPoolSize", Integer.class, "0", false,
             "Physical connections opened when the pool starts."),
     MIN_POOL_SIZE("MinPoolSize", Integer.class, "0", false,

@@ -29,6 +29,12 @@ public interface Dialect {
     void reset(Connection physical) throws SQLException;
 
     /**
+     * Whether identities should be closed before the physical connections when the pool shuts down
+     * (Oracle: each proxy session ends on its own, for the audit trail).
+     */
+    boolean closeIdentitiesOnShutdown();
+
+    /**
      * Whether application SQL can change the session's identity behind the adapter's back (PostgreSQL
      * SET ROLE can; an Oracle proxy session cannot be left by SQL).
      */
@@ -46,7 +52,7 @@ public interface Dialect {
     /** Whether an error raised while switching to a user says the proxy account may not act as that user. */
     boolean isNotAuthorized(SQLException e);
 
-    /** Whether the same physical connection can serve an identity switch while {@code e} is pending. */
+    /** What an error means for the physical connection it came from. */
     enum ErrorKind {
         /** The physical connection is dead or unusable: discard it. */
         FATAL,

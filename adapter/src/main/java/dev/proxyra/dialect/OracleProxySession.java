@@ -60,6 +60,11 @@ public final class OracleProxySession implements Dialect {
     }
 
     @Override
+    public boolean closeIdentitiesOnShutdown() {
+        return true;
+    }
+
+    @Override
     public boolean identityChangeableBySql() {
         return false;
     }

@@ -56,6 +56,11 @@ public final class PostgresRole implements Dialect {
     }
 
     @Override
+    public boolean closeIdentitiesOnShutdown() {
+        return false;
+    }
+
+    @Override
     public boolean identityChangeableBySql() {
         return true;
     }

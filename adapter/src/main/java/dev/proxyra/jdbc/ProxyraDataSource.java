@@ -27,6 +27,7 @@ import dev.proxyra.spi.ProxyraManagedConnectionFactory;
  */
 public final class ProxyraDataSource implements DataSource, Referenceable, Serializable {
     private static final long serialVersionUID = 1L;
+    private static final Logger LOG = Logger.getLogger(ProxyraDataSource.class.getName());
 
     private final ProxyraManagedConnectionFactory factory;
     private final ConnectionManager manager;
@@ -41,12 +42,26 @@ public final class ProxyraDataSource implements DataSource, Referenceable, Seria
 
     @Override
     public Connection getConnection() throws SQLException {
-        return allocate(identities().resolve());
+        try {
+            return allocate(identities().resolve());
+        } catch (SQLException e) {
+            throw logged(e);
+        }
     }
 
     @Override
     public Connection getConnection(String user, String password) throws SQLException {
-        return allocate(identities().resolveExplicit(user, password));
+        try {
+            return allocate(identities().resolveExplicit(user, password));
+        } catch (SQLException e) {
+            throw logged(e);
+        }
+    }
+
+    /** Every refused request leaves the adapter's reason in the server log (never a password: messages carry none). */
+    private static SQLException logged(SQLException e) {
+        LOG.warning(() -> e.getMessage() + " [SQLState " + e.getSQLState() + "]");
+        return e;
     }
 
     private dev.proxyra.identity.IdentityResolver identities() throws SQLException {

@@ -4,6 +4,8 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.SQLInvalidAuthorizationSpecException;
 import java.sql.SQLTransientConnectionException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -48,7 +50,8 @@ public final class IdentityPool implements AutoCloseable {
         this.name = "proxyra-" + POOL_NUMBER.incrementAndGet();
         this.ucp = PoolDataSourceFactory.getPoolDataSource();
         ucp.setConnectionPoolName(name);
-        ucp.setConnectionFactoryClassName(dialect.connectionFactoryClassName());
+        ucp.setConnectionFactoryClassName(config.connectionFactoryClassName() != null
+                ? config.connectionFactoryClassName() : dialect.connectionFactoryClassName());
         ucp.setURL(config.url());
         for (Map.Entry<String, String> e : dialect.connectionFactoryProperties(config).entrySet()) {
             ucp.setConnectionFactoryProperty(e.getKey(), e.getValue());
@@ -223,6 +226,35 @@ public final class IdentityPool implements AutoCloseable {
         return lentOut.get();
     }
 
+    /**
+     * Takes every idle physical connection out of the pool and closes its identity (the proxy session),
+     * so that destroying the pool then only closes the proxy account's own sessions. They go back to UCP
+     * afterwards (UCP waits for borrowed connections when it destroys a pool); the pool is already
+     * marked closed, so none is handed out again.
+     */
+    private void closeIdleIdentities() {
+        List<Connection> drained = new ArrayList<>();
+        try {
+            ucp.setValidateConnectionOnBorrow(false);
+            for (int idle = ucp.getAvailableConnectionsCount(); idle > 0; idle--) {
+                Connection c = ucp.getConnection();
+                drained.add(c);
+                dialect.reset(c);
+            }
+        } catch (SQLException e) {
+            LOG.log(Level.FINE, "proxyra: closing idle identities of pool " + name + " before shutdown", e);
+        } finally {
+            for (Connection c : drained) {
+                try {
+                    c.close();
+                } catch (SQLException e) {
+                    LOG.log(Level.FINE, "proxyra: returning a drained connection", e);
+                }
+            }
+        }
+        LOG.fine(() -> "proxyra: closed " + drained.size() + " idle identities of pool " + name);
+    }
+
     /** UCP's count of borrowed physical connections. */
     public int borrowedCount() {
         try {
@@ -262,6 +294,9 @@ public final class IdentityPool implements AutoCloseable {
             return;
         }
         closed = true;
+        if (dialect.closeIdentitiesOnShutdown()) {
+            closeIdleIdentities();
+        }
         try {
             UniversalConnectionPoolManagerImpl.getUniversalConnectionPoolManager().destroyConnectionPool(name);
         } catch (UniversalConnectionPoolException e) {

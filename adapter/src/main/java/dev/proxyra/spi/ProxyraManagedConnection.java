@@ -89,6 +89,12 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
             try {
                 ensureSession(identity);
             } catch (SQLException e) {
+                if (session == null) {
+                    // No physical connection could be had for this request. Servers keep the managed
+                    // connection marked busy when getConnection throws (Payara does), so report it as
+                    // failed: the server then destroys this cheap shell instead of losing a pool slot.
+                    connectionError(e);
+                }
                 throw resourceException(e);
             }
             ConnectionHandle handle = new ConnectionHandle(this);

@@ -60,6 +60,8 @@ public class ProxyraManagedConnectionFactory
     public void setPassword(String value) { set(Setting.PASSWORD, value); }
     public String getDialect() { return (String) get(Setting.DIALECT); }
     public void setDialect(String value) { set(Setting.DIALECT, value); }
+    public String getConnectionFactoryClassName() { return (String) get(Setting.CONNECTION_FACTORY_CLASS_NAME); }
+    public void setConnectionFactoryClassName(String value) { set(Setting.CONNECTION_FACTORY_CLASS_NAME, value); }
     public Integer getInitialPoolSize() { return (Integer) get(Setting.INITIAL_POOL_SIZE); }
     public void setInitialPoolSize(Integer value) { set(Setting.INITIAL_POOL_SIZE, value); }
     public Integer getMinPoolSize() { return (Integer) get(Setting.MIN_POOL_SIZE); }

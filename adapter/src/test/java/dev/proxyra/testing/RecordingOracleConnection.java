@@ -22,11 +22,14 @@ public final class RecordingOracleConnection implements InvocationHandler {
     public final List<String> calls = new CopyOnWriteArrayList<>();
     private final Map<String, Integer> refusals = new ConcurrentHashMap<>();
     private volatile String proxyUser;
+    private volatile boolean closed;
+    private volatile boolean autoCommit = true;
+    private volatile SQLException nextFailure;
     private final OracleConnection proxy;
 
     public RecordingOracleConnection() {
         proxy = (OracleConnection) Proxy.newProxyInstance(OracleConnection.class.getClassLoader(),
-                new Class<?>[] {OracleConnection.class}, this);
+                new Class<?>[] {oracle.jdbc.internal.OracleConnection.class}, this);
     }
 
     public OracleConnection connection() {
@@ -42,9 +45,39 @@ public final class RecordingOracleConnection implements InvocationHandler {
         return proxyUser;
     }
 
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /** The next recorded call fails with {@code failure}; a recoverable one also kills the connection. */
+    public void failNext(SQLException failure) {
+        nextFailure = failure;
+    }
+
     @Override
     public Object invoke(Object self, Method method, Object[] args) throws Throwable {
+        SQLException failure = nextFailure;
+        if (failure != null && !method.getName().startsWith("is") && !method.getName().equals("close")) {
+            nextFailure = null;
+            calls.add(method.getName() + " -> " + failure.getErrorCode());
+            if (failure instanceof java.sql.SQLRecoverableException) {
+                closed = true;
+            }
+            throw failure;
+        }
         switch (method.getName()) {
+            case "isValid":
+                return !closed;
+            case "isClosed":
+                return closed;
+            case "pingDatabase":
+                return closed ? OracleConnection.DATABASE_CLOSED : OracleConnection.DATABASE_OK;
+            case "getAutoCommit":
+                return autoCommit;
+            case "setAutoCommit":
+                autoCommit = (Boolean) args[0];
+                calls.add("setAutoCommit(" + args[0] + ")");
+                return null;
             case "isProxySession":
                 return proxyUser != null;
             case "openProxySession": {
@@ -53,9 +86,10 @@ public final class RecordingOracleConnection implements InvocationHandler {
                 Map<String, String> shown = new TreeMap<>();
                 props.stringPropertyNames().forEach(k -> shown.put(k, k.equals(OracleConnection.PROXY_USER_PASSWORD)
                         ? "***" : props.getProperty(k)));
-                calls.add("openProxySession(" + type + ", " + shown + ")");
+                String call = "openProxySession(" + type + ", " + shown + ")";
                 String user = props.getProperty(OracleConnection.PROXY_USER_NAME);
                 Integer code = refusals.get(user);
+                calls.add(code == null ? call : call + " -> " + code);
                 if (code != null) {
                     throw new SQLException(String.format("ORA-%05d: scripted refusal", code), "72000", code);
                 }
@@ -70,6 +104,7 @@ public final class RecordingOracleConnection implements InvocationHandler {
                     }
                 } else {
                     calls.add("close()");
+                    closed = true;
                 }
                 return null;
             case "unwrap":
@@ -84,8 +119,20 @@ public final class RecordingOracleConnection implements InvocationHandler {
                 return "RecordingOracleConnection";
             default:
                 calls.add(method.getName());
-                Class<?> r = method.getReturnType();
-                return r == boolean.class ? false : r == int.class ? 0 : r == long.class ? 0L : null;
+                return defaultValue(method.getReturnType());
         }
+    }
+
+    private static Object defaultValue(Class<?> type) {
+        if (!type.isPrimitive() || type == void.class) {
+            return null;
+        }
+        if (type == boolean.class) {
+            return Boolean.FALSE;
+        }
+        if (type == char.class) {
+            return '\0';
+        }
+        return java.lang.reflect.Array.get(java.lang.reflect.Array.newInstance(type, 1), 0);
     }
 }

@@ -1,0 +1,172 @@
+package dev.proxyra.oracle;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.SQLRecoverableException;
+import java.util.List;
+
+import jakarta.resource.ResourceException;
+import jakarta.resource.spi.ManagedConnection;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import dev.proxyra.config.ExternalConfig;
+import dev.proxyra.identity.DbIdentity;
+import dev.proxyra.jdbc.ProxyraDataSource;
+import dev.proxyra.spi.IdentityRequest;
+import dev.proxyra.spi.ProxyraManagedConnectionFactory;
+import dev.proxyra.spi.ProxyraResourceAdapter;
+import dev.proxyra.testing.RecordingOracleConnection;
+import dev.proxyra.testing.TestCallers;
+import dev.proxyra.testing.oracle.FakeOracleDataSource;
+
+/**
+ * The Oracle path end to end through the real UCP: proxyra's adapter, UCP's pool and labelling, and a
+ * recording fake in place of ojdbc's network connection. Asserts the exact proxy-session call sequence.
+ */
+class OracleThroughUcpTest {
+    private static final IdentityRequest ALICE = new IdentityRequest(DbIdentity.of("ALICE", "alice"));
+    private static final IdentityRequest BOB = new IdentityRequest(DbIdentity.of("BOB", "bob"));
+
+    private ProxyraResourceAdapter ra;
+    private ProxyraManagedConnectionFactory mcf;
+    private ProxyraDataSource ds;
+
+    @BeforeEach
+    void setUp() {
+        FakeOracleDataSource.reset();
+        ra = new ProxyraResourceAdapter();
+        ra.start(null);
+        mcf = new ProxyraManagedConnectionFactory();
+        mcf.setExternalConfig(ExternalConfig.NONE);
+        mcf.setURL("jdbc:oracle:thin:@//db.invalid:1521/ERP");
+        mcf.setUser("PROXY_USER");
+        mcf.setPassword("proxy-password");
+        mcf.setConnectionFactoryClassName(FakeOracleDataSource.class.getName());
+        mcf.setMaxPoolSize(1); // every borrow lands on the same physical connection while it lives
+        mcf.setCallerSource(TestCallers.class.getName());
+        mcf.setResourceAdapter(ra);
+        ds = (ProxyraDataSource) mcf.createConnectionFactory();
+    }
+
+    @AfterEach
+    void tearDown() {
+        TestCallers.set(null);
+        ra.stop();
+    }
+
+    /** The calls that matter for identity and transactions, in order. */
+    private static List<String> sessionCalls(RecordingOracleConnection fake) {
+        return fake.calls.stream()
+                .filter(c -> c.startsWith("openProxySession") || c.startsWith("close") || c.startsWith("commit")
+                        || c.startsWith("rollback") || c.startsWith("setAutoCommit") || c.contains(" -> "))
+                .toList();
+    }
+
+    private static RecordingOracleConnection physical(int i) {
+        return FakeOracleDataSource.OPENED.get(i);
+    }
+
+    private void use(String caller) throws Exception {
+        TestCallers.set(caller);
+        try (Connection c = ds.getConnection()) {
+            assertThat(c.isClosed()).isFalse();
+        }
+    }
+
+    @Test
+    void aliceThenAliceThenBob() throws Exception {
+        use("alice");
+        assertThat(sessionCalls(physical(0))).containsExactly(
+                "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=ALICE})");
+        use("alice");
+        assertThat(sessionCalls(physical(0))).hasSize(1); // warm: no call at all
+        use("bob");
+        assertThat(sessionCalls(physical(0))).containsExactly(
+                "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=ALICE})",
+                "close(PROXY_SESSION)",
+                "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=BOB})");
+        assertThat(FakeOracleDataSource.OPENED).hasSize(1);
+        assertThat(mcf.pool().identitySwitches()).isEqualTo(2);
+    }
+
+    @Test
+    void aTransactionNeverSpansASwitch() throws Exception {
+        ManagedConnection mc = mcf.createManagedConnection(null, null);
+        mc.getLocalTransaction().begin();
+        Connection alice = (Connection) mc.getConnection(null, ALICE);
+        assertThatThrownBy(() -> mc.getConnection(null, BOB)).isInstanceOf(ResourceException.class)
+                .hasMessageContaining("cannot also run as 'user:BOB'".replace("user:", ""));
+        alice.close();
+        mc.getLocalTransaction().commit();
+        mc.cleanup();
+        try (Connection bob = (Connection) mc.getConnection(null, BOB)) {
+            assertThat(bob.isClosed()).isFalse();
+        }
+        mc.cleanup();
+        mc.destroy();
+        assertThat(sessionCalls(physical(0))).containsExactly(
+                "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=ALICE})",
+                "setAutoCommit(false)",
+                "commit",
+                "setAutoCommit(true)",
+                "close(PROXY_SESSION)",
+                "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=BOB})");
+    }
+
+    @Test
+    void aFatalErrorInvalidatesThePhysicalConnectionAndItIsNeverReused() throws Exception {
+        TestCallers.set("alice");
+        try (Connection c = ds.getConnection()) {
+            physical(0).failNext(new SQLRecoverableException("ORA-03113: end-of-file on communication channel", "08000", 3113));
+            assertThatThrownBy(c::createStatement).isInstanceOf(SQLException.class);
+        }
+        assertThat(physical(0).isClosed()).isTrue();
+        assertThat(mcf.pool().discardedCount()).isEqualTo(1);
+        try (Connection c = ds.getConnection()) {
+            assertThat(c.isClosed()).isFalse();
+        }
+        assertThat(FakeOracleDataSource.OPENED).hasSize(2);
+        assertThat(sessionCalls(physical(1))).containsExactly(
+                "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=ALICE})");
+        assertThat(mcf.pool().lentOut()).isZero();
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {28150, 1017, 28000})
+    void aRefusedProxySessionIsAClear28000AndThePhysicalConnectionStaysInThePool(int code) throws Exception {
+        FakeOracleDataSource.REFUSALS.put("MALLORY", code);
+        TestCallers.set("mallory");
+        assertThatThrownBy(ds::getConnection)
+                .isInstanceOfSatisfying(SQLException.class, e -> {
+                    assertThat(e.getSQLState()).isEqualTo("28000");
+                    assertThat(e.getMessage()).contains("may not act as database user 'MALLORY' (caller 'mallory')")
+                            .contains("error " + code);
+                });
+        use("alice");
+        assertThat(FakeOracleDataSource.OPENED).hasSize(1);
+        assertThat(physical(0).isClosed()).isFalse();
+        assertThat(sessionCalls(physical(0))).containsExactly(
+                "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=MALLORY}) -> " + code,
+                "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=ALICE})");
+        assertThat(mcf.pool().discardedCount()).isZero();
+    }
+
+    @Test
+    void stoppingTheAdapterClosesProxySessionsBeforePhysicalConnections() throws Exception {
+        use("alice");
+        ra.stop();
+        assertThat(FakeOracleDataSource.OPENED).hasSize(1);
+        assertThat(sessionCalls(physical(0))).containsExactly(
+                "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=ALICE})",
+                "close(PROXY_SESSION)",
+                "close()");
+    }
+}

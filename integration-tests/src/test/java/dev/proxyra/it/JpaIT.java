@@ -1,0 +1,76 @@
+package dev.proxyra.it;
+
+import dev.proxyra.it.support.DemoClient;
+import dev.proxyra.it.support.DemoClient.Reply;
+import dev.proxyra.it.support.DemoDeployment;
+import dev.proxyra.it.support.IntegrationSuite;
+import jakarta.json.JsonObject;
+import org.jboss.arquillian.container.test.api.Deployment;
+import org.jboss.arquillian.junit5.ArquillianExtension;
+import org.jboss.arquillian.test.api.ArquillianResource;
+import org.jboss.shrinkwrap.api.spec.WebArchive;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.net.URL;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** JPA over proxyra: a persistence unit whose jta-data-source is the adapter's resource. */
+@ExtendWith(ArquillianExtension.class)
+class JpaIT {
+
+    @Deployment(testable = false)
+    static WebArchive deployment() {
+        return DemoDeployment.demoWar();
+    }
+
+    @ArquillianResource
+    URL deploymentUrl;
+
+    DemoClient demo;
+
+    @BeforeEach
+    void client() {
+        demo = new DemoClient(deploymentUrl);
+    }
+
+    @Test
+    void entitiesWrittenByAliceCarryAliceAsOwnerAndBobCannotReadThem() throws Exception {
+        String item = "jpa-" + UUID.randomUUID();
+        String id = demo.post("jpa/orders", "alice", "item", item).expect(200).text("id");
+
+        // the database stamped the row with the caller's identity
+        assertThat(IntegrationSuite.database().ownerOfItem(item)).isEqualTo("alice");
+
+        Reply alice = demo.get("jpa/orders", "alice").expect(200);
+        JsonObject mine = alice.json().getJsonArray("rows").getValuesAs(JsonObject.class).stream()
+                .filter(o -> o.getString("item").equals(item)).findFirst().orElseThrow();
+        assertThat(mine.getString("owner")).isEqualTo("alice");
+        assertThat(alice.rows("owner")).containsOnly("alice");
+        assertThat(demo.get("jpa/orders/" + id, "alice").expect(200).text("owner")).isEqualTo("alice");
+
+        // bob: not in his query results, and not even by primary key
+        Reply bob = demo.get("jpa/orders", "bob").expect(200);
+        assertThat(bob.rows("item")).doesNotContain(item);
+        demo.get("jpa/orders/" + id, "bob").expect(404);
+    }
+
+    @Test
+    void jpaWritesOfBobStayBobs() throws Exception {
+        String item = "jpa-bob-" + UUID.randomUUID();
+        demo.post("jpa/orders", "bob", "item", item).expect(200);
+        assertThat(IntegrationSuite.database().ownerOfItem(item)).isEqualTo("bob");
+        assertThat(demo.get("jpa/orders", "bob").expect(200).rows("item")).contains(item);
+        assertThat(demo.get("jpa/orders", "alice").expect(200).rows("item")).doesNotContain(item);
+    }
+
+    @Test
+    void carolGetsNoJpaAccess() throws Exception {
+        Reply carol = demo.post("jpa/orders", "carol", "item", "jpa-carol-" + UUID.randomUUID());
+        assertThat(carol.status()).isEqualTo(403);
+        assertThat(carol.text("sqlState")).isEqualTo("28000");
+    }
+}

@@ -1,0 +1,142 @@
+package dev.proxyra.it.support;
+
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Objects;
+
+/**
+ * The embedded PostgreSQL 17 that the integration suites and the demo run against, on 127.0.0.1 only.
+ * It is seeded with the repository's {@code sql/postgresql-setup.sql} (proxy role app_proxy, caller
+ * roles alice and bob, the table {@code orders} under row-level security) and nothing else; the demo
+ * adds a few rows. Only the superuser may log in without a password: app_proxy must present the
+ * password that proxyra receives through MicroProfile Config.
+ */
+public final class ItDatabase implements AutoCloseable {
+    public static final String PROXY_USER = "app_proxy";
+
+    private final EmbeddedPostgres postgres;
+
+    private ItDatabase(EmbeddedPostgres postgres) {
+        this.postgres = postgres;
+    }
+
+    /**
+     * Starts and seeds a new server.
+     *
+     * @param workDir       data directory and unpacked binaries go below it
+     * @param port          TCP port on 127.0.0.1; 0 for any free port
+     * @param proxyPassword the password app_proxy gets
+     * @param sqlDir        the repository's {@code sql/} directory
+     * @param demoRows      whether to add the demo's rows for alice and bob
+     * @param shutdownHook  whether the server stops by itself when this JVM exits
+     */
+    public static ItDatabase start(Path workDir, int port, String proxyPassword, Path sqlDir, boolean demoRows,
+                                   boolean shutdownHook) throws IOException, SQLException {
+        Objects.requireNonNull(proxyPassword, "the proxy password");
+        Files.createDirectories(workDir);
+        EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
+                .setDataDirectory(workDir.resolve("pgdata"))
+                .setCleanDataDirectory(true)
+                .setOverrideWorkingDirectory(workDir.resolve("pg-binaries").toFile())
+                .setRegisterShutdownHook(shutdownHook)
+                .setServerConfig("listen_addresses", "127.0.0.1")
+                .setServerConfig("max_connections", "100")
+                .setServerConfig("password_encryption", "scram-sha-256")
+                .setServerConfig("fsync", "off")
+                .setServerConfig("synchronous_commit", "off")
+                .setServerConfig("full_page_writes", "off")
+                .setDataDirectoryCustomizer(ItDatabase::requirePasswords);
+        if (port > 0) {
+            builder.setPort(port);
+        }
+        ItDatabase db = new ItDatabase(builder.start());
+        try {
+            db.execute(Files.readString(sqlDir.resolve("postgresql-setup.sql")));
+            db.execute("ALTER ROLE " + PROXY_USER + " PASSWORD '" + proxyPassword.replace("'", "''") + "'");
+            if (demoRows) {
+                db.execute(resource("demo-rows.sql"));
+            }
+        } catch (SQLException | IOException | RuntimeException e) {
+            db.close();
+            throw e;
+        }
+        return db;
+    }
+
+    /** The superuser (set-up and observation only) logs in without a password, everyone else with one. */
+    private static void requirePasswords(java.io.File dataDir) {
+        try {
+            Files.writeString(dataDir.toPath().resolve("pg_hba.conf"),
+                    "# written by proxyra's integration tests\n"
+                            + "host all postgres 127.0.0.1/32 trust\n"
+                            + "host all all 127.0.0.1/32 scram-sha-256\n");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String resource(String name) throws IOException {
+        try (InputStream in = Objects.requireNonNull(ItDatabase.class.getResourceAsStream(name), name)) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    public int port() {
+        return postgres.getPort();
+    }
+
+    /** The JDBC URL proxyra is configured with (no credentials in it). */
+    public String url() {
+        return "jdbc:postgresql://127.0.0.1:" + port() + "/postgres";
+    }
+
+    /** A superuser connection, to set up and to observe the server (pg_stat_activity, rows behind RLS). */
+    public Connection superuser() throws SQLException {
+        return DriverManager.getConnection(url(), "postgres", "");
+    }
+
+    public void execute(String sql) throws SQLException {
+        try (Connection c = superuser(); Statement s = c.createStatement()) {
+            s.execute(sql);
+        }
+    }
+
+    /** Sessions the proxy account has open, as the server sees them. */
+    public int proxySessions() throws SQLException {
+        return queryInt("select count(*) from pg_stat_activity where usename = '" + PROXY_USER + "'");
+    }
+
+    public int queryInt(String sql) throws SQLException {
+        try (Connection c = superuser(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
+    /** The owner of the row with this item, read past row-level security; null when there is no such row. */
+    public String ownerOfItem(String item) throws SQLException {
+        try (Connection c = superuser();
+             var ps = c.prepareStatement("select owner from orders where item = ?")) {
+            ps.setString(1, item);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        postgres.close();
+    }
+}

@@ -1,0 +1,49 @@
+-- proxyra: PostgreSQL setup
+--
+-- The pool's physical connections log in once as app_proxy; for each request proxyra runs
+-- SET ROLE "<caller>" so that grants, row-level security and current_user see the real caller.
+--
+-- Run as a superuser or a role with CREATEROLE in the application's database, e.g.
+--   psql -v ON_ERROR_STOP=1 -d erp -f sql/postgresql-setup.sql
+-- then give the proxy account a password (psql: \password app_proxy) and hand it to proxyra
+-- through MicroProfile Config (environment variable PROXYRA_PASSWORD), not a pool property.
+--
+-- The integration tests and the demo run exactly this file against an embedded PostgreSQL 17.
+-- Works on PostgreSQL 13 and later (gen_random_uuid() is built in from 13).
+
+-- 1. The proxy (login) role. NOINHERIT: it holds no privilege of its own and does not inherit
+--    the callers' privileges either; it can only *become* a caller with SET ROLE.
+--    Give it no table grants, no CREATEROLE, no superuser.
+CREATE ROLE app_proxy LOGIN NOINHERIT;
+
+-- 2. One NOLOGIN role per application user, named as proxyra maps the caller
+--    (PrincipalCase defaults to AS_IS on PostgreSQL: caller alice -> SET ROLE "alice").
+CREATE ROLE alice NOLOGIN;
+CREATE ROLE bob NOLOGIN;
+
+-- 3. Let the proxy act as them. Membership is what allows SET ROLE; with app_proxy NOINHERIT the
+--    membership grants no privileges until the role is set. (PostgreSQL 16+: this is the same as
+--    GRANT alice TO app_proxy WITH INHERIT FALSE, SET TRUE.)
+GRANT alice TO app_proxy;
+GRANT bob TO app_proxy;
+
+-- 4. Application data under row-level security: every caller sees and writes only its own rows.
+--    The table's owner (whoever runs this script) bypasses RLS: never let the pool log in as it.
+CREATE TABLE orders (
+    id         uuid        PRIMARY KEY DEFAULT gen_random_uuid(),
+    owner      text        NOT NULL DEFAULT current_user,
+    item       text        NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+ALTER TABLE orders ENABLE ROW LEVEL SECURITY;
+CREATE POLICY orders_owner ON orders
+    USING (owner = current_user)
+    WITH CHECK (owner = current_user);
+
+-- 5. Privileges go to the callers' roles, never to app_proxy.
+GRANT SELECT, INSERT, UPDATE, DELETE ON orders TO alice, bob;
+
+-- A new application user later:
+--   CREATE ROLE carol NOLOGIN;
+--   GRANT carol TO app_proxy;
+--   GRANT SELECT, INSERT, UPDATE, DELETE ON orders TO carol;
