@@ -58,11 +58,19 @@ public final class ConfigResolver {
                 v.count(Setting.CONNECTION_WAIT_TIMEOUT, 0),
                 v.count(Setting.INACTIVE_CONNECTION_TIMEOUT, 0),
                 v.flag(Setting.VALIDATE_CONNECTION_ON_BORROW),
+                v.count(Setting.NETWORK_TIMEOUT, 0),
+                v.count(Setting.ABANDONED_CONNECTION_TIMEOUT, 0),
+                v.flag(Setting.LEAK_DETECTION),
+                oracleOnly(dialect, Setting.FAST_CONNECTION_FAILOVER_ENABLED, v.flag(Setting.FAST_CONNECTION_FAILOVER_ENABLED)),
+                oracleOnly(dialect, Setting.ONS_CONFIGURATION, v.text(Setting.ONS_CONFIGURATION)),
                 v.text(Setting.CALLER_SOURCE),
                 v.text(Setting.PRINCIPAL_PREFIX),
                 principalMap(v.text(Setting.PRINCIPAL_MAP)),
                 v.flag(Setting.REQUIRE_PRINCIPAL_MAPPING),
                 principalCase,
+                oracleOnly(dialect, Setting.ROLE_MAP, pairs(Setting.ROLE_MAP, v.text(Setting.ROLE_MAP), "GROUP=ROLE",
+                        "managers=ERP_MANAGER,clerks=ERP_CLERK")),
+                v.flag(Setting.CLIENT_IDENTIFIER),
                 ProxyraConfig.UnauthenticatedAccess.valueOf(v.choice(Setting.UNAUTHENTICATED_ACCESS)),
                 v.flag(Setting.ALLOW_EXPLICIT_USER),
                 ProxyraConfig.IdentityCheck.valueOf(v.choice(Setting.IDENTITY_CHECK)),
@@ -89,8 +97,22 @@ public final class ConfigResolver {
         return chosen;
     }
 
+    /** A value that only means something on Oracle: refused with any other dialect, so nobody relies on it there. */
+    private static <T> T oracleOnly(DialectKind dialect, Setting s, T value) {
+        boolean set = value != null && !Boolean.FALSE.equals(value) && !(value instanceof Map<?, ?> m && m.isEmpty());
+        if (set && dialect != DialectKind.ORACLE) {
+            throw new InvalidConfigurationException("proxyra: property " + s.propertyName()
+                    + " applies to Oracle only; remove it for a " + dialect.name().toLowerCase(Locale.ROOT) + " URL");
+        }
+        return value;
+    }
+
     /** Parses {@code alice=ALICE_DB, bob=BOB_DB}. */
     static Map<String, String> principalMap(String text) {
+        return pairs(Setting.PRINCIPAL_MAP, text, "caller=DB_USER", "alice=ALICE_DB,bob=BOB_DB");
+    }
+
+    private static Map<String, String> pairs(Setting s, String text, String form, String example) {
         Map<String, String> map = new LinkedHashMap<>();
         if (text == null) {
             return map;
@@ -103,11 +125,11 @@ public final class ConfigResolver {
             String caller = eq < 0 ? "" : entry.substring(0, eq).trim();
             String dbUser = eq < 0 ? "" : entry.substring(eq + 1).trim();
             if (caller.isEmpty() || dbUser.isEmpty()) {
-                throw new InvalidConfigurationException("proxyra: invalid PrincipalMap entry '" + entry.trim()
-                        + "': expected caller=DB_USER pairs separated by commas, e.g. alice=ALICE_DB,bob=BOB_DB");
+                throw new InvalidConfigurationException("proxyra: invalid " + s.propertyName() + " entry '"
+                        + entry.trim() + "': expected " + form + " pairs separated by commas, e.g. " + example);
             }
             if (map.put(caller, dbUser) != null) {
-                throw new InvalidConfigurationException("proxyra: invalid PrincipalMap: caller '" + caller
+                throw new InvalidConfigurationException("proxyra: invalid " + s.propertyName() + ": '" + caller
                         + "' is mapped twice");
             }
         }

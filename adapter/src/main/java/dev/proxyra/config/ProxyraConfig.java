@@ -18,11 +18,18 @@ public record ProxyraConfig(
         int connectionWaitTimeout,
         int inactiveConnectionTimeout,
         boolean validateConnectionOnBorrow,
+        int networkTimeout,
+        int abandonedConnectionTimeout,
+        boolean leakDetection,
+        boolean fastConnectionFailoverEnabled,
+        String onsConfiguration,
         String callerSource,
         String principalPrefix,
         Map<String, String> principalMap,
         boolean requirePrincipalMapping,
         PrincipalCase principalCase,
+        Map<String, String> roleMap,
+        boolean clientIdentifier,
         UnauthenticatedAccess unauthenticatedAccess,
         boolean allowExplicitUser,
         IdentityCheck identityCheck,
@@ -36,15 +43,7 @@ public record ProxyraConfig(
 
     public ProxyraConfig {
         principalMap = Map.copyOf(principalMap);
-    }
-
-    /** The same configuration with the proxy account taken from a server-supplied credential. */
-    public ProxyraConfig withCredential(String credentialUser, String credentialPassword) {
-        return new ProxyraConfig(url, user != null ? user : credentialUser,
-                password != null ? password : credentialPassword, dialect, connectionFactoryClassName, initialPoolSize, minPoolSize,
-                maxPoolSize, connectionWaitTimeout, inactiveConnectionTimeout, validateConnectionOnBorrow,
-                callerSource, principalPrefix, principalMap, requirePrincipalMapping, principalCase,
-                unauthenticatedAccess, allowExplicitUser, identityCheck, configPrefix);
+        roleMap = Map.copyOf(roleMap);
     }
 
     @Override
@@ -57,9 +56,12 @@ public record ProxyraConfig(
                 + ", connectionWaitTimeout=" + connectionWaitTimeout
                 + ", inactiveConnectionTimeout=" + inactiveConnectionTimeout
                 + ", validateConnectionOnBorrow=" + validateConnectionOnBorrow
+                + ", networkTimeout=" + networkTimeout + ", abandonedConnectionTimeout=" + abandonedConnectionTimeout
+                + ", leakDetection=" + leakDetection + ", fastConnectionFailoverEnabled=" + fastConnectionFailoverEnabled
+                + ", onsConfiguration=" + onsConfiguration
                 + ", callerSource=" + callerSource + ", principalPrefix=" + principalPrefix
                 + ", principalMap=" + principalMap + ", requirePrincipalMapping=" + requirePrincipalMapping
-                + ", principalCase=" + principalCase + ", unauthenticatedAccess=" + unauthenticatedAccess
+                + ", principalCase=" + principalCase + ", roleMap=" + roleMap + ", clientIdentifier=" + clientIdentifier + ", unauthenticatedAccess=" + unauthenticatedAccess
                 + ", allowExplicitUser=" + allowExplicitUser + ", identityCheck=" + identityCheck
                 + ", configPrefix=" + configPrefix + "]";
     }

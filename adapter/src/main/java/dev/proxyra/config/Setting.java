@@ -35,6 +35,22 @@ public enum Setting {
             "Seconds an idle physical connection stays in the pool before it is closed (0: never)."),
     VALIDATE_CONNECTION_ON_BORROW("ValidateConnectionOnBorrow", Boolean.class, "true", false,
             "Check each physical connection before handing it out, so dead sessions are replaced transparently."),
+    NETWORK_TIMEOUT("NetworkTimeout", Integer.class, "0", false,
+            "Seconds a network read, connect or login may take before the driver gives up and the physical"
+                    + " connection is discarded (0: no limit). Guards against a database that stops answering"
+                    + " without closing the connection."),
+    ABANDONED_CONNECTION_TIMEOUT("AbandonedConnectionTimeout", Integer.class, "0", false,
+            "Seconds a borrowed physical connection may go unused before UCP reclaims it (0: never): a safety"
+                    + " net for connections an application never closes."),
+    LEAK_DETECTION("LeakDetection", Boolean.class, "false", false,
+            "Record where each connection handle is taken, so a handle still open when its transaction ends"
+                    + " is reported with that stack trace (one stack capture per getConnection)."),
+    FAST_CONNECTION_FAILOVER_ENABLED("FastConnectionFailoverEnabled", Boolean.class, "false", false,
+            "Oracle RAC and Data Guard: act on FAN events (instance down, planned maintenance, load advisories)"
+                    + " received through ONS. Oracle only."),
+    ONS_CONFIGURATION("ONSConfiguration", String.class, null, false,
+            "Oracle: remote ONS daemons for FAN, e.g. nodes=racnode1:6200,racnode2:6200. Unset: configured"
+                    + " automatically from the database (12c and later)."),
     CALLER_SOURCE("CallerSource", String.class, null, false,
             "Class name of a dev.proxyra.identity.CallerSource that names the caller; tried after an explicit user"
                     + " and before Jakarta Security and the JACC Subject."),
@@ -47,6 +63,12 @@ public enum Setting {
     PRINCIPAL_CASE("PrincipalCase", String.class, null, false,
             "Case applied to unmapped caller names: UPPER, LOWER or AS_IS. Unset: UPPER for Oracle, AS_IS for PostgreSQL.",
             "UPPER", "LOWER", "AS_IS"),
+    ROLE_MAP("RoleMap", String.class, null, false,
+            "Oracle: container groups to database roles enabled in the caller's proxy session (PROXY_ROLES),"
+                    + " e.g. managers=ERP_MANAGER,clerks=ERP_CLERK. Unset: the user's default roles."),
+    CLIENT_IDENTIFIER("ClientIdentifier", Boolean.class, "true", false,
+            "Oracle: tag each session with the caller's principal name as its client identifier (CLIENT_IDENTIFIER"
+                    + " in V$SESSION and the audit trail), sent with the next call at no extra round trip."),
     UNAUTHENTICATED_ACCESS("UnauthenticatedAccess", String.class, "DENY", false,
             "What a request without a resolvable caller gets: DENY (an SQLException, SQLState 28000) or PROXY_USER"
                     + " (a session as the proxy account itself).",

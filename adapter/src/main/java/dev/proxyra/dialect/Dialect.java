@@ -16,8 +16,11 @@ public interface Dialect {
     /** The class UCP uses to open physical connections. */
     String connectionFactoryClassName();
 
-    /** Factory properties UCP must pass to that class, beyond URL, user and password. */
+    /** Factory properties UCP must set on that class (JavaBean properties), beyond URL, user and password. */
     Map<String, String> connectionFactoryProperties(ProxyraConfig config);
+
+    /** Connection properties UCP passes to the driver when it opens a physical connection. */
+    Map<String, String> connectionProperties(ProxyraConfig config);
 
     /**
      * Makes the physical connection run as {@code identity}, closing whatever identity it had. On an
@@ -27,6 +30,12 @@ public interface Dialect {
 
     /** Returns the physical connection to the proxy account's own identity. */
     void reset(Connection physical) throws SQLException;
+
+    /** Whether {@link #tagClient} does anything for this database. */
+    boolean tagsClients();
+
+    /** Tags the session with the caller's principal name for audit (ClientIdentifier), without a round trip. */
+    void tagClient(Connection physical, String clientIdentifier) throws SQLException;
 
     /**
      * Whether identities should be closed before the physical connections when the pool shuts down

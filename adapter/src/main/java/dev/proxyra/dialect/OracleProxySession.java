@@ -35,6 +35,16 @@ public final class OracleProxySession implements Dialect {
     }
 
     @Override
+    public Map<String, String> connectionProperties(ProxyraConfig config) {
+        if (config.networkTimeout() == 0) {
+            return Map.of();
+        }
+        String millis = Long.toString(config.networkTimeout() * 1000L);
+        return Map.of(OracleConnection.CONNECTION_PROPERTY_THIN_READ_TIMEOUT, millis,
+                OracleConnection.CONNECTION_PROPERTY_THIN_NET_CONNECT_TIMEOUT, millis);
+    }
+
+    @Override
     public void switchTo(Connection physical, DbIdentity identity) throws SQLException {
         OracleConnection oracle = physical.unwrap(OracleConnection.class);
         if (oracle.isProxySession()) {
@@ -47,6 +57,9 @@ public final class OracleProxySession implements Dialect {
         props.setProperty(OracleConnection.PROXY_USER_NAME, identity.databaseUser());
         if (identity.password() != null) {
             props.setProperty(OracleConnection.PROXY_USER_PASSWORD, identity.password());
+        }
+        if (!identity.roles().isEmpty()) {
+            props.put(OracleConnection.PROXY_ROLES, identity.roles().toArray(new String[0]));
         }
         oracle.openProxySession(OracleConnection.PROXYTYPE_USER_NAME, props);
     }
@@ -62,6 +75,17 @@ public final class OracleProxySession implements Dialect {
     @Override
     public boolean closeIdentitiesOnShutdown() {
         return true;
+    }
+
+    @Override
+    public boolean tagsClients() {
+        return true;
+    }
+
+    @Override
+    public void tagClient(Connection physical, String clientIdentifier) throws SQLException {
+        // End-to-end metric: sent with the next round trip, no call of its own.
+        physical.setClientInfo("OCSID.CLIENTID", clientIdentifier);
     }
 
     @Override

@@ -34,7 +34,16 @@ public final class PostgresRole implements Dialect {
     @Override
     public Map<String, String> connectionFactoryProperties(ProxyraConfig config) {
         // UCP ignores setURL for this factory class; it must be a factory property (FACTS.md).
-        return Map.of("url", config.url());
+        if (config.networkTimeout() == 0) {
+            return Map.of("url", config.url());
+        }
+        String seconds = Integer.toString(config.networkTimeout());
+        return Map.of("url", config.url(), "socketTimeout", seconds, "connectTimeout", seconds, "loginTimeout", seconds);
+    }
+
+    @Override
+    public Map<String, String> connectionProperties(ProxyraConfig config) {
+        return Map.of();
     }
 
     @Override
@@ -58,6 +67,16 @@ public final class PostgresRole implements Dialect {
     @Override
     public boolean closeIdentitiesOnShutdown() {
         return false;
+    }
+
+    @Override
+    public boolean tagsClients() {
+        return false;
+    }
+
+    @Override
+    public void tagClient(Connection physical, String clientIdentifier) {
+        // application_name would cost a round trip per change; not done
     }
 
     @Override

@@ -18,6 +18,22 @@ interface CallerLookup {
     /** Candidate principal names, most specific first; empty when this source has no caller. */
     List<String> candidates() throws CallerResolutionException;
 
+    /** The caller's container groups as this source knows them (RoleMap); empty when it knows none. */
+    default List<String> groups() throws CallerResolutionException {
+        return List.of();
+    }
+
+    /** The names of the group principals among {@code principals}. */
+    static List<String> groupNames(Collection<? extends Principal> principals) {
+        List<String> groups = new ArrayList<>();
+        for (Principal p : principals) {
+            if (p != null && p.getName() != null && isGroup(p)) {
+                groups.add(p.getName());
+            }
+        }
+        return groups;
+    }
+
     /** Principal names of a Subject or SecurityContext, callers before groups. */
     static List<String> names(Collection<? extends Principal> principals, Principal caller) {
         List<String> callers = new ArrayList<>();

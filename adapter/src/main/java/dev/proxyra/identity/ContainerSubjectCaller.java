@@ -18,6 +18,17 @@ final class ContainerSubjectCaller implements CallerLookup {
 
     @Override
     public List<String> candidates() {
+        Subject s = subject();
+        return s == null ? List.of() : CallerLookup.names(s.getPrincipals(), null);
+    }
+
+    @Override
+    public List<String> groups() {
+        Subject s = subject();
+        return s == null ? List.of() : CallerLookup.groupNames(s.getPrincipals());
+    }
+
+    private static Subject subject() {
         for (String key : KEYS) {
             Object subject;
             try {
@@ -26,9 +37,9 @@ final class ContainerSubjectCaller implements CallerLookup {
                 continue; // no handler for this key, or no JACC at all
             }
             if (subject instanceof Subject s && !s.getPrincipals().isEmpty()) {
-                return CallerLookup.names(s.getPrincipals(), null);
+                return s;
             }
         }
-        return List.of();
+        return null;
     }
 }

@@ -1,5 +1,6 @@
 package dev.proxyra.identity;
 
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -10,34 +11,50 @@ import java.util.Objects;
  * @param databaseUser the validated database user name, or null for the proxy account itself
  * @param caller       the caller's principal name as resolved (for messages and audit), may be null
  * @param password     a password to send with an Oracle proxy session (explicit user only), else null
+ * @param roles        Oracle roles to enable in the proxy session (RoleMap), sorted; empty: default roles
  */
-public record DbIdentity(String databaseUser, String caller, String password) {
+public record DbIdentity(String databaseUser, String caller, String password, List<String> roles) {
 
     /** The proxy account's own session: only with UnauthenticatedAccess=PROXY_USER. */
-    public static final DbIdentity PROXY_ACCOUNT = new DbIdentity(null, null, null);
+    public static final DbIdentity PROXY_ACCOUNT = new DbIdentity(null, null, null, List.of());
+
+    public DbIdentity {
+        roles = roles == null ? List.of() : roles.stream().sorted().distinct().toList();
+    }
+
+    public DbIdentity(String databaseUser, String caller, String password) {
+        this(databaseUser, caller, password, List.of());
+    }
 
     public static DbIdentity of(String databaseUser, String caller) {
         return new DbIdentity(Objects.requireNonNull(databaseUser), caller, null);
+    }
+
+    public DbIdentity withPassword(String newPassword) {
+        return new DbIdentity(databaseUser, caller, newPassword, roles);
     }
 
     public boolean isProxyAccount() {
         return databaseUser == null;
     }
 
-    /** The pool label value: equal labels mean interchangeable sessions. Empty for the proxy account. */
+    /** Equal labels mean interchangeable sessions: the same user with the same enabled roles. */
     public String label() {
-        return databaseUser == null ? "" : databaseUser;
+        if (databaseUser == null) {
+            return "";
+        }
+        return roles.isEmpty() ? databaseUser : databaseUser + " roles=" + String.join(",", roles);
     }
 
-    /** Two identities may share a warm session when they are the same database user. */
+    /** Whether a warm session of {@code other} may serve this identity as it is. */
     public boolean sameSession(DbIdentity other) {
-        return other != null && Objects.equals(databaseUser, other.databaseUser);
+        return other != null && Objects.equals(databaseUser, other.databaseUser) && roles.equals(other.roles);
     }
 
     @Override
     public String toString() {
         return isProxyAccount() ? "DbIdentity[proxy account]"
-                : "DbIdentity[" + databaseUser + (caller != null && !caller.equals(databaseUser) ? " for " + caller : "")
+                : "DbIdentity[" + label() + (caller != null && !caller.equals(databaseUser) ? " for " + caller : "")
                         + (password != null ? ", password=***" : "") + "]";
     }
 }

@@ -56,7 +56,8 @@ public final class IdentityResolver {
             }
             String caller = withPrefix(names);
             if (caller != null) {
-                return identityFor(caller, source.description());
+                DbIdentity identity = identityFor(caller, source.description());
+                return config.roleMap().isEmpty() ? identity : withRoles(identity, source);
             }
             tried.add(source.description() + (names.isEmpty() ? ": no caller"
                     : ": no principal starting with PrincipalPrefix '" + config.principalPrefix() + "' among " + names));
@@ -82,7 +83,23 @@ public final class IdentityResolver {
                     + " getConnection(user, null) for user '" + printable(user) + "'", null);
         }
         DbIdentity identity = identityFor(user, "explicit user");
-        return password == null ? identity : new DbIdentity(identity.databaseUser(), identity.caller(), password);
+        return password == null ? identity : identity.withPassword(password);
+    }
+
+    /** RoleMap: the database roles of the caller's container groups, enabled in its proxy session. */
+    private DbIdentity withRoles(DbIdentity identity, CallerLookup source) throws SQLException {
+        List<String> roles = new ArrayList<>();
+        try {
+            for (String group : source.groups()) {
+                String role = config.roleMap().get(group);
+                if (role != null) {
+                    roles.add(role);
+                }
+            }
+        } catch (CallerResolutionException e) {
+            throw refused("the caller's groups cannot be resolved: " + e.getMessage(), e.getCause());
+        }
+        return new DbIdentity(identity.databaseUser(), identity.caller(), identity.password(), roles);
     }
 
     private String withPrefix(List<String> names) {

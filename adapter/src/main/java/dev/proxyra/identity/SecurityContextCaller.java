@@ -14,17 +14,27 @@ final class SecurityContextCaller implements CallerLookup {
         return "Jakarta Security SecurityContext";
     }
 
-    @Override
-    public List<String> candidates() {
-        SecurityContext context;
+    /** The calling thread's SecurityContext, or null when there is no CDI container here. */
+    private static SecurityContext context() {
         try {
             var instance = CDI.current().select(SecurityContext.class);
-            if (!instance.isResolvable()) {
-                return List.of();
-            }
-            context = instance.get();
+            return instance.isResolvable() ? instance.get() : null;
         } catch (RuntimeException | LinkageError e) {
             // No CDI container on this thread (non-managed use, a thread the server did not start).
+            return null;
+        }
+    }
+
+    @Override
+    public List<String> groups() {
+        SecurityContext context = context();
+        return context == null ? List.of() : CallerLookup.groupNames(context.getPrincipalsByType(Principal.class));
+    }
+
+    @Override
+    public List<String> candidates() {
+        SecurityContext context = context();
+        if (context == null) {
             return List.of();
         }
         Principal caller = context.getCallerPrincipal();

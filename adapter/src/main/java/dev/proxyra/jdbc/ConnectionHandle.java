@@ -32,17 +32,25 @@ import dev.proxyra.identity.DbIdentity;
  */
 public final class ConnectionHandle implements Connection {
     private final DbIdentity identity;
+    private final Throwable origin;
     private volatile SessionOwner owner;
     private volatile boolean closed;
     private final List<JdbcProxy> children = new ArrayList<>(2);
 
-    public ConnectionHandle(SessionOwner owner) {
+    /** {@code origin}: where the application took this handle (leak reports), or null when not recorded. */
+    public ConnectionHandle(SessionOwner owner, Throwable origin) {
         this.owner = owner;
+        this.origin = origin;
         this.identity = owner.identity();
     }
 
     SessionOwner owner() {
         return owner;
+    }
+
+    /** Where the application took this handle, when LeakDetection recorded it; else null. */
+    public Throwable origin() {
+        return origin;
     }
 
     /** The identity this handle's session runs as. */

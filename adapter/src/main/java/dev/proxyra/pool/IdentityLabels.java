@@ -13,6 +13,8 @@ import dev.proxyra.identity.DbIdentity;
  */
 final class IdentityLabels implements ConnectionLabelingCallback {
     static final String KEY = "proxyra.identity";
+    /** The client identifier last set on the session; not part of the cost: any session can be re-tagged. */
+    static final String CLIENT_KEY = "proxyra.client";
     private static final int FRESH = 1;
     private static final int SWITCH = 10;
 
@@ -23,7 +25,7 @@ final class IdentityLabels implements ConnectionLabelingCallback {
     }
 
     static String valueFor(DbIdentity identity) {
-        return identity.isProxyAccount() ? "proxy-account" : "user:" + identity.databaseUser();
+        return identity.isProxyAccount() ? "proxy-account" : "user:" + identity.label();
     }
 
     @Override

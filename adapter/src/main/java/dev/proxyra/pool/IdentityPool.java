@@ -37,16 +37,21 @@ public final class IdentityPool implements AutoCloseable {
 
     private final ProxyraConfig config;
     private final Dialect dialect;
+    private final String user;
     private final PoolDataSource ucp;
     private final String name;
     private final LongAdder identitySwitches = new LongAdder();
+    private final boolean tagClients;
     private final LongAdder discarded = new LongAdder();
     private final AtomicInteger lentOut = new AtomicInteger();
     private volatile boolean closed;
 
-    public IdentityPool(ProxyraConfig config, Dialect dialect) throws SQLException {
+    /** A pool for {@code config} logging in as {@code user}/{@code password} (the effective proxy account). */
+    public IdentityPool(ProxyraConfig config, Dialect dialect, String user, String password) throws SQLException {
         this.config = config;
         this.dialect = dialect;
+        this.user = user;
+        this.tagClients = config.clientIdentifier() && dialect.tagsClients();
         this.name = "proxyra-" + POOL_NUMBER.incrementAndGet();
         this.ucp = PoolDataSourceFactory.getPoolDataSource();
         ucp.setConnectionPoolName(name);
@@ -56,11 +61,14 @@ public final class IdentityPool implements AutoCloseable {
         for (Map.Entry<String, String> e : dialect.connectionFactoryProperties(config).entrySet()) {
             ucp.setConnectionFactoryProperty(e.getKey(), e.getValue());
         }
-        if (config.user() != null) {
-            ucp.setUser(config.user());
+        for (Map.Entry<String, String> e : dialect.connectionProperties(config).entrySet()) {
+            ucp.setConnectionProperty(e.getKey(), e.getValue());
         }
-        if (config.password() != null) {
-            ucp.setPassword(config.password());
+        if (user != null) {
+            ucp.setUser(user);
+        }
+        if (password != null) {
+            ucp.setPassword(password);
         }
         ucp.setInitialPoolSize(config.initialPoolSize());
         ucp.setMinPoolSize(config.minPoolSize());
@@ -68,6 +76,13 @@ public final class IdentityPool implements AutoCloseable {
         ucp.setConnectionWaitTimeout(config.connectionWaitTimeout());
         ucp.setInactiveConnectionTimeout(config.inactiveConnectionTimeout());
         ucp.setValidateConnectionOnBorrow(config.validateConnectionOnBorrow());
+        ucp.setAbandonedConnectionTimeout(config.abandonedConnectionTimeout());
+        if (config.fastConnectionFailoverEnabled()) {
+            ucp.setFastConnectionFailoverEnabled(true);
+        }
+        if (config.onsConfiguration() != null) {
+            ucp.setONSConfiguration(config.onsConfiguration());
+        }
         ucp.registerConnectionLabelingCallback(new IdentityLabels());
         LOG.fine(() -> "proxyra: created pool " + name + " for " + config);
     }
@@ -90,6 +105,9 @@ public final class IdentityPool implements AutoCloseable {
         lentOut.incrementAndGet();
         try {
             ensureIdentity(connection, identity);
+            if (tagClients) {
+                tagClient(connection, identity);
+            }
         } catch (SQLException e) {
             throw giveBackAfterFailedSwitch(connection, identity, e);
         } catch (RuntimeException | Error e) {
@@ -166,6 +184,17 @@ public final class IdentityPool implements AutoCloseable {
         identitySwitches.increment();
     }
 
+    /** ClientIdentifier: the caller's name on the session, set only when it differs from the last one. */
+    private void tagClient(Connection connection, DbIdentity identity) throws SQLException {
+        String want = identity.caller() == null ? "" : identity.caller();
+        LabelableConnection labelable = (LabelableConnection) connection;
+        Properties current = labelable.getConnectionLabels();
+        if (!want.equals(current == null ? null : current.getProperty(IdentityLabels.CLIENT_KEY))) {
+            dialect.tagClient(connection, want);
+            labelable.applyConnectionLabel(IdentityLabels.CLIENT_KEY, want);
+        }
+    }
+
     /** After a failed switch: back to the proxy account and into the pool, or discarded; then the error. */
     private SQLException giveBackAfterFailedSwitch(Connection connection, DbIdentity identity, SQLException e) {
         lentOut.decrementAndGet();
@@ -191,7 +220,7 @@ public final class IdentityPool implements AutoCloseable {
     private SQLException borrowFailure(SQLException e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof SQLException s && s.getSQLState() != null && s.getSQLState().startsWith("28")) {
-                return new SQLInvalidAuthorizationSpecException("proxyra: the proxy account '" + config.user()
+                return new SQLInvalidAuthorizationSpecException("proxyra: the proxy account '" + user
                         + "' cannot log in to the database (check User and Password): " + s.getMessage(),
                         IdentityResolver.AUTHORIZATION_STATE, e);
             }

@@ -14,17 +14,28 @@ import dev.proxyra.dialect.Dialect;
  * so factories with equal settings share physical connections, and all are closed together.
  */
 public final class PoolRegistry implements AutoCloseable {
-    private final Map<ProxyraConfig, IdentityPool> pools = new HashMap<>();
+    private final Map<Key, IdentityPool> pools = new HashMap<>();
     private boolean closed;
 
-    public synchronized IdentityPool poolFor(ProxyraConfig config) throws SQLException {
+    /** The proxy account a pool logs in as: the configured one, else the server's credential. */
+    private record Key(ProxyraConfig config, String user, String password) {
+    }
+
+    /**
+     * The pool for {@code config}; {@code credentialUser}/{@code credentialPassword} (the server's
+     * PasswordCredential, may be null) stand in for User and Password where the configuration has none.
+     */
+    public synchronized IdentityPool poolFor(ProxyraConfig config, String credentialUser, String credentialPassword)
+            throws SQLException {
         if (closed) {
             throw new SQLException("proxyra: the resource adapter is stopped; no connection can be opened", "08003");
         }
-        IdentityPool pool = pools.get(config);
+        Key key = new Key(config, config.user() != null ? config.user() : credentialUser,
+                config.password() != null ? config.password() : credentialPassword);
+        IdentityPool pool = pools.get(key);
         if (pool == null) {
-            pool = new IdentityPool(config, Dialect.of(config.dialect()));
-            pools.put(config, pool);
+            pool = new IdentityPool(config, Dialect.of(config.dialect()), key.user(), key.password());
+            pools.put(key, pool);
         }
         return pool;
     }

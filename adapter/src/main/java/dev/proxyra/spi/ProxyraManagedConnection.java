@@ -97,7 +97,8 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
                 }
                 throw resourceException(e);
             }
-            ConnectionHandle handle = new ConnectionHandle(this);
+            ConnectionHandle handle = new ConnectionHandle(this, factory.config().leakDetection()
+                    ? new Throwable("proxyra: connection handle taken here") : null);
             handles.add(handle);
             return handle;
         }
@@ -433,6 +434,35 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
         }
 
         private void end(boolean commit) throws ResourceException {
+            try {
+                endPhysical(commit);
+            } finally {
+                reclaimOpenHandles();
+            }
+        }
+
+        /**
+         * A handle still open when its transaction ends is a leak: report it (with where it was taken
+         * when LeakDetection is on) and close it, so the server can reclaim this connection.
+         */
+        private void reclaimOpenHandles() {
+            List<ConnectionHandle> open;
+            synchronized (ProxyraManagedConnection.this) {
+                open = new ArrayList<>(handles);
+            }
+            for (ConnectionHandle handle : open) {
+                if (handle.origin() != null) {
+                    LOG.log(Level.WARNING, "proxyra: a connection handle was still open when its transaction ended;"
+                            + " closing it. It was taken at:", handle.origin());
+                } else {
+                    LOG.warning("proxyra: a connection handle was still open when its transaction ended; closing it."
+                            + " Set LeakDetection=true to log where it was taken.");
+                }
+                handle.close();
+            }
+        }
+
+        private void endPhysical(boolean commit) throws ResourceException {
             synchronized (ProxyraManagedConnection.this) {
                 if (!managedTransaction) {
                     throw new LocalTransactionException("proxyra: no transaction is active on this connection");

@@ -74,6 +74,20 @@ public class ProxyraManagedConnectionFactory
     public void setInactiveConnectionTimeout(Integer value) { set(Setting.INACTIVE_CONNECTION_TIMEOUT, value); }
     public Boolean getValidateConnectionOnBorrow() { return (Boolean) get(Setting.VALIDATE_CONNECTION_ON_BORROW); }
     public void setValidateConnectionOnBorrow(Boolean value) { set(Setting.VALIDATE_CONNECTION_ON_BORROW, value); }
+    public Integer getNetworkTimeout() { return (Integer) get(Setting.NETWORK_TIMEOUT); }
+    public void setNetworkTimeout(Integer value) { set(Setting.NETWORK_TIMEOUT, value); }
+    public Integer getAbandonedConnectionTimeout() { return (Integer) get(Setting.ABANDONED_CONNECTION_TIMEOUT); }
+    public void setAbandonedConnectionTimeout(Integer value) { set(Setting.ABANDONED_CONNECTION_TIMEOUT, value); }
+    public Boolean getLeakDetection() { return (Boolean) get(Setting.LEAK_DETECTION); }
+    public void setLeakDetection(Boolean value) { set(Setting.LEAK_DETECTION, value); }
+    public Boolean getFastConnectionFailoverEnabled() { return (Boolean) get(Setting.FAST_CONNECTION_FAILOVER_ENABLED); }
+    public void setFastConnectionFailoverEnabled(Boolean value) { set(Setting.FAST_CONNECTION_FAILOVER_ENABLED, value); }
+    public String getONSConfiguration() { return (String) get(Setting.ONS_CONFIGURATION); }
+    public void setONSConfiguration(String value) { set(Setting.ONS_CONFIGURATION, value); }
+    public String getRoleMap() { return (String) get(Setting.ROLE_MAP); }
+    public void setRoleMap(String value) { set(Setting.ROLE_MAP, value); }
+    public Boolean getClientIdentifier() { return (Boolean) get(Setting.CLIENT_IDENTIFIER); }
+    public void setClientIdentifier(Boolean value) { set(Setting.CLIENT_IDENTIFIER, value); }
     public String getCallerSource() { return (String) get(Setting.CALLER_SOURCE); }
     public void setCallerSource(String value) { set(Setting.CALLER_SOURCE, value); }
     public String getPrincipalPrefix() { return (String) get(Setting.PRINCIPAL_PREFIX); }
@@ -182,14 +196,13 @@ public class ProxyraManagedConnectionFactory
     }
 
     private IdentityPool pool(Subject subject) throws SQLException {
-        ProxyraConfig config = config();
         PasswordCredential credential = credential(subject);
-        if (credential != null) {
-            config = config.withCredential(credential.getUserName(),
-                    credential.getPassword() == null || credential.getPassword().length == 0
-                            ? null : new String(credential.getPassword()));
+        if (credential == null) {
+            return registry().poolFor(config(), null, null);
         }
-        return registry().poolFor(config);
+        char[] password = credential.getPassword();
+        return registry().poolFor(config(), credential.getUserName(),
+                password == null || password.length == 0 ? null : new String(password));
     }
 
     private PasswordCredential credential(Subject subject) {

@@ -111,6 +111,10 @@ class ConfigResolverTest {
         "ALLOW_EXPLICIT_USER|yes|invalid AllowExplicitUser 'yes' (from pool property AllowExplicitUser): allowed values are true, false",
         "PRINCIPAL_MAP|alice|invalid PrincipalMap entry 'alice': expected caller=DB_USER pairs",
         "DIALECT|oracle|Dialect oracle does not fit URL",
+        "FAST_CONNECTION_FAILOVER_ENABLED|true|property FastConnectionFailoverEnabled applies to Oracle only",
+        "ONS_CONFIGURATION|nodes=a:6200|property ONSConfiguration applies to Oracle only",
+        "ROLE_MAP|managers=MGR|property RoleMap applies to Oracle only",
+        "NETWORK_TIMEOUT|-1|invalid NetworkTimeout '-1' (from pool property NetworkTimeout): expected a whole number >= 0",
     })
     void invalidValuesNameThePropertyTheValueAndWhatIsAllowed(String setting, String value, String message) {
         Object typed = Setting.valueOf(setting).type() == Integer.class && value.matches("-?\\d+")

@@ -98,6 +98,14 @@ class DialectTest {
     }
 
     @Test
+    void oracleRolesAreSentAsProxyRoles() throws SQLException {
+        RecordingOracleConnection fake = new RecordingOracleConnection();
+        oracle.switchTo(fake.connection(), new DbIdentity("ALICE", "alice", null, java.util.List.of("ERP_MANAGER", "ERP_CLERK")));
+        assertThat(fake.calls).containsExactly(
+                "openProxySession(PROXYTYPE_USER_NAME, {PROXY_ROLES=[ERP_CLERK, ERP_MANAGER], PROXY_USER_NAME=ALICE})");
+    }
+
+    @Test
     void oracleResetAndProxyAccountCloseTheProxySessionOnly() throws SQLException {
         RecordingOracleConnection fake = new RecordingOracleConnection();
         oracle.reset(fake.connection());

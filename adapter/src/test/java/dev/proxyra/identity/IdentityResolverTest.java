@@ -88,6 +88,33 @@ class IdentityResolverTest {
     }
 
     @Test
+    void roleMapTurnsTheCallersGroupsIntoProxyRolesAndTheLabelSeparatesThem() throws SQLException {
+        CallerLookup withGroups = new CallerLookup() {
+            @Override
+            public String description() {
+                return "s";
+            }
+
+            @Override
+            public List<String> candidates() {
+                return List.of("alice", "managers", "staff");
+            }
+
+            @Override
+            public List<String> groups() {
+                return List.of("managers", "staff", "unmapped");
+            }
+        };
+        IdentityResolver r = new IdentityResolver(oracle(Setting.ROLE_MAP, "staff=ERP_STAFF,managers=ERP_MANAGER"),
+                List.of(withGroups));
+        DbIdentity id = r.resolve();
+        assertThat(id.databaseUser()).isEqualTo("ALICE");
+        assertThat(id.roles()).containsExactly("ERP_MANAGER", "ERP_STAFF");
+        assertThat(id.sameSession(DbIdentity.of("ALICE", "alice"))).isFalse();
+        assertThat(id.label()).isEqualTo("ALICE roles=ERP_MANAGER,ERP_STAFF");
+    }
+
+    @Test
     void requirePrincipalMappingRefusesUnmappedCallers() {
         IdentityResolver r = new IdentityResolver(pg(Setting.PRINCIPAL_MAP, "alice=a1", Setting.REQUIRE_PRINCIPAL_MAPPING, true),
                 List.of(source("s", "bob")));

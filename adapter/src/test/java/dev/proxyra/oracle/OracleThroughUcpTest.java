@@ -66,7 +66,8 @@ class OracleThroughUcpTest {
     private static List<String> sessionCalls(RecordingOracleConnection fake) {
         return fake.calls.stream()
                 .filter(c -> c.startsWith("openProxySession") || c.startsWith("close") || c.startsWith("commit")
-                        || c.startsWith("rollback") || c.startsWith("setAutoCommit") || c.contains(" -> "))
+                        || c.startsWith("rollback") || c.startsWith("setAutoCommit") || c.startsWith("setClientInfo")
+                        || c.contains(" -> "))
                 .toList();
     }
 
@@ -83,6 +84,7 @@ class OracleThroughUcpTest {
 
     @Test
     void aliceThenAliceThenBob() throws Exception {
+        mcf.setClientIdentifier(false);
         use("alice");
         assertThat(sessionCalls(physical(0))).containsExactly(
                 "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=ALICE})");
@@ -98,7 +100,21 @@ class OracleThroughUcpTest {
     }
 
     @Test
+    void theClientIdentifierFollowsTheCallerEvenOnAWarmSession() throws Exception {
+        mcf.setPrincipalMap("alice=SHARED,bob=SHARED");
+        use("alice");
+        use("alice");
+        use("bob");
+        assertThat(sessionCalls(physical(0))).containsExactly(
+                "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=SHARED})",
+                "setClientInfo(OCSID.CLIENTID=alice)",
+                "setClientInfo(OCSID.CLIENTID=bob)");
+        assertThat(mcf.pool().identitySwitches()).isEqualTo(1);
+    }
+
+    @Test
     void aTransactionNeverSpansASwitch() throws Exception {
+        mcf.setClientIdentifier(false);
         ManagedConnection mc = mcf.createManagedConnection(null, null);
         mc.getLocalTransaction().begin();
         Connection alice = (Connection) mc.getConnection(null, ALICE);
@@ -123,6 +139,7 @@ class OracleThroughUcpTest {
 
     @Test
     void aFatalErrorInvalidatesThePhysicalConnectionAndItIsNeverReused() throws Exception {
+        mcf.setClientIdentifier(false);
         TestCallers.set("alice");
         try (Connection c = ds.getConnection()) {
             physical(0).failNext(new SQLRecoverableException("ORA-03113: end-of-file on communication channel", "08000", 3113));
@@ -142,6 +159,7 @@ class OracleThroughUcpTest {
     @ParameterizedTest
     @ValueSource(ints = {28150, 1017, 28000})
     void aRefusedProxySessionIsAClear28000AndThePhysicalConnectionStaysInThePool(int code) throws Exception {
+        mcf.setClientIdentifier(false);
         FakeOracleDataSource.REFUSALS.put("MALLORY", code);
         TestCallers.set("mallory");
         assertThatThrownBy(ds::getConnection)
@@ -161,6 +179,7 @@ class OracleThroughUcpTest {
 
     @Test
     void stoppingTheAdapterClosesProxySessionsBeforePhysicalConnections() throws Exception {
+        mcf.setClientIdentifier(false);
         use("alice");
         ra.stop();
         assertThat(FakeOracleDataSource.OPENED).hasSize(1);

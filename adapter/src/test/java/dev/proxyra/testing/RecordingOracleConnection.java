@@ -84,8 +84,8 @@ public final class RecordingOracleConnection implements InvocationHandler {
                 Properties props = (Properties) args[1];
                 String type = (Integer) args[0] == OracleConnection.PROXYTYPE_USER_NAME ? "PROXYTYPE_USER_NAME" : "type " + args[0];
                 Map<String, String> shown = new TreeMap<>();
-                props.stringPropertyNames().forEach(k -> shown.put(k, k.equals(OracleConnection.PROXY_USER_PASSWORD)
-                        ? "***" : props.getProperty(k)));
+                props.forEach((k, v) -> shown.put((String) k, k.equals(OracleConnection.PROXY_USER_PASSWORD) ? "***"
+                        : v instanceof String[] array ? java.util.Arrays.toString(array) : String.valueOf(v)));
                 String call = "openProxySession(" + type + ", " + shown + ")";
                 String user = props.getProperty(OracleConnection.PROXY_USER_NAME);
                 Integer code = refusals.get(user);
@@ -106,6 +106,9 @@ public final class RecordingOracleConnection implements InvocationHandler {
                     calls.add("close()");
                     closed = true;
                 }
+                return null;
+            case "setClientInfo":
+                calls.add("setClientInfo(" + args[0] + "=" + args[1] + ")");
                 return null;
             case "unwrap":
                 return self;

@@ -195,6 +195,8 @@ class RarArchiveIT {
                 "proxyra-adapter-" + System.getProperty("proxyra.version") + ".jar",
                 "ucp11-" + oracle + ".jar",
                 "ojdbc11-" + oracle + ".jar",
+                "ons-" + oracle + ".jar",
+                "simplefan-" + oracle + ".jar",
                 "postgresql-" + pg + ".jar");
         assertThat(entries.keySet()).noneMatch(n -> n.contains("jakarta") || n.contains("javax") || n.contains("junit"));
 
@@ -205,6 +207,10 @@ class RarArchiveIT {
                 .isEqualTo(jarEntry(entries.get("ojdbc11-" + oracle + ".jar"), "META-INF/license.txt"));
         assertThat(oracleLicense).as("same text as shipped ucp11's META-INF/license.txt")
                 .isEqualTo(jarEntry(entries.get("ucp11-" + oracle + ".jar"), "META-INF/license.txt"));
+        for (String fan : new String[] {"ons-", "simplefan-"}) {
+            assertThat(oracleLicense).as("same text as shipped " + fan + " META-INF/license.txt")
+                    .isEqualTo(jarEntry(entries.get(fan + oracle + ".jar"), "META-INF/license.txt"));
+        }
 
         byte[] pgLicense = entries.get("META-INF/licenses/postgresql-jdbc-license.txt");
         assertThat(pgLicense).as("PostgreSQL JDBC BSD-2 text").isNotNull();
