@@ -31,6 +31,11 @@ GRANT erp_user TO alice, bob;
 ALTER USER alice GRANT CONNECT THROUGH proxy_user WITH ROLE erp_user;
 ALTER USER bob GRANT CONNECT THROUGH proxy_user WITH ROLE erp_user;
 
+-- A user the proxy may NOT act as: proxyra must refuse it with SQLState 28000 (ORA-28150).
+-- Only needed for the opt-in live test suite (./mvnw -Poracle ...); leave it out in production.
+CREATE USER mallory NO AUTHENTICATION;
+GRANT CREATE SESSION TO mallory;
+
 -- 4. Application data owned by a schema-only account, privileges through the role only.
 CREATE USER erp NO AUTHENTICATION QUOTA 100M ON users;
 CREATE TABLE erp.orders (

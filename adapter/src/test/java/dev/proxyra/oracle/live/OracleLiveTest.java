@@ -1,0 +1,226 @@
+package dev.proxyra.oracle.live;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import jakarta.resource.spi.ManagedConnection;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import dev.proxyra.config.ExternalConfig;
+import dev.proxyra.identity.DbIdentity;
+import dev.proxyra.jdbc.ProxyraDataSource;
+import dev.proxyra.spi.IdentityRequest;
+import dev.proxyra.spi.ProxyraManagedConnectionFactory;
+import dev.proxyra.spi.ProxyraResourceAdapter;
+import dev.proxyra.testing.RecordingListener;
+import dev.proxyra.testing.TestCallers;
+
+/**
+ * The identity, transaction and fault scenarios of the PostgreSQL and fake-Oracle suites, against a
+ * real Oracle Database prepared with sql/oracle-setup.sql. Opt-in: {@code ./mvnw -B -Poracle -pl adapter verify}
+ * with ORACLE_URL, ORACLE_PROXY_USER and ORACLE_PROXY_PASSWORD set; without them every test is
+ * reported as skipped, with the reason.
+ */
+@Tag("oracle-live")
+class OracleLiveTest {
+    private static final String URL = System.getenv("ORACLE_URL");
+    private static final String PROXY_USER = System.getenv("ORACLE_PROXY_USER");
+    private static final String PROXY_PASSWORD = System.getenv("ORACLE_PROXY_PASSWORD");
+
+    private ProxyraResourceAdapter ra;
+    private ProxyraManagedConnectionFactory mcf;
+    private ProxyraDataSource ds;
+
+    @BeforeAll
+    static void requireSettings() {
+        boolean configured = URL != null && PROXY_USER != null && PROXY_PASSWORD != null;
+        if (!configured) {
+            System.out.println("proxyra Oracle live suite SKIPPED: set ORACLE_URL (e.g. jdbc:oracle:thin:@//localhost:1521/FREEPDB1),"
+                    + " ORACLE_PROXY_USER and ORACLE_PROXY_PASSWORD for a database prepared with sql/oracle-setup.sql");
+        }
+        Assumptions.assumeTrue(configured, "ORACLE_URL, ORACLE_PROXY_USER and ORACLE_PROXY_PASSWORD are not set");
+    }
+
+    @BeforeEach
+    void setUp() {
+        ra = new ProxyraResourceAdapter();
+        ra.start(null);
+        mcf = new ProxyraManagedConnectionFactory();
+        mcf.setExternalConfig(ExternalConfig.NONE);
+        mcf.setURL(URL);
+        mcf.setUser(PROXY_USER);
+        mcf.setPassword(PROXY_PASSWORD);
+        mcf.setMaxPoolSize(4);
+        mcf.setConnectionWaitTimeout(10);
+        mcf.setNetworkTimeout(30);
+        mcf.setCallerSource(TestCallers.class.getName());
+        mcf.setResourceAdapter(ra);
+        ds = (ProxyraDataSource) mcf.createConnectionFactory();
+    }
+
+    @AfterEach
+    void tearDown() {
+        TestCallers.set(null);
+        if (ra != null) {
+            ra.stop();
+        }
+    }
+
+    /** SESSION_USER, PROXY_USER and CLIENT_IDENTIFIER of the session behind {@code c}. */
+    private static String[] whoami(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("select sys_context('USERENV','SESSION_USER'),"
+                + " sys_context('USERENV','PROXY_USER'), sys_context('USERENV','CLIENT_IDENTIFIER') from dual")) {
+            rs.next();
+            return new String[] {rs.getString(1), rs.getString(2), rs.getString(3)};
+        }
+    }
+
+    @Test
+    void aliceAndBobRunAsThemselvesThroughTheProxyWithTheirClientIdentifier() throws Exception {
+        for (String caller : new String[] {"alice", "bob"}) {
+            TestCallers.set(caller);
+            try (Connection c = ds.getConnection()) {
+                assertThat(whoami(c)).containsExactly(caller.toUpperCase(), PROXY_USER.toUpperCase(), caller);
+            }
+        }
+    }
+
+    @Test
+    void theSameCallerReusesItsWarmProxySession() throws Exception {
+        TestCallers.set("alice");
+        try (Connection c = ds.getConnection()) {
+            whoami(c);
+        }
+        long switches = mcf.pool().identitySwitches();
+        for (int i = 0; i < 10; i++) {
+            try (Connection c = ds.getConnection()) {
+                assertThat(whoami(c)[0]).isEqualTo("ALICE");
+            }
+        }
+        assertThat(mcf.pool().identitySwitches()).isEqualTo(switches);
+    }
+
+    @Test
+    void concurrentCallersNeverSeeAnotherIdentity() throws Exception {
+        AtomicInteger wrong = new AtomicInteger();
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try {
+            List<Future<?>> futures = new ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                int thread = t;
+                futures.add(pool.submit(() -> {
+                    for (int i = 0; i < 250; i++) {
+                        String caller = (thread + i) % 2 == 0 ? "alice" : "bob";
+                        TestCallers.set(caller);
+                        try (Connection c = ds.getConnection()) {
+                            if (!whoami(c)[0].equals(caller.toUpperCase())) {
+                                wrong.incrementAndGet();
+                            }
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : futures) {
+                f.get();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        System.out.printf("oracle live identity load: 2000 borrows, %d wrong, %d switches, %d physical%n",
+                wrong.get(), mcf.pool().identitySwitches(), mcf.pool().totalCount());
+        assertThat(wrong.get()).isZero();
+        assertThat(mcf.pool().lentOut()).isZero();
+    }
+
+    @Test
+    void aUserTheProxyMayNotActAsIsRefusedWith28000AndThePoolStaysHealthy() throws Exception {
+        TestCallers.set("mallory");
+        assertThatThrownBy(ds::getConnection).isInstanceOfSatisfying(SQLException.class, e -> {
+            assertThat(e.getSQLState()).isEqualTo("28000");
+            assertThat(e.getMessage()).contains("may not act as database user 'MALLORY'");
+        });
+        TestCallers.set("alice");
+        try (Connection c = ds.getConnection()) {
+            assertThat(whoami(c)[0]).isEqualTo("ALICE");
+        }
+        assertThat(mcf.pool().discardedCount()).isZero();
+    }
+
+    @Test
+    void localTransactionsCommitAndRollBackAsTheCaller() throws Exception {
+        String committed = "live-" + UUID.randomUUID();
+        String rolledBack = "live-" + UUID.randomUUID();
+        IdentityRequest alice = new IdentityRequest(DbIdentity.of("ALICE", "alice"));
+        ManagedConnection mc = mcf.createManagedConnection(null, null);
+        RecordingListener events = new RecordingListener();
+        mc.addConnectionEventListener(events);
+        for (String item : new String[] {committed, rolledBack}) {
+            mc.getLocalTransaction().begin();
+            try (Connection c = (Connection) mc.getConnection(null, alice);
+                 PreparedStatement ps = c.prepareStatement("insert into erp.orders (item) values (?)")) {
+                ps.setString(1, item);
+                ps.executeUpdate();
+            }
+            if (item.equals(committed)) {
+                mc.getLocalTransaction().commit();
+            } else {
+                mc.getLocalTransaction().rollback();
+            }
+            mc.cleanup();
+        }
+        mc.destroy();
+        TestCallers.set("alice");
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement("select item, owner from erp.orders where item in (?, ?)")) {
+            ps.setString(1, committed);
+            ps.setString(2, rolledBack);
+            try (ResultSet rs = ps.executeQuery()) {
+                assertThat(rs.next()).isTrue();
+                assertThat(rs.getString(1)).isEqualTo(committed);
+                assertThat(rs.getString(2)).isEqualTo("ALICE");
+                assertThat(rs.next()).isFalse();
+            }
+        }
+        TestCallers.set("bob");
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement("select count(*) from erp.orders where item = ?")) {
+            ps.setString(1, committed);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                assertThat(rs.getInt(1)).as("VPD hides alice's row from bob").isZero();
+            }
+        }
+    }
+
+    @Test
+    void stoppingTheAdapterClosesEverySession() throws Exception {
+        TestCallers.set("alice");
+        try (Connection c = ds.getConnection()) {
+            whoami(c);
+        }
+        ra.stop();
+        assertThat(mcf.pool().isClosed()).isTrue();
+        assertThat(mcf.pool().totalCount()).isLessThanOrEqualTo(0);
+        ra = null;
+    }
+}
