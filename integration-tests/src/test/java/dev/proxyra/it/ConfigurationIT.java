@@ -2,21 +2,20 @@ package dev.proxyra.it;
 
 import dev.proxyra.it.support.DemoClient;
 import dev.proxyra.it.support.DemoClient.Reply;
-import dev.proxyra.it.support.DemoDeployment;
+import dev.proxyra.it.support.DemoAppTest;
 import dev.proxyra.it.support.IntegrationSuite;
 import dev.proxyra.it.support.PayaraSetup;
-import org.jboss.arquillian.container.test.api.Deployment;
-import org.jboss.arquillian.junit5.ArquillianExtension;
-import org.jboss.arquillian.test.api.ArquillianResource;
-import org.jboss.shrinkwrap.api.spec.WebArchive;
-import org.junit.jupiter.api.BeforeEach;
+
+
+
+
+
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
+
 import org.w3c.dom.Element;
 import org.w3c.dom.NodeList;
 
 import javax.xml.parsers.DocumentBuilderFactory;
-import java.net.URL;
 import java.nio.file.Files;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -33,23 +32,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * from MicroProfile Config, i.e. the environment variables PROXYRA_PASSWORD and ANNOTATED_PASSWORD
  * (and, for the annotation, ANNOTATED_URL) that Payara Micro inherits.
  */
-@ExtendWith(ArquillianExtension.class)
-class ConfigurationIT {
+class ConfigurationIT extends DemoAppTest {
 
-    @Deployment(testable = false)
-    static WebArchive deployment() {
-        return DemoDeployment.demoWar();
-    }
-
-    @ArquillianResource
-    URL deploymentUrl;
-
-    DemoClient demo;
-
-    @BeforeEach
-    void client() {
-        demo = new DemoClient(deploymentUrl);
-    }
 
     @Test
     void asadminPoolWithoutPasswordPropertyGetsThePasswordFromMicroProfileConfig() throws Exception {

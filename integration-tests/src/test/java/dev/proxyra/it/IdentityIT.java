@@ -2,21 +2,21 @@ package dev.proxyra.it;
 
 import dev.proxyra.it.support.DemoClient;
 import dev.proxyra.it.support.DemoClient.Reply;
-import dev.proxyra.it.support.DemoDeployment;
+import dev.proxyra.it.support.DemoAppTest;
 import dev.proxyra.it.support.IntegrationSuite;
-import org.jboss.arquillian.container.test.api.Deployment;
-import org.jboss.arquillian.junit5.ArquillianExtension;
-import org.jboss.arquillian.test.api.ArquillianResource;
-import org.jboss.shrinkwrap.api.spec.WebArchive;
+
+
+
+
 import dev.proxyra.it.support.PayaraSetup;
-import org.junit.jupiter.api.BeforeEach;
+
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
-import org.junit.jupiter.api.extension.ExtendWith;
 
-import java.net.URL;
+
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -31,24 +31,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Who the database sees, over HTTP as a client would: the signed-in caller (SET ROLE on a session that
  * logged in as app_proxy), never another caller, never the proxy account.
  */
-@ExtendWith(ArquillianExtension.class)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class IdentityIT {
+class IdentityIT extends DemoAppTest {
 
-    @Deployment(testable = false)
-    static WebArchive deployment() {
-        return DemoDeployment.demoWar();
-    }
-
-    @ArquillianResource
-    URL deploymentUrl;
-
-    DemoClient demo;
-
-    @BeforeEach
-    void client() {
-        demo = new DemoClient(deploymentUrl);
-    }
 
     @Test
     @Order(1)

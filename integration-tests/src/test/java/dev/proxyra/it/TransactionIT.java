@@ -2,39 +2,24 @@ package dev.proxyra.it;
 
 import dev.proxyra.it.support.DemoClient;
 import dev.proxyra.it.support.DemoClient.Reply;
-import dev.proxyra.it.support.DemoDeployment;
+import dev.proxyra.it.support.DemoAppTest;
 import dev.proxyra.it.support.IntegrationSuite;
-import org.jboss.arquillian.container.test.api.Deployment;
-import org.jboss.arquillian.junit5.ArquillianExtension;
-import org.jboss.arquillian.test.api.ArquillianResource;
-import org.jboss.shrinkwrap.api.spec.WebArchive;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
-import java.net.URL;
+
+
+
+
+import org.junit.jupiter.api.Test;
+
+
+
 import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** JTA over proxyra: the server enlists the adapter's LocalTransaction on the caller's session. */
-@ExtendWith(ArquillianExtension.class)
-class TransactionIT {
+class TransactionIT extends DemoAppTest {
 
-    @Deployment(testable = false)
-    static WebArchive deployment() {
-        return DemoDeployment.demoWar();
-    }
-
-    @ArquillianResource
-    URL deploymentUrl;
-
-    DemoClient demo;
-
-    @BeforeEach
-    void client() {
-        demo = new DemoClient(deploymentUrl);
-    }
 
     @Test
     void userTransactionCommitPersistsAsTheCaller() throws Exception {

@@ -213,6 +213,27 @@ class OracleLiveTest {
     }
 
     @Test
+    void aSessionThatStopsAnsweringFailsWithinNetworkTimeoutAndThePoolHeals() throws Exception {
+        mcf.setNetworkTimeout(2);
+        TestCallers.set("alice");
+        RecordingListener events = new RecordingListener();
+        ManagedConnection mc = mcf.createManagedConnection(null, null);
+        mc.addConnectionEventListener(events);
+        try (Connection c = (Connection) mc.getConnection(null, new IdentityRequest(DbIdentity.of("ALICE", "alice")));
+             Statement s = c.createStatement()) {
+            // The server keeps the call for 5 s; the driver gives up reading after 2 s.
+            assertThatThrownBy(() -> s.execute("begin dbms_session.sleep(5); end;")).isInstanceOf(SQLException.class);
+        }
+        assertThat(events.ids()).contains(jakarta.resource.spi.ConnectionEvent.CONNECTION_ERROR_OCCURRED);
+        mc.destroy();
+        assertThat(mcf.pool().discardedCount()).isEqualTo(1);
+        try (Connection c = ds.getConnection()) {
+            assertThat(whoami(c)[0]).isEqualTo("ALICE");
+        }
+        assertThat(mcf.pool().lentOut()).isZero();
+    }
+
+    @Test
     void stoppingTheAdapterClosesEverySession() throws Exception {
         TestCallers.set("alice");
         try (Connection c = ds.getConnection()) {
