@@ -43,8 +43,9 @@ public enum Setting {
             "Seconds a borrowed physical connection may go unused before UCP reclaims it (0: never): a safety"
                     + " net for connections an application never closes."),
     LEAK_DETECTION("LeakDetection", Boolean.class, "false", false,
-            "Record where each connection handle is taken, so a handle still open when its transaction ends"
-                    + " is reported with that stack trace (one stack capture per getConnection)."),
+            "Treat a connection handle still open when its transaction ends as a leak: report it with the stack"
+                    + " trace of where it was taken, and close it so the server reclaims the connection. Off: handles"
+                    + " may span transactions, as JCA allows (one stack capture per getConnection when on)."),
     FAST_CONNECTION_FAILOVER_ENABLED("FastConnectionFailoverEnabled", Boolean.class, "false", false,
             "Oracle RAC and Data Guard: act on FAN events (instance down, planned maintenance, load advisories)"
                     + " received through ONS. Oracle only."),

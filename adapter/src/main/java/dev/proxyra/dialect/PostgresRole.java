@@ -51,6 +51,10 @@ public final class PostgresRole implements Dialect {
         try (Statement s = physical.createStatement()) {
             if (identity.isProxyAccount()) {
                 s.execute("RESET ROLE");
+            } else if ("none".equals(identity.databaseUser())) {
+                // PostgreSQL reads the value none, quoted or not, as SET ROLE NONE: back to the login role.
+                throw new SQLException("role \"none\" cannot be set: PostgreSQL reads SET ROLE \"none\" as SET ROLE NONE"
+                        + " (the proxy account itself)", "22023");
             } else {
                 s.execute("SET ROLE " + physical.unwrap(PGConnection.class).escapeIdentifier(identity.databaseUser()));
             }

@@ -77,6 +77,11 @@ public final class IdentityPool implements AutoCloseable {
         ucp.setInactiveConnectionTimeout(config.inactiveConnectionTimeout());
         ucp.setValidateConnectionOnBorrow(config.validateConnectionOnBorrow());
         ucp.setAbandonedConnectionTimeout(config.abandonedConnectionTimeout());
+        if (config.abandonedConnectionTimeout() > 0) {
+            // UCP checks its timeouts every TimeoutCheckInterval seconds (default 30): check at least as often
+            // as the abandonment timeout, or a 1 s timeout reclaims after up to 30 s.
+            ucp.setTimeoutCheckInterval(Math.min(30, config.abandonedConnectionTimeout()));
+        }
         if (config.fastConnectionFailoverEnabled()) {
             ucp.setFastConnectionFailoverEnabled(true);
         }
@@ -100,6 +105,13 @@ public final class IdentityPool implements AutoCloseable {
         if (closed) {
             throw new SQLTransientConnectionException("proxyra: pool " + name + " is closed (the resource adapter stopped)",
                     "08003");
+        }
+        if (!identity.isProxyAccount() && identity.databaseUser().equalsIgnoreCase(user)) {
+            // SET ROLE to the login role always succeeds (and an Oracle proxy session as itself makes no
+            // sense): a caller of that name would run as the proxy account, which only UnauthenticatedAccess grants.
+            throw new SQLInvalidAuthorizationSpecException("proxyra: caller '" + identity.caller()
+                    + "' maps to database user '" + identity.databaseUser() + "', the proxy account itself; refused",
+                    IdentityResolver.AUTHORIZATION_STATE);
         }
         Connection connection = take(identity);
         lentOut.incrementAndGet();
@@ -218,8 +230,20 @@ public final class IdentityPool implements AutoCloseable {
     }
 
     private SQLException borrowFailure(SQLException e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        if (root instanceof IllegalArgumentException) {
+            // e.g. pgjdbc's "URL invalid": a configuration error, not an unreachable database
+            return new java.sql.SQLNonTransientConnectionException("proxyra: invalid URL '"
+                    + dev.proxyra.config.Redact.url(config.url()) + "': the driver rejected it (" + root.getMessage() + ")",
+                    "08001", e);
+        }
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof SQLException s && s.getSQLState() != null && s.getSQLState().startsWith("28")) {
+            // class 28: authorization; 08004: the server rejected the connection (pgjdbc: no password was provided)
+            if (t instanceof SQLException s && s.getSQLState() != null
+                    && (s.getSQLState().startsWith("28") || s.getSQLState().equals("08004"))) {
                 return new SQLInvalidAuthorizationSpecException("proxyra: the proxy account '" + user
                         + "' cannot log in to the database (check User and Password): " + s.getMessage(),
                         IdentityResolver.AUTHORIZATION_STATE, e);
@@ -229,9 +253,11 @@ public final class IdentityPool implements AutoCloseable {
         String why = borrowed >= config.maxPoolSize()
                 ? "pool exhausted: all " + config.maxPoolSize() + " physical connections (MaxPoolSize) are in use"
                 : "the database is unreachable or refused the connection";
+        String cause = root != e && root.getMessage() != null && !root.getMessage().startsWith("UCP-")
+                ? "; " + root.getMessage() : "";
         return new SQLTransientConnectionException("proxyra: no connection from pool " + name + " within "
-                + "ConnectionWaitTimeout=" + config.connectionWaitTimeout() + "s: " + why + " (" + e.getMessage() + ")",
-                "08001", e);
+                + "ConnectionWaitTimeout=" + config.connectionWaitTimeout() + "s: " + why + " (" + e.getMessage() + cause
+                + ")", "08001", e);
     }
 
     private void discard(Connection connection, String reason) {

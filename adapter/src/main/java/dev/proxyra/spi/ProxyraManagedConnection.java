@@ -437,13 +437,17 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
             try {
                 endPhysical(commit);
             } finally {
-                reclaimOpenHandles();
+                if (factory.config().leakDetection()) {
+                    reclaimOpenHandles();
+                }
             }
         }
 
         /**
-         * A handle still open when its transaction ends is a leak: report it (with where it was taken
-         * when LeakDetection is on) and close it, so the server can reclaim this connection.
+         * LeakDetection: a handle still open when its transaction ends is treated as a leak, reported with
+         * where it was taken and closed, so the server can reclaim this connection. Off by default because
+         * JCA lets a handle span transactions; then UCP's AbandonedConnectionTimeout and the server's own
+         * leak reclaim are the safety nets.
          */
         private void reclaimOpenHandles() {
             List<ConnectionHandle> open;
@@ -451,13 +455,8 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
                 open = new ArrayList<>(handles);
             }
             for (ConnectionHandle handle : open) {
-                if (handle.origin() != null) {
-                    LOG.log(Level.WARNING, "proxyra: a connection handle was still open when its transaction ended;"
-                            + " closing it. It was taken at:", handle.origin());
-                } else {
-                    LOG.warning("proxyra: a connection handle was still open when its transaction ended; closing it."
-                            + " Set LeakDetection=true to log where it was taken.");
-                }
+                LOG.log(Level.WARNING, "proxyra: a connection handle was still open when its transaction ended;"
+                        + " closing it. It was taken at:", handle.origin());
                 handle.close();
             }
         }

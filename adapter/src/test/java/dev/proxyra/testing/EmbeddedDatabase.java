@@ -51,11 +51,21 @@ public final class EmbeddedDatabase implements AutoCloseable {
     }
 
     private void seed() throws SQLException, IOException {
+        try (Connection c = superuser()) {
+            seed(c);
+        }
+    }
+
+    /**
+     * Seeds a fresh server through a superuser connection with the set-up {@link #start} gives (seed.sql
+     * and the numbered callers); for other support classes that start their own server.
+     */
+    public static void seed(Connection superuser) throws SQLException, IOException {
         String sql;
         try (InputStream in = Objects.requireNonNull(EmbeddedDatabase.class.getResourceAsStream("seed.sql"))) {
             sql = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
-        try (Connection c = superuser(); Statement s = c.createStatement()) {
+        try (Statement s = superuser.createStatement()) {
             s.execute(sql.replace("${PROXY_PASSWORD}", PROXY_PASSWORD));
             s.execute("DO $$ BEGIN FOR i IN 1.." + NUMBERED_CALLERS + " LOOP"
                     + " EXECUTE format('CREATE ROLE %I NOLOGIN IN ROLE callers', 'caller' || lpad(i::text, 3, '0'));"

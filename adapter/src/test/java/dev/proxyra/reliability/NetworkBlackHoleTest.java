@@ -1,0 +1,107 @@
+package dev.proxyra.reliability;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import dev.proxyra.jdbc.ProxyraDataSource;
+import dev.proxyra.pool.IdentityPool;
+import dev.proxyra.spi.ProxyraManagedConnectionFactory;
+import dev.proxyra.testing.Adapters;
+import dev.proxyra.testing.LoopbackProxy;
+import dev.proxyra.testing.RestartableDatabase;
+import dev.proxyra.testing.RestartableDatabaseExtension;
+import dev.proxyra.testing.TestCallers;
+
+/**
+ * Network black hole: the pool reaches PostgreSQL through a loopback TCP proxy that stops forwarding
+ * without closing anything, as a dead route or a stuck firewall would. With NetworkTimeout set, requests
+ * in flight and new ones fail with a connection error instead of hanging; once the proxy forwards
+ * again, the same DataSource serves every client again.
+ */
+@ExtendWith(RestartableDatabaseExtension.class)
+class NetworkBlackHoleTest {
+    private static final int CLIENTS = 4;
+    private static final int IDENTITIES = 12;
+    private static final int NETWORK_TIMEOUT = 2;
+    private static final int WAIT_SECONDS = 3;
+    /**
+     * A request that takes longer than this did not fail "within the network timeout": the borrow's wait,
+     * one network timeout for the connection it was finally given (validation, login or the query), and a
+     * margin for a loaded machine. Without NetworkTimeout such a request never returns at all.
+     */
+    private static final long HANG_NANOS = TimeUnit.SECONDS.toNanos(WAIT_SECONDS + 2 * NETWORK_TIMEOUT + 5);
+
+    @Test
+    void requestsFailWithinTheNetworkTimeoutAndThePoolRecoversWhenTheNetworkDoes(RestartableDatabase db) throws Exception {
+        try (LoopbackProxy network = new LoopbackProxy(db.port())) {
+            ProxyraManagedConnectionFactory mcf = Scenario.factory(network.url());
+            mcf.setMaxPoolSize(CLIENTS);
+            mcf.setConnectionWaitTimeout(WAIT_SECONDS);
+            mcf.setNetworkTimeout(NETWORK_TIMEOUT);
+            ProxyraDataSource ds = Adapters.dataSource(mcf);
+            IdentityPool pool = mcf.pool();
+            long blackHole;
+            Clients clients = new Clients(ds, CLIENTS, IDENTITIES, CLIENTS * 50, 2, NetworkBlackHoleTest::clear);
+            try (clients) {
+                clients.start();
+                assertThat(clients.awaitWarm(60)).as("warm-up requests done").isTrue();
+                clients.faultBegins();
+                network.blackHole();
+                try {
+                    assertThat(clients.awaitEveryClientFailed(60))
+                            .as("every client saw two requests fail while the network was a black hole").isTrue();
+                } finally {
+                    network.resume();
+                    blackHole = clients.faultEnds();
+                }
+                assertThat(clients.awaitEveryClientRecovered(60))
+                        .as("every client succeeded again once the network forwarded again").isTrue();
+                clients.stop(120);
+            }
+
+            Scenario.figures("network-black-hole", "requests=" + clients.requests.get() + " ok=" + clients.ok.get()
+                    + " errors=" + clients.errors + " wrong=" + clients.wrong.size()
+                    + " blackHole=" + Scenario.seconds(blackHole)
+                    + " slowestFailure=" + clients.errors.slowest()
+                    + " (NetworkTimeout=" + NETWORK_TIMEOUT + "s, ConnectionWaitTimeout=" + WAIT_SECONDS + "s)"
+                    + " recovery=" + Scenario.seconds(clients.recovery())
+                    + " failedAfterResume=" + clients.failedAfterFault.size() + " discarded=" + pool.discardedCount()
+                    + " tcpConnections=" + network.accepted() + " physicalAtEnd=" + pool.totalCount()
+                    + " lentOut=" + pool.lentOut());
+            try {
+                assertThat(clients.wrong).as("wrong identities").isEmpty();
+                assertThat(clients.unclear).as("errors that are not connection errors").isEmpty();
+                assertThat(clients.errors.total()).isPositive();
+                assertThat(clients.slowestFailure.get()).as("slowest failed request (ns): none may hang")
+                        .isLessThan(HANG_NANOS);
+                assertThat(clients.failedAfterFault).as("requests that began after the network was back and failed")
+                        .isEmpty();
+                assertThat(pool.discardedCount()).as("connections that timed out are discarded").isPositive();
+                assertThat(pool.lentOut()).as("leaked borrows").isZero();
+                for (int i = 0; i < IDENTITIES; i++) {
+                    String caller = Scenario.caller(i);
+                    TestCallers.set(caller);
+                    try (Connection c = ds.getConnection()) {
+                        assertThat(Scenario.wrongIdentity(c, caller)).isNull();
+                    }
+                }
+                assertThat(pool.lentOut()).isZero();
+            } finally {
+                TestCallers.set(null);
+                mcf.close();
+            }
+        }
+    }
+
+    /** A connection error: SQLState class 08 (I/O error, timeout, or the adapter's "unreachable"). */
+    private static boolean clear(SQLException e) {
+        String state = e.getSQLState();
+        return state != null && state.startsWith("08");
+    }
+}

@@ -1,0 +1,180 @@
+package dev.proxyra.testing;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A plain-Java TCP proxy on 127.0.0.1 between a client (the pool) and a server (PostgreSQL) that can
+ * turn into a network black hole: {@link #blackHole()} stops forwarding in both directions without
+ * closing anything (like a dropped route or a hung firewall: sockets stay open, bytes simply do not
+ * arrive; new connections are accepted but never answered), {@link #resume()} forwards again, including
+ * what was held back, as TCP retransmission would deliver it.
+ */
+public final class LoopbackProxy implements AutoCloseable {
+    private final int targetPort;
+    private final ServerSocket server;
+    private final Thread acceptor;
+    private final List<Socket> sockets = new ArrayList<>();
+    private final List<Thread> pumps = new ArrayList<>();
+    private final Object gate = new Object();
+    private final AtomicInteger accepted = new AtomicInteger();
+    private boolean forwarding = true; // guarded by gate
+    private volatile boolean closed;
+
+    public LoopbackProxy(int targetPort) throws IOException {
+        this.targetPort = targetPort;
+        this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        this.acceptor = new Thread(this::acceptLoop, "loopback-proxy-accept-" + server.getLocalPort());
+        acceptor.setDaemon(true);
+        acceptor.start();
+    }
+
+    public int port() {
+        return server.getLocalPort();
+    }
+
+    public String url() {
+        return "jdbc:postgresql://127.0.0.1:" + port() + "/postgres";
+    }
+
+    /** Connections accepted from clients so far. */
+    public int accepted() {
+        return accepted.get();
+    }
+
+    /** Stops forwarding bytes, in both directions and for new connections; closes nothing. */
+    public void blackHole() {
+        synchronized (gate) {
+            forwarding = false;
+        }
+    }
+
+    /** Forwards again. */
+    public void resume() {
+        synchronized (gate) {
+            forwarding = true;
+            gate.notifyAll();
+        }
+    }
+
+    private void awaitForwarding() throws InterruptedException {
+        synchronized (gate) {
+            while (!forwarding && !closed) {
+                gate.wait();
+            }
+        }
+    }
+
+    private void acceptLoop() {
+        while (!closed) {
+            Socket client;
+            try {
+                client = server.accept();
+            } catch (IOException e) {
+                return; // closed
+            }
+            accepted.incrementAndGet();
+            Thread connector = new Thread(() -> connect(client), "loopback-proxy-connect");
+            connector.setDaemon(true);
+            register(client, connector);
+            connector.start();
+        }
+    }
+
+    /** Opens the server side once forwarding is on (a black hole answers no new connection either). */
+    private void connect(Socket client) {
+        Socket upstream = null;
+        try {
+            awaitForwarding();
+            if (closed) {
+                return;
+            }
+            upstream = new Socket();
+            upstream.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), targetPort), 5_000);
+            Thread up = new Thread(pump(client, upstream), "loopback-proxy-up");
+            Thread down = new Thread(pump(upstream, client), "loopback-proxy-down");
+            up.setDaemon(true);
+            down.setDaemon(true);
+            register(upstream, up);
+            register(null, down);
+            up.start();
+            down.start();
+        } catch (IOException | InterruptedException e) {
+            closeQuietly(client);
+            closeQuietly(upstream);
+        }
+    }
+
+    private Runnable pump(Socket from, Socket to) {
+        return () -> {
+            byte[] buffer = new byte[16 * 1024];
+            try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+                int n;
+                while ((n = in.read(buffer)) >= 0) {
+                    awaitForwarding(); // in a black hole, what was read is held back, not dropped
+                    if (closed) {
+                        break;
+                    }
+                    out.write(buffer, 0, n);
+                    out.flush();
+                }
+            } catch (IOException | InterruptedException e) {
+                // one side closed or reset: close the other too
+            } finally {
+                closeQuietly(from);
+                closeQuietly(to);
+            }
+        };
+    }
+
+    private synchronized void register(Socket socket, Thread thread) {
+        if (socket != null) {
+            sockets.add(socket);
+        }
+        pumps.add(thread);
+        if (closed) {
+            closeQuietly(socket);
+        }
+    }
+
+    private static void closeQuietly(Socket s) {
+        if (s != null) {
+            try {
+                s.close();
+            } catch (IOException ignored) {
+                // closing
+            }
+        }
+    }
+
+    /** Closes every socket and waits (bounded) for the proxy's threads to end. */
+    @Override
+    public void close() throws InterruptedException {
+        closed = true;
+        resume();
+        try {
+            server.close();
+        } catch (IOException ignored) {
+            // closing
+        }
+        List<Socket> toClose;
+        List<Thread> toJoin;
+        synchronized (this) {
+            toClose = new ArrayList<>(sockets);
+            toJoin = new ArrayList<>(pumps);
+        }
+        toClose.forEach(LoopbackProxy::closeQuietly);
+        acceptor.join(5_000);
+        for (Thread t : toJoin) {
+            t.join(5_000);
+        }
+    }
+}
