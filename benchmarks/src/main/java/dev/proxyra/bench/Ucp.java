@@ -1,0 +1,56 @@
+package dev.proxyra.bench;
+
+import java.sql.SQLException;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import oracle.ucp.UniversalConnectionPoolException;
+import oracle.ucp.admin.UniversalConnectionPoolManagerImpl;
+import oracle.ucp.jdbc.PoolDataSource;
+import oracle.ucp.jdbc.PoolDataSourceFactory;
+
+import dev.proxyra.testing.EmbeddedDatabase;
+
+/**
+ * Raw UCP pools for the baselines, configured exactly as proxyra configures its own pool
+ * (IdentityPool's constructor with the adapter's defaults), so that a ratio against proxyra measures
+ * the adapter and nothing else.
+ */
+final class Ucp {
+    private static final AtomicInteger NUMBER = new AtomicInteger();
+
+    /** The adapter's defaults that shape a borrow: see dev.proxyra.config.Setting. */
+    static final boolean VALIDATE_ON_BORROW = true;
+    static final int CONNECTION_WAIT_TIMEOUT = 5;
+    static final int INACTIVE_CONNECTION_TIMEOUT = 300;
+
+    private Ucp() {
+    }
+
+    static PoolDataSource pool(String url, int maxPoolSize, String connectionFactoryClassName) throws SQLException {
+        PoolDataSource ucp = PoolDataSourceFactory.getPoolDataSource();
+        ucp.setConnectionPoolName("bench-ucp-" + NUMBER.incrementAndGet());
+        ucp.setConnectionFactoryClassName(connectionFactoryClassName != null ? connectionFactoryClassName
+                : "org.postgresql.ds.PGSimpleDataSource");
+        ucp.setURL(url);
+        // UCP ignores setURL for PGSimpleDataSource: the factory property is what counts (FACTS.md).
+        ucp.setConnectionFactoryProperty("url", url);
+        ucp.setUser(EmbeddedDatabase.PROXY_USER);
+        ucp.setPassword(EmbeddedDatabase.PROXY_PASSWORD);
+        ucp.setInitialPoolSize(0);
+        ucp.setMinPoolSize(0);
+        ucp.setMaxPoolSize(maxPoolSize);
+        ucp.setConnectionWaitTimeout(CONNECTION_WAIT_TIMEOUT);
+        ucp.setInactiveConnectionTimeout(INACTIVE_CONNECTION_TIMEOUT);
+        ucp.setValidateConnectionOnBorrow(VALIDATE_ON_BORROW);
+        return ucp;
+    }
+
+    static void destroy(PoolDataSource ucp) {
+        try {
+            UniversalConnectionPoolManagerImpl.getUniversalConnectionPoolManager()
+                    .destroyConnectionPool(ucp.getConnectionPoolName());
+        } catch (UniversalConnectionPoolException e) {
+            // never started: nothing to close
+        }
+    }
+}

@@ -1,0 +1,386 @@
+package dev.proxyra.bench.fake;
+
+import java.io.PrintWriter;
+import java.lang.reflect.InvocationHandler;
+import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
+import java.sql.CallableStatement;
+import java.sql.Connection;
+import java.sql.DatabaseMetaData;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.SQLFeatureNotSupportedException;
+import java.sql.Statement;
+import java.util.Locale;
+import java.util.logging.Logger;
+
+import javax.sql.DataSource;
+
+import org.postgresql.PGConnection;
+
+/**
+ * A PostgreSQL stand-in that lives in memory: connections remember the role SET ROLE gave them and answer
+ * {@code select current_user[, session_user]} from it, with no network and no server. UCP pools it like
+ * PGSimpleDataSource ({@code ConnectionFactoryClassName}), so a benchmark over it measures the client
+ * side alone: UCP, the adapter, and this fake's small, equal cost per JDBC call. That isolates the
+ * adapter's own CPU and allocation from round trips, which dominate and vary on a busy machine.
+ */
+public final class FakePgDataSource implements DataSource {
+    private String url;
+    private String user = "app_proxy";
+    private String password;
+    private int loginTimeout;
+
+    public void setUrl(String url) {
+        this.url = url;
+    }
+
+    public String getUrl() {
+        return url;
+    }
+
+    public void setURL(String url) {
+        this.url = url;
+    }
+
+    public String getURL() {
+        return url;
+    }
+
+    public void setUser(String user) {
+        this.user = user;
+    }
+
+    public String getUser() {
+        return user;
+    }
+
+    public void setPassword(String password) {
+        this.password = password;
+    }
+
+    public String getPassword() {
+        return password;
+    }
+
+    @Override
+    public Connection getConnection() {
+        return FakeConnection.open(user);
+    }
+
+    @Override
+    public Connection getConnection(String username, String pw) {
+        return FakeConnection.open(username != null ? username : user);
+    }
+
+    @Override
+    public PrintWriter getLogWriter() {
+        return null;
+    }
+
+    @Override
+    public void setLogWriter(PrintWriter out) {
+    }
+
+    @Override
+    public void setLoginTimeout(int seconds) {
+        loginTimeout = seconds;
+    }
+
+    @Override
+    public int getLoginTimeout() {
+        return loginTimeout;
+    }
+
+    @Override
+    public Logger getParentLogger() throws SQLFeatureNotSupportedException {
+        throw new SQLFeatureNotSupportedException();
+    }
+
+    @Override
+    public <T> T unwrap(Class<T> iface) throws SQLException {
+        throw new SQLException("not a wrapper");
+    }
+
+    @Override
+    public boolean isWrapperFor(Class<?> iface) {
+        return false;
+    }
+
+    /** One fake session. */
+    static final class FakeConnection implements InvocationHandler {
+        private final String sessionUser;
+        private String role;
+        private boolean autoCommit = true;
+        private boolean closed;
+        private Object self;
+
+        static Connection open(String user) {
+            FakeConnection c = new FakeConnection(user);
+            c.self = Proxy.newProxyInstance(FakePgDataSource.class.getClassLoader(),
+                    new Class<?>[] {Connection.class, PGConnection.class}, c);
+            return (Connection) c.self;
+        }
+
+        private FakeConnection(String sessionUser) {
+            this.sessionUser = sessionUser;
+        }
+
+        String currentUser() {
+            return role != null ? role : sessionUser;
+        }
+
+        void run(String sql) throws SQLException {
+            String s = sql.trim();
+            String lower = s.toLowerCase(Locale.ROOT);
+            if (lower.startsWith("set role ")) {
+                String name = s.substring(9).trim();
+                role = name.startsWith("\"") ? name.substring(1, name.length() - 1).replace("\"\"", "\"") : name;
+            } else if (lower.equals("reset role")) {
+                role = null;
+            } else if (!lower.isEmpty() && !lower.startsWith("select")) {
+                throw new SQLException("fake PostgreSQL does not understand: " + sql, "42601");
+            }
+        }
+
+        ResultSet query(String sql, Statement from) throws SQLException {
+            run(sql);
+            String lower = sql.toLowerCase(Locale.ROOT);
+            String[] row = lower.contains("session_user") ? new String[] {currentUser(), sessionUser}
+                    : new String[] {currentUser()};
+            return FakeResultSet.of(row, from);
+        }
+
+        @Override
+        public Object invoke(Object proxy, Method method, Object[] args) throws Throwable {
+            switch (method.getName()) {
+                case "createStatement":
+                    return FakeStatement.open(this, null, Statement.class);
+                case "prepareStatement":
+                    return FakeStatement.open(this, (String) args[0], PreparedStatement.class);
+                case "prepareCall":
+                    return FakeStatement.open(this, (String) args[0], CallableStatement.class);
+                case "getAutoCommit":
+                    return autoCommit;
+                case "setAutoCommit":
+                    autoCommit = (Boolean) args[0];
+                    return null;
+                case "commit":
+                case "rollback":
+                case "clearWarnings":
+                case "setReadOnly":
+                case "setTransactionIsolation":
+                case "setHoldability":
+                case "setCatalog":
+                case "setSchema":
+                case "setClientInfo":
+                case "setNetworkTimeout":
+                    return null;
+                case "close":
+                    closed = true;
+                    return null;
+                case "abort":
+                    closed = true;
+                    return null;
+                case "isClosed":
+                    return closed;
+                case "isValid":
+                    return !closed;
+                case "getTransactionIsolation":
+                    return Connection.TRANSACTION_READ_COMMITTED;
+                case "getHoldability":
+                    return ResultSet.HOLD_CURSORS_OVER_COMMIT;
+                case "isReadOnly":
+                    return false;
+                case "getCatalog":
+                    return "postgres";
+                case "getSchema":
+                    return "public";
+                case "getNetworkTimeout":
+                    return 0;
+                case "escapeIdentifier":
+                    return "\"" + ((String) args[0]).replace("\"", "\"\"") + "\"";
+                case "getMetaData":
+                    return metaData();
+                case "unwrap":
+                    if (((Class<?>) args[0]).isInstance(proxy)) {
+                        return proxy;
+                    }
+                    throw new SQLException("not a wrapper for " + args[0]);
+                case "isWrapperFor":
+                    return ((Class<?>) args[0]).isInstance(proxy);
+                case "hashCode":
+                    return System.identityHashCode(proxy);
+                case "equals":
+                    return proxy == args[0];
+                case "toString":
+                    return "FakePgConnection[" + currentUser() + "]";
+                default:
+                    return defaultValue(method.getReturnType());
+            }
+        }
+
+        private Object metaData() {
+            return Proxy.newProxyInstance(FakePgDataSource.class.getClassLoader(),
+                    new Class<?>[] {DatabaseMetaData.class}, (p, m, a) -> switch (m.getName()) {
+                        case "getDatabaseProductName" -> "PostgreSQL";
+                        case "getDatabaseProductVersion" -> "17.0";
+                        case "getDriverName" -> "fake";
+                        case "getDriverVersion" -> "0";
+                        case "getUserName" -> sessionUser;
+                        case "getURL" -> "jdbc:postgresql://fake/postgres";
+                        case "getConnection" -> self;
+                        case "hashCode" -> System.identityHashCode(p);
+                        case "equals" -> p == a[0];
+                        case "toString" -> "FakeMetaData";
+                        default -> defaultValue(m.getReturnType());
+                    });
+        }
+    }
+
+    /** Statement, PreparedStatement and CallableStatement. */
+    static final class FakeStatement implements InvocationHandler {
+        private final FakeConnection connection;
+        private final String sql;
+        private Object self;
+        private ResultSet last;
+
+        static Object open(FakeConnection connection, String sql, Class<?> type) {
+            FakeStatement s = new FakeStatement(connection, sql);
+            s.self = Proxy.newProxyInstance(FakePgDataSource.class.getClassLoader(), new Class<?>[] {type}, s);
+            return s.self;
+        }
+
+        private FakeStatement(FakeConnection connection, String sql) {
+            this.connection = connection;
+            this.sql = sql;
+        }
+
+        @Override
+        public Object invoke(Object proxy, Method method, Object[] args) throws Throwable {
+            String text = args != null && args.length > 0 && args[0] instanceof String q ? q : sql;
+            switch (method.getName()) {
+                case "executeQuery":
+                    last = connection.query(text, (Statement) self);
+                    return last;
+                case "execute":
+                    connection.run(text);
+                    last = null;
+                    return false;
+                case "executeUpdate":
+                    connection.run(text);
+                    return 0;
+                case "getResultSet":
+                    return last;
+                case "getConnection":
+                    return connection.self;
+                case "close":
+                case "setString":
+                case "setInt":
+                case "setObject":
+                case "clearParameters":
+                case "clearWarnings":
+                case "setQueryTimeout":
+                case "setFetchSize":
+                case "setMaxRows":
+                case "setEscapeProcessing":
+                case "setPoolable":
+                    return null;
+                case "isClosed":
+                    return false;
+                case "getUpdateCount":
+                    return -1;
+                case "unwrap":
+                    return proxy;
+                case "isWrapperFor":
+                    return ((Class<?>) args[0]).isInstance(proxy);
+                case "hashCode":
+                    return System.identityHashCode(proxy);
+                case "equals":
+                    return proxy == args[0];
+                case "toString":
+                    return "FakeStatement";
+                default:
+                    return defaultValue(method.getReturnType());
+            }
+        }
+    }
+
+    /** A one-row result. */
+    static final class FakeResultSet implements InvocationHandler {
+        private final String[] row;
+        private final Statement statement;
+        private int position;
+
+        static ResultSet of(String[] row, Statement statement) {
+            return (ResultSet) Proxy.newProxyInstance(FakePgDataSource.class.getClassLoader(),
+                    new Class<?>[] {ResultSet.class}, new FakeResultSet(row, statement));
+        }
+
+        private FakeResultSet(String[] row, Statement statement) {
+            this.row = row;
+            this.statement = statement;
+        }
+
+        @Override
+        public Object invoke(Object proxy, Method method, Object[] args) throws Throwable {
+            switch (method.getName()) {
+                case "next":
+                    return ++position == 1;
+                case "getString":
+                    return args[0] instanceof Integer i ? row[i - 1] : row[0];
+                case "getObject":
+                    return row[((Integer) args[0]) - 1];
+                case "getStatement":
+                    return statement;
+                case "close":
+                    return null;
+                case "isClosed":
+                    return false;
+                case "wasNull":
+                    return false;
+                case "unwrap":
+                    return proxy;
+                case "isWrapperFor":
+                    return ((Class<?>) args[0]).isInstance(proxy);
+                case "hashCode":
+                    return System.identityHashCode(proxy);
+                case "equals":
+                    return proxy == args[0];
+                case "toString":
+                    return "FakeResultSet";
+                default:
+                    return defaultValue(method.getReturnType());
+            }
+        }
+    }
+
+    static Object defaultValue(Class<?> type) {
+        if (!type.isPrimitive() || type == void.class) {
+            return null;
+        }
+        if (type == boolean.class) {
+            return false;
+        }
+        if (type == long.class) {
+            return 0L;
+        }
+        if (type == double.class) {
+            return 0.0;
+        }
+        if (type == float.class) {
+            return 0f;
+        }
+        if (type == char.class) {
+            return '\0';
+        }
+        if (type == byte.class) {
+            return (byte) 0;
+        }
+        if (type == short.class) {
+            return (short) 0;
+        }
+        return 0;
+    }
+}

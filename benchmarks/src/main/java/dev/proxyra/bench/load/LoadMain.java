@@ -1,0 +1,377 @@
+package dev.proxyra.bench.load;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+
+import dev.proxyra.bench.web.BenchCallers;
+import dev.proxyra.testing.EmbeddedDatabase;
+
+/**
+ * The in-server load test: Payara Micro on 127.0.0.1 with proxyra.rar and a small benchmark war, against
+ * an embedded PostgreSQL; HTTP clients (N concurrent, over M identities with a Zipf skew) call the same
+ * endpoint backed by (1) proxyra, (2) Payara's own JDBC pool logged in as one shared account and (3) a new
+ * physical login per request. The resources take turns, round after round, so drift hits all of them alike.
+ * Writes load.json and load.png beside the microbenchmark results.
+ *
+ * <p>System properties (set by the module's -Pload profile): load.payaraMicro, load.rar, load.postgresqlJar,
+ * load.webClasses (the compiled dev.proxyra.bench.web classes), bench.output, load.work, load.clients (16),
+ * load.identities (100), load.skew (1.0), load.rounds (3), load.warmupSeconds (4), load.seconds (10),
+ * load.maxPoolSize (10 physical connections for proxyra and for the shared pool), load.initialWarmupSeconds (12),
+ * load.jfr (false; true records the server with JFR into load/payara.jfr),
+ * load.resources (proxyra,proxyra-scan,shared,login; proxyra-alt with load.altRar), load.altRar (a second
+ * proxyra.rar, deployed as proxyra-alt with the same settings as jdbc/proxyra, to compare two builds).
+ */
+public final class LoadMain {
+    static final List<String> RESOURCES = List.of("proxyra", "proxyra-scan", "shared", "login", "proxyra-alt");
+    /** The resources this run drives (load.resources, default all three in this order). */
+    static final List<String> ACTIVE = List.of(System.getProperty("load.resources", String.join(",", RESOURCES))
+            .split(",")).stream().map(String::trim).filter(RESOURCES::contains).toList();
+
+    private LoadMain() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path output = Path.of(System.getProperty("bench.output", "docs/benchmarks")).toAbsolutePath().normalize();
+        Path work = Path.of(System.getProperty("load.work", "load")).toAbsolutePath().normalize();
+        Path micro = Path.of(require("load.payaraMicro"));
+        Path rar = Path.of(require("load.rar"));
+        Path pgJar = Path.of(require("load.postgresqlJar"));
+        Path webClasses = Path.of(require("load.webClasses"));
+        int clients = Integer.getInteger("load.clients", 16);
+        int identities = Integer.getInteger("load.identities", 100);
+        double skew = Double.parseDouble(System.getProperty("load.skew", "1.0"));
+        int rounds = Integer.getInteger("load.rounds", 3);
+        int warmup = Integer.getInteger("load.warmupSeconds", 4);
+        int seconds = Integer.getInteger("load.seconds", 10);
+        int maxPool = Integer.getInteger("load.maxPoolSize", 10);
+        int initialWarmup = Integer.getInteger("load.initialWarmupSeconds", 20);
+        Files.createDirectories(output);
+        deleteTree(work);
+        Files.createDirectories(work);
+
+        try (EmbeddedDatabase db = EmbeddedDatabase.start()) {
+            Path war = buildWar(webClasses, work.resolve("bench.war"));
+            int port = freePort();
+            Path preBoot = work.resolve("pre-boot-commands.txt");
+            Path postBoot = work.resolve("post-boot-commands.txt");
+            Files.writeString(preBoot, "set configs.config.server-config.network-config.network-listeners"
+                    + ".network-listener.http-listener.address=127.0.0.1\n");
+            List<String> commands = new ArrayList<>(postBootCommands(rar, db.url(), maxPool));
+            String altRar = System.getProperty("load.altRar", "");
+            if (!altRar.isBlank()) {
+                // a second build of the adapter beside the first, to compare them round by round in one server
+                commands.addAll(alternativeCommands(Path.of(altRar), db.url(), maxPool));
+            }
+            Files.writeString(postBoot, String.join("\n", commands) + "\n");
+            Path log = work.resolve("server.log");
+            List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-Xmx768m", "-XX:+UseSerialGC", "-Djava.io.tmpdir=" + work.resolve("tmp")));
+            if (Boolean.getBoolean("load.jfr")) {
+                // a profile of the server for the whole run, to see where proxyra's share of the CPU goes
+                command.add("-XX:StartFlightRecording=filename=" + work.resolve("payara.jfr") + ",settings=profile");
+            }
+            command.addAll(List.of(
+                    "-jar", micro.toString(), "--nohazelcast", "--port", String.valueOf(port),
+                    "--rootdir", work.resolve("root").toString(),
+                    "--prebootcommandfile", preBoot.toString(), "--postbootcommandfile", postBoot.toString(),
+                    "--addlibs", pgJar.toString(), "--deploy", war.toString(), "--contextroot", "bench",
+                    "--logtofile", log.toString()));
+            Files.createDirectories(work.resolve("tmp"));
+            ProcessBuilder pb = new ProcessBuilder(command).directory(work.toFile())
+                    .redirectErrorStream(true).redirectOutput(work.resolve("console.log").toFile());
+            pb.environment().put("PROXYRA_PASSWORD", EmbeddedDatabase.PROXY_PASSWORD);
+            pb.environment().put("BENCH_DB_URL", db.url());
+            System.out.println("# load: starting Payara Micro on 127.0.0.1:" + port + " (log: " + log + ")");
+            Process payara = pb.start();
+            List<LoadRound> results = new ArrayList<>();
+            try {
+                HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                        .connectTimeout(Duration.ofSeconds(5)).build();
+                String base = "http://127.0.0.1:" + port + "/bench/who/";
+                awaitReady(http, base, payara, Duration.ofSeconds(240));
+                checkBootCommands(work);
+                System.out.println("# load: ready; " + clients + " clients over " + identities
+                        + " identities (Zipf s=" + skew + "), " + rounds + " rounds of " + warmup + "+" + seconds + " s");
+                // Payara's, the adapter's and the driver's code paths are cold: run each resource once unrecorded.
+                for (String resource : ACTIVE) {
+                    drive(http, base + resource, resource, 0, clients, identities, skew, initialWarmup, 1);
+                }
+                for (int r = 1; r <= rounds; r++) {
+                    for (String resource : ACTIVE) {
+                        LoadRound round = drive(http, base + resource, resource, r, clients, identities, skew,
+                                warmup, seconds);
+                        System.out.println(String.format(Locale.ROOT,
+                                "# load round %d %-8s %8.1f req/s  p50 %7.2f ms  p99 %7.2f ms  errors %d", r, resource,
+                                round.requestsPerSecond(), round.p50Millis(), round.p99Millis(), round.errors()));
+                        results.add(round);
+                    }
+                }
+            } finally {
+                payara.destroy();
+                if (!payara.waitFor(60, TimeUnit.SECONDS)) {
+                    payara.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+                }
+            }
+            Map<String, String> env = new LinkedHashMap<>();
+            env.put("date", ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
+            env.put("cpus", String.valueOf(Runtime.getRuntime().availableProcessors()));
+            env.put("java", "Java " + System.getProperty("java.runtime.version"));
+            env.put("server", "Payara Micro " + micro.getFileName());
+            env.put("setup", clients + " HTTP clients (JDK HttpClient, HTTP/1.1 keep-alive, BASIC auth) over " + identities
+                    + " identities, Zipf s=" + skew + "; " + initialWarmup + " s unrecorded warm-up per resource, then "
+                    + rounds + " rounds x 3 resources, " + warmup + " s warm-up + " + seconds + " s measured each");
+            env.put("pools", maxPool + " physical connections for proxyra (UCP MaxPoolSize; Payara pools up to 64"
+                    + " thin managed connections) and for the shared JDBC pool; IdentityCheck=VERIFY (default);"
+                    + " Payara, PostgreSQL and the clients share the CPUs");
+            LoadReport report = new LoadReport(env, results);
+            Files.writeString(output.resolve("load.json"), report.toJson(), StandardCharsets.UTF_8);
+            report.renderChart(output.resolve("load.png"));
+            Files.writeString(output.resolve("load.md"), report.toMarkdown(), StandardCharsets.UTF_8);
+            report.print();
+            System.out.println("# wrote " + output.resolve("load.json") + " and " + output.resolve("load.png"));
+        }
+    }
+
+    static List<String> postBootCommands(Path rar, String url, int maxPool) {
+        String escapedUrl = url.replace("\\", "\\\\").replace(":", "\\:").replace("=", "\\=");
+        return List.of(
+                "deploy --name proxyra " + rar.toAbsolutePath(),
+                "create-connector-connection-pool --raname proxyra --connectiondefinition javax.sql.DataSource"
+                        + " --transactionsupport LocalTransaction --steadypoolsize 0 --maxpoolsize 64 --maxwait 10000"
+                        + " --property URL=" + escapedUrl + ":User=app_proxy:MaxPoolSize=" + maxPool + " proxyra-pool",
+                "create-connector-resource --poolname proxyra-pool jdbc/proxyra",
+                "create-connector-connection-pool --raname proxyra --connectiondefinition javax.sql.DataSource"
+                        + " --transactionsupport LocalTransaction --steadypoolsize 0 --maxpoolsize 64 --maxwait 10000"
+                        + " --property URL=" + escapedUrl + ":User=app_proxy:MaxPoolSize=" + maxPool
+                        + ":IdentityCheck=SCAN proxyra-scan-pool",
+                "create-connector-resource --poolname proxyra-scan-pool jdbc/proxyra-scan",
+                "create-jdbc-connection-pool --datasourceclassname org.postgresql.ds.PGSimpleDataSource"
+                        + " --restype javax.sql.DataSource --steadypoolsize " + maxPool + " --maxpoolsize " + maxPool
+                        + " --maxwait 10000 --property user=app_proxy:password=${ENV\\=PROXYRA_PASSWORD}:url=" + escapedUrl
+                        + " shared-pool",
+                "create-jdbc-resource --connectionpoolid shared-pool jdbc/shared");
+    }
+
+    static List<String> alternativeCommands(Path rar, String url, int maxPool) {
+        String escapedUrl = url.replace("\\", "\\\\").replace(":", "\\:").replace("=", "\\=");
+        return List.of(
+                "deploy --name proxyra-alt " + rar.toAbsolutePath(),
+                "create-connector-connection-pool --raname proxyra-alt --connectiondefinition javax.sql.DataSource"
+                        + " --transactionsupport LocalTransaction --steadypoolsize 0 --maxpoolsize 64 --maxwait 10000"
+                        + " --property URL=" + escapedUrl + ":User=app_proxy:MaxPoolSize=" + maxPool + " proxyra-alt-pool",
+                "create-connector-resource --poolname proxyra-alt-pool jdbc/proxyra-alt");
+    }
+
+    /** N clients, each calling {@code url} as a Zipf-chosen caller as fast as answers come back. */
+    static LoadRound drive(HttpClient http, String url, String resource, int round, int clients, int identities,
+            double skew, int warmupSeconds, int seconds) throws InterruptedException {
+        Zipf zipf = new Zipf(identities, skew);
+        String[] auth = new String[identities];
+        String[] expected = new String[identities];
+        for (int i = 0; i < identities; i++) {
+            String caller = String.format("caller%03d", i + 1);
+            auth[i] = "Basic " + Base64.getEncoder().encodeToString((caller + ":" + BenchCallers.PASSWORD)
+                    .getBytes(StandardCharsets.UTF_8));
+            expected[i] = resource.equals("shared") ? EmbeddedDatabase.PROXY_USER : caller;
+        }
+        URI uri = URI.create(url);
+        long start = System.nanoTime();
+        long measureFrom = start + TimeUnit.SECONDS.toNanos(warmupSeconds);
+        long end = measureFrom + TimeUnit.SECONDS.toNanos(seconds);
+        List<long[]> latencies = new ArrayList<>();
+        AtomicLong errors = new AtomicLong();
+        CountDownLatch done = new CountDownLatch(clients);
+        List<LongList> perClient = new ArrayList<>();
+        for (int c = 0; c < clients; c++) {
+            LongList mine = new LongList();
+            perClient.add(mine);
+            SplittableRandom random = new SplittableRandom(31L * round + c * 7919L + resource.hashCode());
+            Thread t = new Thread(() -> {
+                try {
+                    while (true) {
+                        long before = System.nanoTime();
+                        if (before >= end) {
+                            break;
+                        }
+                        int who = zipf.sample(random);
+                        boolean ok;
+                        try {
+                            HttpResponse<String> response = http.send(HttpRequest.newBuilder(uri)
+                                    .header("Authorization", auth[who]).timeout(Duration.ofSeconds(30)).GET().build(),
+                                    HttpResponse.BodyHandlers.ofString());
+                            ok = response.statusCode() == 200 && expected[who].equals(response.body());
+                        } catch (IOException e) {
+                            ok = false;
+                        }
+                        long after = System.nanoTime();
+                        if (before >= measureFrom && after <= end) {
+                            if (ok) {
+                                mine.add(after - before);
+                            } else {
+                                errors.incrementAndGet();
+                            }
+                        }
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    done.countDown();
+                }
+            }, "load-" + resource + "-" + c);
+            t.setDaemon(true);
+            t.start();
+        }
+        done.await();
+        for (LongList l : perClient) {
+            latencies.add(l.toArray());
+        }
+        long[] all = latencies.stream().flatMapToLong(java.util.Arrays::stream).toArray();
+        return LoadRound.of(resource, round, clients, seconds, all, errors.get());
+    }
+
+    private static void awaitReady(HttpClient http, String base, Process payara, Duration timeout) throws Exception {
+        String auth = "Basic " + Base64.getEncoder().encodeToString(("caller001:" + BenchCallers.PASSWORD)
+                .getBytes(StandardCharsets.UTF_8));
+        long deadline = System.nanoTime() + timeout.toNanos();
+        String last = "no answer";
+        while (System.nanoTime() < deadline) {
+            if (!payara.isAlive()) {
+                throw new IllegalStateException("Payara Micro exited with " + payara.exitValue() + " (see console.log)");
+            }
+            boolean allUp = true;
+            for (String r : ACTIVE) {
+                try {
+                    HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(base + r))
+                            .header("Authorization", auth).timeout(Duration.ofSeconds(10)).GET().build(),
+                            HttpResponse.BodyHandlers.ofString());
+                    if (response.statusCode() != 200) {
+                        allUp = false;
+                        last = r + ": HTTP " + response.statusCode() + " " + response.body();
+                    }
+                } catch (IOException e) {
+                    allUp = false;
+                    last = r + ": " + e;
+                }
+            }
+            if (allUp) {
+                return;
+            }
+            Thread.sleep(1000);
+        }
+        throw new IllegalStateException("Payara Micro did not serve the benchmark within " + timeout + ": " + last);
+    }
+
+    /** Payara only logs a WARNING when a boot command fails and starts anyway: read the log. */
+    private static void checkBootCommands(Path work) throws IOException {
+        StringBuilder all = new StringBuilder();
+        try (Stream<Path> files = Files.list(work)) {
+            for (Path p : files.filter(p -> p.getFileName().toString().startsWith("server.log")
+                    || p.getFileName().toString().equals("console.log")).toList()) {
+                all.append(Files.readString(p));
+            }
+        }
+        String log = all.toString();
+        if (log.contains("Boot Command") && log.matches("(?s).*Boot Command \\S+ failed.*")) {
+            throw new IllegalStateException("a Payara Micro boot command failed; see " + work);
+        }
+    }
+
+    /** A war with the benchmark's web classes, no libraries (pgjdbc comes from --addlibs). */
+    static Path buildWar(Path classes, Path war) throws IOException {
+        Path web = classes.resolve("dev/proxyra/bench/web");
+        try (OutputStream out = Files.newOutputStream(war); ZipOutputStream zip = new ZipOutputStream(out);
+             Stream<Path> files = Files.list(web)) {
+            for (Path f : files.filter(p -> p.toString().endsWith(".class")).sorted().toList()) {
+                zip.putNextEntry(new ZipEntry("WEB-INF/classes/dev/proxyra/bench/web/" + f.getFileName()));
+                Files.copy(f, zip);
+                zip.closeEntry();
+            }
+            zip.putNextEntry(new ZipEntry("WEB-INF/web.xml"));
+            zip.write(WEB_XML.getBytes(StandardCharsets.UTF_8));
+            zip.closeEntry();
+        }
+        return war;
+    }
+
+    private static final String WEB_XML = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <web-app xmlns="https://jakarta.ee/xml/ns/jakartaee" version="6.0">
+              <security-constraint>
+                <web-resource-collection>
+                  <web-resource-name>signed-in</web-resource-name>
+                  <url-pattern>/*</url-pattern>
+                </web-resource-collection>
+                <auth-constraint>
+                  <role-name>**</role-name>
+                </auth-constraint>
+              </security-constraint>
+            </web-app>
+            """;
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static String require(String property) {
+        String v = System.getProperty(property);
+        if (v == null || v.isBlank()) {
+            throw new IllegalArgumentException("system property " + property + " is not set (run through -Pload)");
+        }
+        return v;
+    }
+
+    static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
+    /** A growable long array: latencies without boxing. */
+    static final class LongList {
+        private long[] values = new long[4096];
+        private int size;
+
+        void add(long v) {
+            if (size == values.length) {
+                values = java.util.Arrays.copyOf(values, size * 2);
+            }
+            values[size++] = v;
+        }
+
+        long[] toArray() {
+            return java.util.Arrays.copyOf(values, size);
+        }
+    }
+}

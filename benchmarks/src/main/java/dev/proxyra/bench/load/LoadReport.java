@@ -1,0 +1,227 @@
+package dev.proxyra.bench.load;
+
+import java.awt.Color;
+import java.awt.Font;
+import java.awt.Graphics2D;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import javax.imageio.ImageIO;
+
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.CategoryChart;
+import org.knowm.xchart.CategoryChartBuilder;
+import org.knowm.xchart.style.Styler.LegendPosition;
+
+/** The load test's rounds, their per-resource summary, the ratios from paired rounds, JSON and a chart. */
+public final class LoadReport {
+    static final Map<String, String> LABELS = Map.of(
+            "proxyra", "(1) proxyra (each caller's own role)",
+            "proxyra-scan", "(1') proxyra, IdentityCheck=SCAN",
+            "proxyra-alt", "(1-alt) proxyra, second build (load.altRar)",
+            "shared", "(2) Payara JDBC pool, one shared account",
+            "login", "(3) new login per request");
+
+    private final Map<String, String> environment;
+    private final List<LoadRound> rounds;
+
+    public LoadReport(Map<String, String> environment, List<LoadRound> rounds) {
+        this.environment = new LinkedHashMap<>(environment);
+        this.rounds = List.copyOf(rounds);
+    }
+
+    /** Mean, min and max over the rounds of one resource. */
+    public record Summary(String resource, double rps, double rpsMin, double rpsMax, double p50, double p99,
+            double p99Max, long requests, long errors) {
+    }
+
+    /** A throughput ratio computed per round (same round, adjacent in time), then mean, min and max. */
+    public record PairedRatio(String name, String meaning, double mean, double min, double max, Double target,
+            boolean atLeast) {
+        public Boolean met() {
+            return target == null ? null : atLeast ? mean >= target : mean <= target;
+        }
+    }
+
+    public List<Summary> summaries() {
+        List<Summary> out = new ArrayList<>();
+        for (String r : LoadMain.RESOURCES) {
+            List<LoadRound> mine = rounds.stream().filter(x -> x.resource().equals(r)).toList();
+            if (mine.isEmpty()) {
+                continue;
+            }
+            out.add(new Summary(r, mine.stream().mapToDouble(LoadRound::requestsPerSecond).average().orElse(Double.NaN),
+                    mine.stream().mapToDouble(LoadRound::requestsPerSecond).min().orElse(Double.NaN),
+                    mine.stream().mapToDouble(LoadRound::requestsPerSecond).max().orElse(Double.NaN),
+                    mine.stream().mapToDouble(LoadRound::p50Millis).average().orElse(Double.NaN),
+                    mine.stream().mapToDouble(LoadRound::p99Millis).average().orElse(Double.NaN),
+                    mine.stream().mapToDouble(LoadRound::p99Millis).max().orElse(Double.NaN),
+                    mine.stream().mapToLong(LoadRound::requests).sum(), mine.stream().mapToLong(LoadRound::errors).sum()));
+        }
+        return out;
+    }
+
+    public List<PairedRatio> ratios() {
+        List<PairedRatio> out = new ArrayList<>();
+        add(out, "(1)/(2)", "proxyra throughput vs the shared-account pool", "proxyra", "shared", 0.9, true);
+        add(out, "(1)/(3)", "proxyra throughput vs a new login per request", "proxyra", "login", 20.0, true);
+        add(out, "(1-alt)/(1)", "second proxyra build vs the first", "proxyra-alt", "proxyra", null, true);
+        add(out, "(1')/(2)", "proxyra with IdentityCheck=SCAN vs the shared-account pool", "proxyra-scan", "shared", 0.9,
+                true);
+        return out;
+    }
+
+    private void add(List<PairedRatio> out, String name, String meaning, String num, String den, Double target,
+            boolean atLeast) {
+        List<Double> values = new ArrayList<>();
+        for (int r : rounds.stream().map(LoadRound::round).distinct().sorted().toList()) {
+            var n = rounds.stream().filter(x -> x.round() == r && x.resource().equals(num)).findFirst();
+            var d = rounds.stream().filter(x -> x.round() == r && x.resource().equals(den)).findFirst();
+            if (n.isPresent() && d.isPresent() && d.get().requestsPerSecond() > 0) {
+                values.add(n.get().requestsPerSecond() / d.get().requestsPerSecond());
+            }
+        }
+        if (!values.isEmpty()) {
+            out.add(new PairedRatio(name, meaning, values.stream().mapToDouble(Double::doubleValue).average().orElseThrow(),
+                    values.stream().mapToDouble(Double::doubleValue).min().orElseThrow(),
+                    values.stream().mapToDouble(Double::doubleValue).max().orElseThrow(), target, atLeast));
+        }
+    }
+
+    public String toJson() {
+        StringBuilder sb = new StringBuilder("{\n  \"environment\": {\n");
+        int i = 0;
+        for (var e : environment.entrySet()) {
+            sb.append("    ").append(q(e.getKey())).append(": ").append(q(e.getValue()))
+                    .append(++i < environment.size() ? ",\n" : "\n");
+        }
+        sb.append("  },\n  \"rounds\": [\n");
+        for (int k = 0; k < rounds.size(); k++) {
+            LoadRound r = rounds.get(k);
+            sb.append(String.format(Locale.ROOT, "    {\"resource\": %s, \"round\": %d, \"clients\": %d, \"seconds\": %.0f,"
+                    + " \"requests\": %d, \"errors\": %d, \"requestsPerSecond\": %.1f, \"p50Millis\": %.3f,"
+                    + " \"p99Millis\": %.3f, \"meanMillis\": %.3f}%s%n", q(r.resource()), r.round(), r.clients(),
+                    r.seconds(), r.requests(), r.errors(), r.requestsPerSecond(), r.p50Millis(), r.p99Millis(),
+                    r.meanMillis(), k + 1 < rounds.size() ? "," : ""));
+        }
+        sb.append("  ],\n  \"summary\": [\n");
+        List<Summary> ss = summaries();
+        for (int k = 0; k < ss.size(); k++) {
+            Summary s = ss.get(k);
+            sb.append(String.format(Locale.ROOT, "    {\"resource\": %s, \"label\": %s, \"requestsPerSecond\": %.1f,"
+                    + " \"requestsPerSecondMin\": %.1f, \"requestsPerSecondMax\": %.1f, \"p50Millis\": %.3f,"
+                    + " \"p99Millis\": %.3f, \"p99MillisMax\": %.3f, \"requests\": %d, \"errors\": %d}%s%n",
+                    q(s.resource()), q(LABELS.get(s.resource())), s.rps(), s.rpsMin(), s.rpsMax(), s.p50(), s.p99(),
+                    s.p99Max(), s.requests(), s.errors(), k + 1 < ss.size() ? "," : ""));
+        }
+        sb.append("  ],\n  \"ratios\": [\n");
+        List<PairedRatio> rs = ratios();
+        for (int k = 0; k < rs.size(); k++) {
+            PairedRatio r = rs.get(k);
+            sb.append(String.format(Locale.ROOT, "    {\"ratio\": %s, \"meaning\": %s, \"mean\": %.3f, \"min\": %.3f,"
+                    + " \"max\": %.3f, \"target\": %s, \"targetMet\": %s}%s%n", q(r.name()), q(r.meaning()), r.mean(),
+                    r.min(), r.max(), r.target() == null ? "null" : q((r.atLeast() ? ">= " : "<= ") + r.target()),
+                    r.met(), k + 1 < rs.size() ? "," : ""));
+        }
+        sb.append("  ]\n}\n");
+        return sb.toString();
+    }
+
+    public String toMarkdown() {
+        StringBuilder sb = new StringBuilder("# proxyra in-server load results (Payara Micro)\n\n");
+        environment.forEach((k, v) -> sb.append("- ").append(k).append(": ").append(v).append("\n"));
+        sb.append("\n| resource | requests/s (mean; min – max over rounds) | p50 ms | p99 ms | requests | errors |\n");
+        sb.append("|---|---:|---:|---:|---:|---:|\n");
+        for (Summary s : summaries()) {
+            sb.append(String.format(Locale.ROOT, "| %s | %,.0f (%,.0f – %,.0f) | %.1f | %.1f | %,d | %d |%n",
+                    LABELS.get(s.resource()), s.rps(), s.rpsMin(), s.rpsMax(), s.p50(), s.p99(), s.requests(), s.errors()));
+        }
+        sb.append("\n| ratio (throughput, paired by round) | mean | min – max | target |\n|---|---:|---:|---|\n");
+        for (PairedRatio r : ratios()) {
+            sb.append(String.format(Locale.ROOT, "| %s %s | %.2f | %.2f – %.2f | %s |%n", r.name(), r.meaning(), r.mean(),
+                    r.min(), r.max(), r.target() == null ? "" : (r.atLeast() ? "≥ " : "≤ ") + r.target()
+                            + (Boolean.TRUE.equals(r.met()) ? " (met)" : " (not met)")));
+        }
+        return sb.toString();
+    }
+
+    public void print() {
+        for (Summary s : summaries()) {
+            System.out.println(String.format(Locale.ROOT, "%-44s %8.1f req/s (%.1f..%.1f)  p50 %7.2f ms  p99 %7.2f ms"
+                    + "  errors %d", LABELS.get(s.resource()), s.rps(), s.rpsMin(), s.rpsMax(), s.p50(), s.p99(),
+                    s.errors()));
+        }
+        for (PairedRatio r : ratios()) {
+            System.out.println(String.format(Locale.ROOT, "%-8s %7.3f (rounds %.3f..%.3f)  %s%s", r.name(), r.mean(),
+                    r.min(), r.max(), r.meaning(), r.target() == null ? "" : " [target " + (r.atLeast() ? ">= " : "<= ")
+                            + r.target() + ": " + (Boolean.TRUE.equals(r.met()) ? "met" : "NOT met") + "]"));
+        }
+    }
+
+    public void renderChart(Path png) throws IOException {
+        List<Summary> ss = summaries();
+        List<String> x = ss.stream().map(s -> LABELS.get(s.resource())).toList();
+        CategoryChart rps = new CategoryChartBuilder().width(1200).height(420)
+                .title("Payara Micro, same endpoint (select current_user), three resources: requests per second"
+                        + " (mean of rounds; bars span min..max)").yAxisTitle("requests / s").build();
+        style(rps);
+        rps.getStyler().setLegendVisible(false);
+        rps.getStyler().setYAxisDecimalPattern("#,##0");
+        rps.addSeries("throughput", x, ss.stream().map(Summary::rps).toList(),
+                ss.stream().map(s -> (s.rpsMax() - s.rpsMin()) / 2).toList()).setFillColor(new Color(0x3b6ea8));
+        CategoryChart latency = new CategoryChartBuilder().width(1200).height(420)
+                .title("Latency per request (ms, mean of rounds' percentiles)").yAxisTitle("ms").build();
+        style(latency);
+        latency.getStyler().setLegendPosition(LegendPosition.InsideNW);
+        latency.getStyler().setYAxisDecimalPattern("#,##0.0");
+        latency.addSeries("p50", x, ss.stream().map(Summary::p50).toList()).setFillColor(new Color(0x5a9e52));
+        latency.addSeries("p99", x, ss.stream().map(Summary::p99).toList()).setFillColor(new Color(0xe08a2e));
+        BufferedImage a = BitmapEncoder.getBufferedImage(rps);
+        BufferedImage b = BitmapEncoder.getBufferedImage(latency);
+        BufferedImage all = new BufferedImage(1200, a.getHeight() + b.getHeight() + 70, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = all.createGraphics();
+        g.setColor(Color.WHITE);
+        g.fillRect(0, 0, all.getWidth(), all.getHeight());
+        g.drawImage(a, 0, 0, null);
+        g.drawImage(b, 0, a.getHeight(), null);
+        g.setColor(Color.DARK_GRAY);
+        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
+        StringBuilder ratios = new StringBuilder();
+        for (PairedRatio r : ratios()) {
+            ratios.append(String.format(Locale.ROOT, "%s = %.2f (rounds %.2f..%.2f)   ", r.name(), r.mean(), r.min(), r.max()));
+        }
+        g.drawString("Throughput ratios, paired by round: " + ratios, 12, a.getHeight() + b.getHeight() + 18);
+        g.drawString(environment.getOrDefault("setup", ""), 12, a.getHeight() + b.getHeight() + 38);
+        g.drawString(environment.getOrDefault("pools", "") + "; " + environment.getOrDefault("date", ""), 12,
+                a.getHeight() + b.getHeight() + 58);
+        g.dispose();
+        ImageIO.write(all, "png", png.toFile());
+    }
+
+    private static void style(CategoryChart chart) {
+        var st = chart.getStyler();
+        st.setChartBackgroundColor(Color.WHITE);
+        st.setPlotBackgroundColor(Color.WHITE);
+        st.setPlotGridLinesColor(new Color(0xdddddd));
+        st.setChartTitleFont(new Font(Font.SANS_SERIF, Font.BOLD, 14));
+        st.setAxisTickLabelsFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
+        st.setErrorBarsColor(Color.BLACK);
+        st.setLabelsVisible(true);
+        st.setLabelsFont(new Font(Font.SANS_SERIF, Font.BOLD, 12));
+        st.setLabelsFontColorAutomaticEnabled(false);
+        st.setLabelsFontColor(Color.WHITE);
+        st.setLabelsPosition(0.5);
+        st.setYAxisMin(0.0);
+        st.setChartPadding(12);
+    }
+
+    private static String q(String s) {
+        return s == null ? "null" : "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+    }
+}

@@ -1,0 +1,91 @@
+package dev.proxyra.bench.load;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.zip.ZipFile;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The load test's arithmetic and packaging, without Payara. */
+class LoadHelpersTest {
+
+    @Test
+    void zipfSkewsTowardsTheFirstRanks() {
+        Zipf zipf = new Zipf(100, 1.0);
+        // harmonic number H(100) = 5.187...: rank 0 gets 1/H of the draws
+        assertThat(zipf.share(0)).isCloseTo(1 / 5.1874, within(1e-3));
+        int[] counts = new int[100];
+        SplittableRandom r = new SplittableRandom(1);
+        for (int i = 0; i < 200_000; i++) {
+            counts[zipf.sample(r)]++;
+        }
+        assertThat(counts[0] / 200_000.0).isCloseTo(zipf.share(0), within(0.01));
+        assertThat(counts[0]).isGreaterThan(counts[1]).isGreaterThan(counts[99] * 20);
+        assertThat(counts[99]).isPositive();
+    }
+
+    @Test
+    void percentilesAreNearestRank() {
+        long[] ms = new long[100];
+        for (int i = 0; i < 100; i++) {
+            ms[i] = (i + 1) * 1_000_000L;
+        }
+        LoadRound r = LoadRound.of("proxyra", 1, 4, 2.0, ms, 3);
+        assertThat(r.p50Millis()).isEqualTo(50.0);
+        assertThat(r.p99Millis()).isEqualTo(99.0);
+        assertThat(r.requestsPerSecond()).isEqualTo(50.0);
+        assertThat(r.errors()).isEqualTo(3);
+    }
+
+    @Test
+    void ratiosArePairedByRound(@TempDir Path dir) throws Exception {
+        List<LoadRound> rounds = List.of(
+                new LoadRound("proxyra", 1, 16, 10, 9000, 0, 900, 10, 30, 11),
+                new LoadRound("shared", 1, 16, 10, 10000, 0, 1000, 9, 25, 10),
+                new LoadRound("login", 1, 16, 10, 300, 0, 30, 400, 600, 420),
+                new LoadRound("proxyra", 2, 16, 10, 4000, 0, 400, 20, 60, 21),
+                new LoadRound("shared", 2, 16, 10, 5000, 0, 500, 18, 50, 19),
+                new LoadRound("login", 2, 16, 10, 200, 0, 20, 500, 700, 520));
+        LoadReport report = new LoadReport(Map.of("setup", "test"), rounds);
+        LoadReport.PairedRatio r12 = report.ratios().get(0);
+        assertThat(r12.min()).isCloseTo(0.8, within(1e-9));
+        assertThat(r12.max()).isCloseTo(0.9, within(1e-9));
+        assertThat(r12.mean()).isCloseTo(0.85, within(1e-9));
+        assertThat(r12.met()).isFalse();
+        assertThat(report.ratios().get(1).mean()).isCloseTo(25, within(1e-9));
+        assertThat(report.toJson()).contains("\"ratio\": \"(1)/(2)\"");
+        Path png = dir.resolve("load.png");
+        System.setProperty("java.awt.headless", "true");
+        report.renderChart(png);
+        assertThat(Files.size(png)).isPositive();
+    }
+
+    @Test
+    void theWarHoldsTheWebClassesAndASecurityConstraint(@TempDir Path dir) throws Exception {
+        Path classes = Path.of(dev.proxyra.bench.web.WhoServlet.class.getProtectionDomain().getCodeSource()
+                .getLocation().toURI());
+        Path war = LoadMain.buildWar(classes, dir.resolve("bench.war"));
+        try (ZipFile zip = new ZipFile(war.toFile())) {
+            assertThat(zip.getEntry("WEB-INF/classes/dev/proxyra/bench/web/WhoServlet.class")).isNotNull();
+            assertThat(zip.getEntry("WEB-INF/classes/dev/proxyra/bench/web/BenchCallers.class")).isNotNull();
+            assertThat(new String(zip.getInputStream(zip.getEntry("WEB-INF/web.xml")).readAllBytes()))
+                    .contains("<role-name>**</role-name>");
+        }
+    }
+
+    @Test
+    void poolCommandsEscapeTheUrlAndKeepThePasswordOutOfTheFile() {
+        List<String> commands = LoadMain.postBootCommands(Path.of("/x/proxyra.rar"),
+                "jdbc:postgresql://127.0.0.1:5432/postgres", 10);
+        assertThat(commands.get(1)).contains("URL=jdbc\\:postgresql\\://127.0.0.1\\:5432/postgres:User=app_proxy:MaxPoolSize=10");
+        assertThat(commands.get(5)).contains("password=${ENV\\=PROXYRA_PASSWORD}").doesNotContain("proxy-secret");
+        assertThat(commands.get(3)).contains(":IdentityCheck=SCAN proxyra-scan-pool");
+    }
+}
