@@ -43,11 +43,10 @@ import dev.proxyra.testing.EmbeddedDatabase;
  * load.identities (100), load.skew (1.0), load.rounds (3), load.warmupSeconds (4), load.seconds (10),
  * load.maxPoolSize (10 physical connections for proxyra and for the shared pool), load.initialWarmupSeconds (12),
  * load.jfr (false; true records the server with JFR into load/payara.jfr),
- * load.resources (proxyra,proxyra-scan,shared,login; proxyra-alt with load.altRar), load.altRar (a second
- * proxyra.rar, deployed as proxyra-alt with the same settings as jdbc/proxyra, to compare two builds).
+ * load.resources (proxyra,proxyra-scan,shared,login).
  */
 public final class LoadMain {
-    static final List<String> RESOURCES = List.of("proxyra", "proxyra-scan", "shared", "login", "proxyra-alt");
+    static final List<String> RESOURCES = List.of("proxyra", "proxyra-scan", "shared", "login");
     /** The resources this run drives (load.resources, default all three in this order). */
     static final List<String> ACTIVE = List.of(System.getProperty("load.resources", String.join(",", RESOURCES))
             .split(",")).stream().map(String::trim).filter(RESOURCES::contains).toList();
@@ -81,13 +80,7 @@ public final class LoadMain {
             Path postBoot = work.resolve("post-boot-commands.txt");
             Files.writeString(preBoot, "set configs.config.server-config.network-config.network-listeners"
                     + ".network-listener.http-listener.address=127.0.0.1\n");
-            List<String> commands = new ArrayList<>(postBootCommands(rar, db.url(), maxPool));
-            String altRar = System.getProperty("load.altRar", "");
-            if (!altRar.isBlank()) {
-                // a second build of the adapter beside the first, to compare them round by round in one server
-                commands.addAll(alternativeCommands(Path.of(altRar), db.url(), maxPool));
-            }
-            Files.writeString(postBoot, String.join("\n", commands) + "\n");
+            Files.writeString(postBoot, String.join("\n", postBootCommands(rar, db.url(), maxPool)) + "\n");
             Path log = work.resolve("server.log");
             List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                     "-Xmx768m", "-XX:+UseSerialGC", "-Djava.io.tmpdir=" + work.resolve("tmp")));
@@ -141,10 +134,12 @@ public final class LoadMain {
             env.put("date", ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
             env.put("cpus", String.valueOf(Runtime.getRuntime().availableProcessors()));
             env.put("java", "Java " + System.getProperty("java.runtime.version"));
-            env.put("server", "Payara Micro " + micro.getFileName());
+            env.put("server", "Payara Micro " + System.getProperty("load.payaraVersion", micro.getFileName().toString())
+                    + ", -Xmx768m -XX:+UseSerialGC");
             env.put("setup", clients + " HTTP clients (JDK HttpClient, HTTP/1.1 keep-alive, BASIC auth) over " + identities
                     + " identities, Zipf s=" + skew + "; " + initialWarmup + " s unrecorded warm-up per resource, then "
-                    + rounds + " rounds x 3 resources, " + warmup + " s warm-up + " + seconds + " s measured each");
+                    + rounds + " rounds x " + ACTIVE.size() + " resources, " + warmup + " s warm-up + " + seconds
+                    + " s measured each");
             env.put("pools", maxPool + " physical connections for proxyra (UCP MaxPoolSize; Payara pools up to 64"
                     + " thin managed connections) and for the shared JDBC pool; IdentityCheck=VERIFY (default);"
                     + " Payara, PostgreSQL and the clients share the CPUs");
@@ -175,16 +170,6 @@ public final class LoadMain {
                         + " --maxwait 10000 --property user=app_proxy:password=${ENV\\=PROXYRA_PASSWORD}:url=" + escapedUrl
                         + " shared-pool",
                 "create-jdbc-resource --connectionpoolid shared-pool jdbc/shared");
-    }
-
-    static List<String> alternativeCommands(Path rar, String url, int maxPool) {
-        String escapedUrl = url.replace("\\", "\\\\").replace(":", "\\:").replace("=", "\\=");
-        return List.of(
-                "deploy --name proxyra-alt " + rar.toAbsolutePath(),
-                "create-connector-connection-pool --raname proxyra-alt --connectiondefinition javax.sql.DataSource"
-                        + " --transactionsupport LocalTransaction --steadypoolsize 0 --maxpoolsize 64 --maxwait 10000"
-                        + " --property URL=" + escapedUrl + ":User=app_proxy:MaxPoolSize=" + maxPool + " proxyra-alt-pool",
-                "create-connector-resource --poolname proxyra-alt-pool jdbc/proxyra-alt");
     }
 
     /** N clients, each calling {@code url} as a Zipf-chosen caller as fast as answers come back. */

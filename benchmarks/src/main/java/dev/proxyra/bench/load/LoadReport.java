@@ -24,7 +24,6 @@ public final class LoadReport {
     static final Map<String, String> LABELS = Map.of(
             "proxyra", "(1) proxyra (each caller's own role)",
             "proxyra-scan", "(1') proxyra, IdentityCheck=SCAN",
-            "proxyra-alt", "(1-alt) proxyra, second build (load.altRar)",
             "shared", "(2) Payara JDBC pool, one shared account",
             "login", "(3) new login per request");
 
@@ -71,7 +70,6 @@ public final class LoadReport {
         List<PairedRatio> out = new ArrayList<>();
         add(out, "(1)/(2)", "proxyra throughput vs the shared-account pool", "proxyra", "shared", 0.9, true);
         add(out, "(1)/(3)", "proxyra throughput vs a new login per request", "proxyra", "login", 20.0, true);
-        add(out, "(1-alt)/(1)", "second proxyra build vs the first", "proxyra-alt", "proxyra", null, true);
         add(out, "(1')/(2)", "proxyra with IdentityCheck=SCAN vs the shared-account pool", "proxyra-scan", "shared", 0.9,
                 true);
         return out;
@@ -168,8 +166,8 @@ public final class LoadReport {
         List<Summary> ss = summaries();
         List<String> x = ss.stream().map(s -> LABELS.get(s.resource())).toList();
         CategoryChart rps = new CategoryChartBuilder().width(1200).height(420)
-                .title("Payara Micro, same endpoint (select current_user), three resources: requests per second"
-                        + " (mean of rounds; bars span min..max)").yAxisTitle("requests / s").build();
+                .title("Payara Micro, one endpoint (select current_user) on " + ss.size() + " resources: requests per"
+                        + " second (mean of rounds; whiskers span min..max)").yAxisTitle("requests / s").build();
         style(rps);
         rps.getStyler().setLegendVisible(false);
         rps.getStyler().setYAxisDecimalPattern("#,##0");
@@ -184,7 +182,18 @@ public final class LoadReport {
         latency.addSeries("p99", x, ss.stream().map(Summary::p99).toList()).setFillColor(new Color(0xe08a2e));
         BufferedImage a = BitmapEncoder.getBufferedImage(rps);
         BufferedImage b = BitmapEncoder.getBufferedImage(latency);
-        BufferedImage all = new BufferedImage(1200, a.getHeight() + b.getHeight() + 70, BufferedImage.TYPE_INT_RGB);
+        List<String> footer = new ArrayList<>();
+        StringBuilder ratioLine = new StringBuilder("Throughput ratios, paired by round: ");
+        for (PairedRatio r : ratios()) {
+            ratioLine.append(String.format(Locale.ROOT, "%s = %.2f (rounds %.2f..%.2f)   ", r.name(), r.mean(), r.min(),
+                    r.max()));
+        }
+        footer.add(ratioLine.toString());
+        footer.addAll(wrap(environment.getOrDefault("setup", ""), 150));
+        footer.addAll(wrap(environment.getOrDefault("pools", "") + "; " + environment.getOrDefault("server", "") + "; "
+                + environment.getOrDefault("date", ""), 150));
+        BufferedImage all = new BufferedImage(1200, a.getHeight() + b.getHeight() + 12 + 18 * footer.size(),
+                BufferedImage.TYPE_INT_RGB);
         Graphics2D g = all.createGraphics();
         g.setColor(Color.WHITE);
         g.fillRect(0, 0, all.getWidth(), all.getHeight());
@@ -192,16 +201,27 @@ public final class LoadReport {
         g.drawImage(b, 0, a.getHeight(), null);
         g.setColor(Color.DARK_GRAY);
         g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
-        StringBuilder ratios = new StringBuilder();
-        for (PairedRatio r : ratios()) {
-            ratios.append(String.format(Locale.ROOT, "%s = %.2f (rounds %.2f..%.2f)   ", r.name(), r.mean(), r.min(), r.max()));
+        for (int i = 0; i < footer.size(); i++) {
+            g.drawString(footer.get(i), 12, a.getHeight() + b.getHeight() + 18 + 18 * i);
         }
-        g.drawString("Throughput ratios, paired by round: " + ratios, 12, a.getHeight() + b.getHeight() + 18);
-        g.drawString(environment.getOrDefault("setup", ""), 12, a.getHeight() + b.getHeight() + 38);
-        g.drawString(environment.getOrDefault("pools", "") + "; " + environment.getOrDefault("date", ""), 12,
-                a.getHeight() + b.getHeight() + 58);
         g.dispose();
         ImageIO.write(all, "png", png.toFile());
+    }
+
+    static List<String> wrap(String text, int width) {
+        List<String> lines = new ArrayList<>();
+        StringBuilder line = new StringBuilder();
+        for (String word : text.split(" ")) {
+            if (line.length() + word.length() + 1 > width && line.length() > 0) {
+                lines.add(line.toString());
+                line.setLength(0);
+            }
+            line.append(line.length() == 0 ? "" : " ").append(word);
+        }
+        if (line.length() > 0) {
+            lines.add(line.toString());
+        }
+        return lines;
     }
 
     private static void style(CategoryChart chart) {

@@ -51,7 +51,6 @@ public class WhoServlet extends HttpServlet {
             String user = switch (which) {
                 case "/proxyra" -> query(proxyra.getConnection());
                 case "/proxyra-scan" -> query(proxyraScan.getConnection());
-                case "/proxyra-alt" -> query(alternative().getConnection());
                 case "/shared" -> query(shared.getConnection());
                 case "/login" -> login(caller.getName());
                 default -> null;
@@ -65,22 +64,6 @@ public class WhoServlet extends HttpServlet {
         } catch (SQLException e) {
             resp.sendError(500, e.getSQLState() + " " + e.getMessage());
         }
-    }
-
-    private transient volatile DataSource alternative;
-
-    /** jdbc/proxyra-alt: a second proxyra.rar build, deployed only when the load test compares two builds. */
-    private DataSource alternative() throws SQLException {
-        DataSource ds = alternative;
-        if (ds == null) {
-            try {
-                ds = (DataSource) new javax.naming.InitialContext().lookup("jdbc/proxyra-alt");
-            } catch (javax.naming.NamingException e) {
-                throw new SQLException("jdbc/proxyra-alt is not deployed (load.altRar)", "08001", e);
-            }
-            alternative = ds;
-        }
-        return ds;
     }
 
     private static String query(Connection c) throws SQLException {
