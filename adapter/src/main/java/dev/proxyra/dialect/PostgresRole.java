@@ -1,6 +1,7 @@
 package dev.proxyra.dialect;
 
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -90,8 +91,10 @@ public final class PostgresRole implements Dialect {
 
     @Override
     public boolean verify(Connection physical, DbIdentity identity) throws SQLException {
-        try (Statement s = physical.createStatement();
-             ResultSet rs = s.executeQuery("select current_user, session_user")) {
+        // Prepared: pgjdbc's per-connection statement cache turns it into a server-side prepared statement
+        // after prepareThreshold uses, so the server neither parses nor plans it per check.
+        try (PreparedStatement s = physical.prepareStatement("select current_user, session_user");
+             ResultSet rs = s.executeQuery()) {
             rs.next();
             String current = rs.getString(1);
             return identity.isProxyAccount() ? current.equals(rs.getString(2)) : current.equals(identity.databaseUser());
@@ -100,7 +103,24 @@ public final class PostgresRole implements Dialect {
 
     @Override
     public boolean mayChangeIdentity(String sql) {
-        return sql != null && ROLE_CHANGE.matcher(sql).find();
+        return sql != null && mayMatch(sql) && ROLE_CHANGE.matcher(sql).find();
+    }
+
+    private static final String[] KEYWORDS = {"role", "reset", "session", "authorization", "set_config", "discard"};
+
+    /** Every text ROLE_CHANGE matches contains one of these words: most SQL skips the regex and its Matcher. */
+    private static boolean mayMatch(String sql) {
+        for (int i = 0, n = sql.length(); i < n; i++) {
+            char c = (char) (sql.charAt(i) | 0x20);
+            if (c == 'r' || c == 's' || c == 'a' || c == 'd') {
+                for (String k : KEYWORDS) {
+                    if (sql.regionMatches(true, i, k, 0, k.length())) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
     }
 
     @Override

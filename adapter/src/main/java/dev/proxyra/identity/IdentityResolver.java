@@ -1,6 +1,5 @@
 package dev.proxyra.identity;
 
-import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
 import java.sql.SQLInvalidAuthorizationSpecException;
 import java.util.ArrayList;
@@ -46,7 +45,7 @@ public final class IdentityResolver {
 
     /** The identity for {@code DataSource.getConnection()}. */
     public DbIdentity resolve() throws SQLException {
-        List<String> tried = new ArrayList<>();
+        List<String> tried = new ArrayList<>(0);
         for (CallerLookup source : chain) {
             List<String> names;
             try {
@@ -135,24 +134,29 @@ public final class IdentityResolver {
     }
 
     private void validate(String dbUser, String caller, String source) throws SQLException {
-        String what = "database user '" + printable(dbUser) + "' for caller '" + printable(caller) + "' (from " + source + ")";
         if (dbUser.isBlank()) {
-            throw refused("the " + what + " is empty", null);
+            throw refused("the " + what(dbUser, caller, source) + " is empty", null);
         }
+        int bytes = 0;
         for (int i = 0; i < dbUser.length(); ) {
             int cp = dbUser.codePointAt(i);
             if (Character.isISOControl(cp) || Character.getType(cp) == Character.FORMAT
                     || Character.getType(cp) == Character.SURROGATE) {
-                throw refused("the " + what + " contains a control character (U+"
+                throw refused("the " + what(dbUser, caller, source) + " contains a control character (U+"
                         + String.format("%04X", cp) + ")", null);
             }
+            bytes += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
             i += Character.charCount(cp);
         }
-        int bytes = dbUser.getBytes(StandardCharsets.UTF_8).length;
         if (bytes > maxNameBytes) {
-            throw refused("the " + what + " is " + bytes + " bytes long; " + config.dialect().name().toLowerCase(Locale.ROOT)
-                    + " allows at most " + maxNameBytes, null);
+            throw refused("the " + what(dbUser, caller, source) + " is " + bytes + " bytes long; "
+                    + config.dialect().name().toLowerCase(Locale.ROOT) + " allows at most " + maxNameBytes, null);
         }
+    }
+
+    /** Only built for a refusal: the common, valid case pays for no message. */
+    private static String what(String dbUser, String caller, String source) {
+        return "database user '" + printable(dbUser) + "' for caller '" + printable(caller) + "' (from " + source + ")";
     }
 
     /** Shows a name in a message with control characters escaped and its length bounded. */

@@ -195,10 +195,19 @@ public class ProxyraManagedConnectionFactory
         return pool(null);
     }
 
+    /** The pool of requests without a server credential (every non-managed borrow), once looked up. */
+    private transient volatile IdentityPool defaultPool;
+
     private IdentityPool pool(Subject subject) throws SQLException {
         PasswordCredential credential = credential(subject);
         if (credential == null) {
-            return registry().poolFor(config(), null, null);
+            IdentityPool p = defaultPool;
+            if (p != null && !p.isClosed() && p.config() == config()) {
+                return p;
+            }
+            p = registry().poolFor(config(), null, null);
+            defaultPool = p;
+            return p;
         }
         char[] password = credential.getPassword();
         return registry().poolFor(config(), credential.getUserName(),
