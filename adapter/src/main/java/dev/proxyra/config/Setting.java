@@ -78,7 +78,8 @@ public enum Setting {
             "Whether DataSource.getConnection(user, password) may name the database user explicitly."),
     IDENTITY_CHECK("IdentityCheck", String.class, "VERIFY", false,
             "PostgreSQL: how a role changed by application SQL is kept from the next borrower. VERIFY asks the"
-                    + " database (one round trip per return); SCAN only inspects the application's SQL text.",
+                    + " database before a pooled session is reused (one round trip; none extra when the reuse switches"
+                    + " identity); SCAN only inspects the application's SQL text.",
             "VERIFY", "SCAN"),
     CONFIG_PREFIX("ConfigPrefix", String.class, "proxyra", false,
             "Prefix of the MicroProfile Config keys that supply properties not set on the pool: prefix.Property,"

@@ -52,6 +52,19 @@ public interface Dialect {
     /** Asks the database whether the session still runs as {@code identity}; one round trip. */
     boolean verify(Connection physical, DbIdentity identity) throws SQLException;
 
+    /**
+     * {@link #verify} that the session still runs as {@code previous}, then {@link #switchTo} {@code next};
+     * a dialect that can do both in one round trip does. When it returns false the session must be discarded:
+     * it may or may not have switched.
+     */
+    default boolean verifyThenSwitch(Connection physical, DbIdentity previous, DbIdentity next) throws SQLException {
+        if (!verify(physical, previous)) {
+            return false;
+        }
+        switchTo(physical, next);
+        return true;
+    }
+
     /** Whether this SQL text may change the session's identity (a cheap, conservative text scan). */
     boolean mayChangeIdentity(String sql);
 

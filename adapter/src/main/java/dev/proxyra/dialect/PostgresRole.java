@@ -50,16 +50,20 @@ public final class PostgresRole implements Dialect {
     @Override
     public void switchTo(Connection physical, DbIdentity identity) throws SQLException {
         try (Statement s = physical.createStatement()) {
-            if (identity.isProxyAccount()) {
-                s.execute("RESET ROLE");
-            } else if ("none".equals(identity.databaseUser())) {
-                // PostgreSQL reads the value none, quoted or not, as SET ROLE NONE: back to the login role.
-                throw new SQLException("role \"none\" cannot be set: PostgreSQL reads SET ROLE \"none\" as SET ROLE NONE"
-                        + " (the proxy account itself)", "22023");
-            } else {
-                s.execute("SET ROLE " + physical.unwrap(PGConnection.class).escapeIdentifier(identity.databaseUser()));
-            }
+            s.execute(switchStatement(physical, identity));
         }
+    }
+
+    private static String switchStatement(Connection physical, DbIdentity identity) throws SQLException {
+        if (identity.isProxyAccount()) {
+            return "RESET ROLE";
+        }
+        if ("none".equals(identity.databaseUser())) {
+            // PostgreSQL reads the value none, quoted or not, as SET ROLE NONE: back to the login role.
+            throw new SQLException("role \"none\" cannot be set: PostgreSQL reads SET ROLE \"none\" as SET ROLE NONE"
+                    + " (the proxy account itself)", "22023");
+        }
+        return "SET ROLE " + physical.unwrap(PGConnection.class).escapeIdentifier(identity.databaseUser());
     }
 
     @Override
@@ -89,16 +93,43 @@ public final class PostgresRole implements Dialect {
         return true;
     }
 
+    private static final String WHO_AM_I = "select current_user, session_user";
+
     @Override
     public boolean verify(Connection physical, DbIdentity identity) throws SQLException {
         // Prepared: pgjdbc's per-connection statement cache turns it into a server-side prepared statement
         // after prepareThreshold uses, so the server neither parses nor plans it per check.
-        try (PreparedStatement s = physical.prepareStatement("select current_user, session_user");
-             ResultSet rs = s.executeQuery()) {
-            rs.next();
-            String current = rs.getString(1);
-            return identity.isProxyAccount() ? current.equals(rs.getString(2)) : current.equals(identity.databaseUser());
+        try (PreparedStatement s = physical.prepareStatement(WHO_AM_I); ResultSet rs = s.executeQuery()) {
+            return runsAs(rs, identity);
         }
+    }
+
+    /**
+     * One round trip: pgjdbc sends both statements of the text before it waits for an answer. The check reads
+     * the session as it was before the switch.
+     */
+    @Override
+    public boolean verifyThenSwitch(Connection physical, DbIdentity previous, DbIdentity next) throws SQLException {
+        String switchStatement = switchStatement(physical, next);
+        try (Statement s = physical.createStatement()) {
+            if (!s.execute(WHO_AM_I + "; " + switchStatement)) {
+                throw new SQLException("proxyra: the session check returned no result", "XX000");
+            }
+            boolean ranAsPrevious;
+            try (ResultSet rs = s.getResultSet()) {
+                ranAsPrevious = runsAs(rs, previous);
+            }
+            s.getMoreResults();
+            return ranAsPrevious;
+        }
+    }
+
+    private static boolean runsAs(ResultSet rs, DbIdentity identity) throws SQLException {
+        if (!rs.next()) {
+            return false;
+        }
+        String current = rs.getString(1);
+        return identity.isProxyAccount() ? current.equals(rs.getString(2)) : current.equals(identity.databaseUser());
     }
 
     @Override

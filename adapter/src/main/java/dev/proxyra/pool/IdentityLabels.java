@@ -24,8 +24,42 @@ final class IdentityLabels implements ConnectionLabelingCallback {
         return labels;
     }
 
+    private static final String PROXY_ACCOUNT = "proxy-account";
+
+    /**
+     * The label value of an identity. Every name is length-prefixed, so no two identities share a value
+     * (with a plain join, database user "alice roles=x" and alice with role x would).
+     */
     static String valueFor(DbIdentity identity) {
-        return identity.isProxyAccount() ? "proxy-account" : "user:" + identity.label();
+        if (identity.isProxyAccount()) {
+            return PROXY_ACCOUNT;
+        }
+        StringBuilder value = new StringBuilder("user:");
+        appendName(value, identity.databaseUser());
+        for (String role : identity.roles()) {
+            appendName(value.append(";role:"), role);
+        }
+        return value.toString();
+    }
+
+    private static void appendName(StringBuilder value, String name) {
+        value.append(name.length()).append(':').append(name);
+    }
+
+    /**
+     * The identity a label value was made from, as far as a session check needs it: the database user
+     * (roles are left out). Null for a connection without a label.
+     */
+    static DbIdentity identityIn(String value) {
+        if (value == null) {
+            return null;
+        }
+        if (value.equals(PROXY_ACCOUNT)) {
+            return DbIdentity.PROXY_ACCOUNT;
+        }
+        int colon = value.indexOf(':', "user:".length());
+        int length = Integer.parseInt(value, "user:".length(), colon, 10);
+        return DbIdentity.of(value.substring(colon + 1, colon + 1 + length), null);
     }
 
     @Override

@@ -55,6 +55,8 @@ public final class IdentityPool implements AutoCloseable {
     private final LongAdder identitySwitches = new LongAdder();
     private final boolean tagClients;
     private final LongAdder discarded = new LongAdder();
+    private final LongAdder escapesFound = new LongAdder();
+    private final boolean verifyOnBorrow;
     private final AtomicInteger lentOut = new AtomicInteger();
     private volatile boolean closed;
 
@@ -65,6 +67,7 @@ public final class IdentityPool implements AutoCloseable {
         this.user = user;
         this.password = password;
         this.tagClients = config.clientIdentifier() && dialect.tagsClients();
+        this.verifyOnBorrow = dialect.identityChangeableBySql() && config.identityCheck() == ProxyraConfig.IdentityCheck.VERIFY;
         this.name = "proxyra-" + POOL_NUMBER.incrementAndGet() + "-" + LOADER_TAG;
         this.ucp = PoolDataSourceFactory.getPoolDataSource();
         ucp.setConnectionPoolName(name);
@@ -130,21 +133,39 @@ public final class IdentityPool implements AutoCloseable {
                     + "' maps to database user '" + identity.databaseUser() + "', the proxy account itself; refused",
                     IdentityResolver.AUTHORIZATION_STATE);
         }
-        Connection connection = take(identity);
-        lentOut.incrementAndGet();
-        try {
-            ensureIdentity(connection, identity);
-            if (tagClients) {
-                tagClient(connection, identity);
+        // Every attempt that fails discards one pooled session that was dead or no longer ran as its label;
+        // a pool holds at most MaxPoolSize of them, so the attempts end with a fresh connection at the latest.
+        int attempts = config.maxPoolSize() + 1;
+        for (int attempt = 1; attempt <= attempts; attempt++) {
+            Connection connection = take(identity);
+            lentOut.incrementAndGet();
+            boolean ranAsLabelled;
+            try {
+                ranAsLabelled = ensureIdentity(connection, identity);
+                if (ranAsLabelled && tagClients) {
+                    tagClient(connection, identity);
+                }
+            } catch (SQLException e) {
+                if (attempt < attempts && dialect.classify(e) == Dialect.ErrorKind.FATAL) {
+                    // Nothing of the application ran on it yet: a dead pooled session is replaced, not reported.
+                    lentOut.decrementAndGet();
+                    discard(connection, "it was dead when borrowed: " + e.getMessage());
+                    continue;
+                }
+                throw giveBackAfterFailedSwitch(connection, identity, e);
+            } catch (RuntimeException | Error e) {
+                lentOut.decrementAndGet();
+                discard(connection, "unexpected failure while switching identity");
+                throw e;
             }
-        } catch (SQLException e) {
-            throw giveBackAfterFailedSwitch(connection, identity, e);
-        } catch (RuntimeException | Error e) {
+            if (ranAsLabelled) {
+                return new PhysicalSession(connection, identity);
+            }
             lentOut.decrementAndGet();
-            discard(connection, "unexpected failure while switching identity");
-            throw e;
+            discard(connection, "it no longer ran as its label said (application SQL changed its role)");
         }
-        return new PhysicalSession(connection, identity);
+        throw new SQLTransientConnectionException("proxyra: pool " + name + " found " + attempts
+                + " sessions in a row whose role had been changed by application SQL; all were discarded", "08001");
     }
 
     /**
@@ -155,12 +176,8 @@ public final class IdentityPool implements AutoCloseable {
         lentOut.decrementAndGet();
         Connection connection = session.connection();
         String reason = broken ? "a fatal error was reported on it" : null;
-        if (reason == null && dialect.identityChangeableBySql()) {
-            if (identityMayHaveChanged) {
-                reason = "the application ran SQL that can change the session's role";
-            } else if (config.identityCheck() == ProxyraConfig.IdentityCheck.VERIFY) {
-                reason = verify(connection, session.identity());
-            }
+        if (reason == null && identityMayHaveChanged && dialect.identityChangeableBySql()) {
+            reason = "the application ran SQL that can change the session's role";
         }
         if (reason != null) {
             discard(connection, reason);
@@ -170,19 +187,6 @@ public final class IdentityPool implements AutoCloseable {
             connection.close();
         } catch (SQLException e) {
             LOG.log(Level.FINE, "proxyra: returning a connection to pool " + name + " failed", e);
-        }
-    }
-
-    private String verify(Connection connection, DbIdentity identity) {
-        try {
-            if (!dialect.verify(connection, identity)) {
-                LOG.warning(() -> "proxyra: a session of pool " + name + " no longer ran as "
-                        + identity.label() + " when it was returned (application SQL changed its role); discarded");
-                return "its role was changed by application SQL";
-            }
-            return null;
-        } catch (SQLException e) {
-            return "its identity could not be verified: " + e.getMessage();
         }
     }
 
@@ -204,22 +208,45 @@ public final class IdentityPool implements AutoCloseable {
         }
     }
 
-    private void ensureIdentity(Connection connection, DbIdentity identity) throws SQLException {
+    /**
+     * Makes a borrowed connection run as {@code identity}. With {@code IdentityCheck=VERIFY} a session that
+     * ran as someone before is first checked to still run as its label says (application SQL may have
+     * changed its role since it was returned): on a warm session that check is the only round trip, before a
+     * switch it travels with the switch. False: the session failed the check and must be discarded.
+     */
+    private boolean ensureIdentity(Connection connection, DbIdentity identity) throws SQLException {
         LabelableConnection labelable = (LabelableConnection) connection;
         Properties current = labelable.getConnectionLabels();
         String have = current == null ? null : current.getProperty(IdentityLabels.KEY);
         String want = IdentityLabels.valueFor(identity);
+        boolean check = have != null && verifyOnBorrow;
         // A password means the caller must be authenticated now: never reuse a warm session for it.
         if (want.equals(have) && identity.password() == null) {
-            return;
+            return !check || ranAsLabelled(dialect.verify(connection, identity), have);
         }
         if (have != null) {
             // From here until the switch succeeds the session's identity is unknown: no label.
             labelable.removeConnectionLabel(IdentityLabels.KEY);
         }
-        dialect.switchTo(connection, identity);
+        if (check) {
+            if (!ranAsLabelled(dialect.verifyThenSwitch(connection, IdentityLabels.identityIn(have), identity), have)) {
+                return false;
+            }
+        } else {
+            dialect.switchTo(connection, identity);
+        }
         labelable.applyConnectionLabel(IdentityLabels.KEY, want);
         identitySwitches.increment();
+        return true;
+    }
+
+    private boolean ranAsLabelled(boolean verified, String label) {
+        if (!verified) {
+            escapesFound.increment();
+            LOG.warning(() -> "proxyra: a pooled session of pool " + name + " no longer ran as its label " + label
+                    + " (application SQL changed its role after the adapter set it); discarded");
+        }
+        return verified;
     }
 
     /** ClientIdentifier: the caller's name on the session, set only when it differs from the last one. */
@@ -360,6 +387,11 @@ public final class IdentityPool implements AutoCloseable {
     }
 
     /** Physical connections thrown away (fatal error, identity changed by SQL). */
+    /** Pooled sessions found at borrow time no longer running as their label (IdentityCheck=VERIFY). */
+    public long escapesFound() {
+        return escapesFound.sum();
+    }
+
     public long discardedCount() {
         return discarded.sum();
     }

@@ -6,12 +6,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.sql.Connection;
 import java.sql.Statement;
+import java.util.List;
+import java.util.stream.Stream;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import dev.proxyra.jdbc.ProxyraDataSource;
@@ -52,19 +56,34 @@ class RoleEscapeTest {
         return Adapters.dataSource(mcf);
     }
 
+    static Stream<Arguments> escapesAndNextBorrowers() {
+        List<String> escapes = List.of("SET ROLE bob", "set session role bob", "RESET ROLE",
+                "select set_config('role', 'bob', false)", "SET SESSION AUTHORIZATION DEFAULT", "DISCARD ALL",
+                "select innocent('bob')");
+        // alice again: the warm session is checked before reuse; caller001: the check travels with the switch
+        return escapes.stream().flatMap(sql -> Stream.of(Arguments.of(sql, "alice"), Arguments.of(sql, "caller001")));
+    }
+
     @ParameterizedTest
-    @ValueSource(strings = {"SET ROLE bob", "set session role bob", "RESET ROLE", "select set_config('role', 'bob', false)",
-            "SET SESSION AUTHORIZATION DEFAULT", "DISCARD ALL", "select innocent('bob')"})
-    void roleChangingSqlNeverReachesTheNextBorrower(String sql, EmbeddedDatabase db) throws Exception {
+    @MethodSource("escapesAndNextBorrowers")
+    void roleChangingSqlNeverReachesTheNextBorrower(String sql, String nextCaller, EmbeddedDatabase db) throws Exception {
         ProxyraDataSource ds = onePhysicalConnection(db, "VERIFY");
-        assertEscapeContained(ds, sql);
+        assertEscapeContained(ds, sql, nextCaller);
+    }
+
+    @Test
+    void verifyFindsARoleChangedInsideAFunction(EmbeddedDatabase db) throws Exception {
+        ProxyraDataSource ds = onePhysicalConnection(db, "VERIFY");
+        assertEscapeContained(ds, "select innocent('bob')", "alice");
+        assertThat(mcf.pool().escapesFound()).as("found by asking the database, not by the text scan").isEqualTo(1);
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"SET ROLE bob", "reset role", "select set_config('role', 'bob', false)", "DISCARD ALL"})
     void theTextScanAloneCatchesDirectRoleChanges(String sql, EmbeddedDatabase db) throws Exception {
         ProxyraDataSource ds = onePhysicalConnection(db, "SCAN");
-        assertEscapeContained(ds, sql);
+        assertEscapeContained(ds, sql, "alice");
+        assertThat(mcf.pool().escapesFound()).as("discarded on return, before any check").isZero();
     }
 
     @Test
@@ -80,23 +99,24 @@ class RoleEscapeTest {
         }
     }
 
-    private void assertEscapeContained(ProxyraDataSource ds, String sql) throws Exception {
+    private void assertEscapeContained(ProxyraDataSource ds, String sql, String nextCaller) throws Exception {
         TestCallers.set("alice");
         int pid;
         try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
             pid = backendPid(c);
             s.execute(sql);
         }
-        long discarded = mcf.pool().discardedCount();
-        assertThat(discarded).isEqualTo(1);
+        TestCallers.set(nextCaller);
         try (Connection c = ds.getConnection()) {
-            assertThat(currentUser(c)).isEqualTo("alice");
-            assertThat(backendPid(c)).isNotEqualTo(pid);
+            assertThat(currentUser(c)).isEqualTo(nextCaller);
+            assertThat(backendPid(c)).as("the escaped session is discarded, not reused").isNotEqualTo(pid);
         }
-        TestCallers.set("caller001");
+        assertThat(mcf.pool().discardedCount()).isEqualTo(1);
+        TestCallers.set("caller002");
         try (Connection c = ds.getConnection()) {
-            assertThat(currentUser(c)).isEqualTo("caller001");
+            assertThat(currentUser(c)).isEqualTo("caller002");
         }
+        assertThat(mcf.pool().discardedCount()).isEqualTo(1);
         assertThat(mcf.pool().lentOut()).isZero();
     }
 }

@@ -107,7 +107,7 @@ public final class Results {
             add(out, t, Scenario.PROXYRA_SAME, Scenario.UCP_LABELLED,
                     "adapter overhead over raw labelled UCP, same caller", 1.10, "max");
             add(out, t, Scenario.PROXYRA_SAME_SCAN, Scenario.UCP_LABELLED,
-                    "the same with IdentityCheck=SCAN (no verification round trip)", 1.10, "max");
+                    "the same with IdentityCheck=SCAN (no check round trip)", 1.10, "max");
             add(out, t, Scenario.PROXYRA_SWITCH, Scenario.PROXYRA_SAME,
                     "cost of an identity switch on every borrow", null, null);
             add(out, t, Scenario.PROXYRA_SWITCH, Scenario.UCP_SET_ROLE,

@@ -8,7 +8,7 @@ package dev.proxyra.bench;
 public enum Scenario {
     /** (a) proxyra, the same caller on every borrow: the warm, labelled session is reused. */
     PROXYRA_SAME("a", "proxyra, same caller", true, false),
-    /** (a') as (a) with IdentityCheck=SCAN: no verification round trip when the connection is returned. */
+    /** (a') as (a) with IdentityCheck=SCAN: no check round trip before a warm session is reused. */
     PROXYRA_SAME_SCAN("a-scan", "proxyra, same caller, IdentityCheck=SCAN", true, false),
     /** (b) proxyra, a different caller on every borrow: every borrow switches the session's role. */
     PROXYRA_SWITCH("b", "proxyra, new caller each borrow", true, true),
