@@ -142,6 +142,29 @@ class PostgresIdentityTest {
         assertThat(pool.identitySwitches()).isEqualTo(switchesAfterFirst);
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"alice", "bob"})
+    void aPooledSessionKilledWhileIdleIsReplacedNotReported(String nextCaller) throws Exception {
+        mcf.close();
+        mcf = Adapters.factory(db);
+        mcf.setMaxPoolSize(1);
+        mcf.setValidateConnectionOnBorrow(false); // whether UCP or the adapter's check meets it, nobody sees it
+        ds = Adapters.dataSource(mcf);
+        TestCallers.set("alice");
+        int killedPid;
+        try (Connection c = ds.getConnection()) {
+            killedPid = Adapters.backendPid(c);
+        }
+        db.execute("select pg_terminate_backend(" + killedPid + ")");
+
+        TestCallers.set(nextCaller);
+        try (Connection c = ds.getConnection()) {
+            assertThat(currentUser(c)).isEqualTo(nextCaller);
+            assertThat(Adapters.backendPid(c)).isNotEqualTo(killedPid);
+        }
+        assertThat(mcf.pool().lentOut()).isZero();
+    }
+
     @Test
     void aCallerThatCannotBeResolvedIsRefusedAndNothingRunsAsTheProxy() throws Exception {
         TestCallers.set(null);
