@@ -48,7 +48,7 @@ final class IdentityLabels implements ConnectionLabelingCallback {
 
     /**
      * The identity a label value was made from, as far as a session check needs it: the database user
-     * (roles are left out). Null for a connection without a label.
+     * (roles are left out). Null for no label, or one this class did not make.
      */
     static DbIdentity identityIn(String value) {
         if (value == null) {
@@ -57,9 +57,13 @@ final class IdentityLabels implements ConnectionLabelingCallback {
         if (value.equals(PROXY_ACCOUNT)) {
             return DbIdentity.PROXY_ACCOUNT;
         }
-        int colon = value.indexOf(':', "user:".length());
-        int length = Integer.parseInt(value, "user:".length(), colon, 10);
-        return DbIdentity.of(value.substring(colon + 1, colon + 1 + length), null);
+        try {
+            int colon = value.indexOf(':', "user:".length());
+            int length = Integer.parseInt(value, "user:".length(), colon, 10);
+            return value.startsWith("user:") ? DbIdentity.of(value.substring(colon + 1, colon + 1 + length), null) : null;
+        } catch (RuntimeException notOurs) {
+            return null;
+        }
     }
 
     @Override

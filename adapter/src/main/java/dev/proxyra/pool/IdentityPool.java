@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.logging.Level;
@@ -133,21 +134,27 @@ public final class IdentityPool implements AutoCloseable {
                     + "' maps to database user '" + identity.databaseUser() + "', the proxy account itself; refused",
                     IdentityResolver.AUTHORIZATION_STATE);
         }
-        // Every attempt that fails discards one pooled session that was dead or no longer ran as its label;
-        // a pool holds at most MaxPoolSize of them, so the attempts end with a fresh connection at the latest.
-        int attempts = config.maxPoolSize() + 1;
-        for (int attempt = 1; attempt <= attempts; attempt++) {
-            Connection connection = take(identity);
+        String want = IdentityLabels.valueFor(identity);
+        Properties wanted = labelSet(want, identity);
+        // A pooled session that was dead, or no longer ran as its label, is discarded and the borrow tries again
+        // (nothing of the application ran on it yet), for at most ConnectionWaitTimeout (1 s when that is 0).
+        long retryUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(Math.max(1, config.connectionWaitTimeout()));
+        int dead = 0;
+        int escaped = 0;
+        while (true) {
+            Connection connection = take(wanted);
             lentOut.incrementAndGet();
-            boolean ranAsLabelled;
+            String have = null;
+            boolean ready;
             try {
-                ranAsLabelled = ensureIdentity(connection, identity);
-                if (ranAsLabelled && tagClients) {
+                have = labelOf(connection);
+                ready = ensureIdentity(connection, have, want, identity);
+                if (ready && tagClients) {
                     tagClient(connection, identity);
                 }
             } catch (SQLException e) {
-                if (attempt < attempts && dialect.classify(e) == Dialect.ErrorKind.FATAL) {
-                    // Nothing of the application ran on it yet: a dead pooled session is replaced, not reported.
+                if (have != null && dialect.classify(e) == Dialect.ErrorKind.FATAL && System.nanoTime() < retryUntil) {
+                    dead++;
                     lentOut.decrementAndGet();
                     discard(connection, "it was dead when borrowed: " + e.getMessage());
                     continue;
@@ -158,14 +165,19 @@ public final class IdentityPool implements AutoCloseable {
                 discard(connection, "unexpected failure while switching identity");
                 throw e;
             }
-            if (ranAsLabelled) {
+            if (ready) {
                 return new PhysicalSession(connection, identity);
             }
+            escaped++;
             lentOut.decrementAndGet();
             discard(connection, "it no longer ran as its label said (application SQL changed its role)");
+            if (System.nanoTime() >= retryUntil) {
+                throw new SQLTransientConnectionException("proxyra: pool " + name + " found no usable session within "
+                        + "ConnectionWaitTimeout=" + config.connectionWaitTimeout() + "s: " + escaped
+                        + " no longer ran as their label said (application SQL changed their role) and " + dead
+                        + " were dead; all were discarded", "08001");
+            }
         }
-        throw new SQLTransientConnectionException("proxyra: pool " + name + " found " + attempts
-                + " sessions in a row whose role had been changed by application SQL; all were discarded", "08001");
     }
 
     /**
@@ -190,8 +202,7 @@ public final class IdentityPool implements AutoCloseable {
         }
     }
 
-    private Connection take(DbIdentity identity) throws SQLException {
-        String value = IdentityLabels.valueFor(identity);
+    private Properties labelSet(String value, DbIdentity identity) {
         Properties labels = labelSets.get(value);
         if (labels == null) {
             if (labelSets.size() >= MAX_LABEL_SETS) {
@@ -199,37 +210,62 @@ public final class IdentityPool implements AutoCloseable {
             }
             labels = labelSets.computeIfAbsent(value, v -> IdentityLabels.labelsFor(identity));
         }
+        return labels;
+    }
+
+    private static String labelOf(Connection connection) throws SQLException {
+        Properties current = ((LabelableConnection) connection).getConnectionLabels();
+        return current == null ? null : current.getProperty(IdentityLabels.KEY);
+    }
+
+    private Connection take(Properties labels) throws SQLException {
         try {
             // Naming the account spares UCP 23.26 copying its whole property set (getUser()/getPassword() each
             // copy every pool property): ~3-5 KB less per borrow. Same credentials, same physical connections.
-            return user != null ? ucp.getConnection(user, password, labels) : ucp.getConnection(labels);
+            return user != null && password != null ? ucp.getConnection(user, password, labels) : ucp.getConnection(labels);
         } catch (SQLException e) {
             throw borrowFailure(e);
         }
     }
 
     /**
-     * Makes a borrowed connection run as {@code identity}. With {@code IdentityCheck=VERIFY} a session that
-     * ran as someone before is first checked to still run as its label says (application SQL may have
-     * changed its role since it was returned): on a warm session that check is the only round trip, before a
-     * switch it travels with the switch. False: the session failed the check and must be discarded.
+     * Makes a borrowed connection, labelled {@code have}, run as {@code identity}, labelled {@code want}. With
+     * {@code IdentityCheck=VERIFY} a session that ran as someone before is first checked to still run as its
+     * label says (application SQL may have changed its role since it was returned): on a warm session that
+     * check is the only round trip, before a switch it travels with the switch. False: the session failed the
+     * check and must be discarded.
      */
-    private boolean ensureIdentity(Connection connection, DbIdentity identity) throws SQLException {
-        LabelableConnection labelable = (LabelableConnection) connection;
-        Properties current = labelable.getConnectionLabels();
-        String have = current == null ? null : current.getProperty(IdentityLabels.KEY);
-        String want = IdentityLabels.valueFor(identity);
+    private boolean ensureIdentity(Connection connection, String have, String want, DbIdentity identity)
+            throws SQLException {
         boolean check = have != null && verifyOnBorrow;
         // A password means the caller must be authenticated now: never reuse a warm session for it.
         if (want.equals(have) && identity.password() == null) {
             return !check || ranAsLabelled(dialect.verify(connection, identity), have);
         }
+        LabelableConnection labelable = (LabelableConnection) connection;
         if (have != null) {
-            // From here until the switch succeeds the session's identity is unknown: no label.
+            // From here until the switch succeeds the session's identity is unknown: no labels.
             labelable.removeConnectionLabel(IdentityLabels.KEY);
+            labelable.removeConnectionLabel(IdentityLabels.CLIENT_KEY);
         }
         if (check) {
-            if (!ranAsLabelled(dialect.verifyThenSwitch(connection, IdentityLabels.identityIn(have), identity), have)) {
+            DbIdentity previous = IdentityLabels.identityIn(have);
+            if (previous == null) {
+                return ranAsLabelled(false, have);
+            }
+            boolean ranAsPrevious;
+            try {
+                ranAsPrevious = dialect.verifyThenSwitch(connection, previous, identity);
+            } catch (SQLException e) {
+                // A failed switch leaves the session as it was but takes the check's answer with it: ask again,
+                // so that a session whose role was changed is discarded, not reset and reused.
+                if (dialect.classify(e) != Dialect.ErrorKind.FATAL
+                        && !ranAsLabelled(dialect.verify(connection, previous), have)) {
+                    return false;
+                }
+                throw e;
+            }
+            if (!ranAsLabelled(ranAsPrevious, have)) {
                 return false;
             }
         } else {
@@ -260,7 +296,10 @@ public final class IdentityPool implements AutoCloseable {
         }
     }
 
-    /** After a failed switch: back to the proxy account and into the pool, or discarded; then the error. */
+    /**
+     * After a failed switch: without labels and back to the proxy account into the pool, or discarded; then
+     * the error. Labels go first: a session that no longer runs as its label must never be chosen by it.
+     */
     private SQLException giveBackAfterFailedSwitch(Connection connection, DbIdentity identity, SQLException e) {
         lentOut.decrementAndGet();
         if (dialect.classify(e) == Dialect.ErrorKind.FATAL) {
@@ -268,9 +307,14 @@ public final class IdentityPool implements AutoCloseable {
             return e;
         }
         try {
+            LabelableConnection labelable = (LabelableConnection) connection;
+            if (labelable.getConnectionLabels() != null) {
+                labelable.removeConnectionLabel(IdentityLabels.KEY);
+                labelable.removeConnectionLabel(IdentityLabels.CLIENT_KEY);
+            }
             dialect.reset(connection);
             connection.close();
-        } catch (SQLException resetFailure) {
+        } catch (SQLException | RuntimeException resetFailure) {
             discard(connection, "reset after a failed identity switch failed");
         }
         if (dialect.isNotAuthorized(e)) {
@@ -386,12 +430,12 @@ public final class IdentityPool implements AutoCloseable {
         return identitySwitches.sum();
     }
 
-    /** Physical connections thrown away (fatal error, identity changed by SQL). */
     /** Pooled sessions found at borrow time no longer running as their label (IdentityCheck=VERIFY). */
     public long escapesFound() {
         return escapesFound.sum();
     }
 
+    /** Physical connections thrown away (fatal error, identity changed by SQL). */
     public long discardedCount() {
         return discarded.sum();
     }

@@ -3,8 +3,10 @@ package dev.proxyra.it;
 import static dev.proxyra.testing.Adapters.backendPid;
 import static dev.proxyra.testing.Adapters.currentUser;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.sql.Connection;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
 import java.util.stream.Stream;
@@ -76,6 +78,27 @@ class RoleEscapeTest {
         ProxyraDataSource ds = onePhysicalConnection(db, "VERIFY");
         assertEscapeContained(ds, "select innocent('bob')", "alice");
         assertThat(mcf.pool().escapesFound()).as("found by asking the database, not by the text scan").isEqualTo(1);
+    }
+
+    @Test
+    void anEscapedSessionIsDiscardedEvenWhenTheNextCallerIsRefused(EmbeddedDatabase db) throws Exception {
+        ProxyraDataSource ds = onePhysicalConnection(db, "VERIFY");
+        TestCallers.set("alice");
+        int pid;
+        try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
+            pid = backendPid(c);
+            s.execute("select innocent('bob')");
+        }
+        TestCallers.set("mallory"); // exists, but the proxy account may not SET ROLE to it
+        assertThatThrownBy(ds::getConnection).isInstanceOfSatisfying(SQLException.class,
+                e -> assertThat(e.getSQLState()).isEqualTo("28000"));
+        assertThat(mcf.pool().escapesFound()).isEqualTo(1);
+        TestCallers.set("alice");
+        try (Connection c = ds.getConnection()) {
+            assertThat(currentUser(c)).isEqualTo("alice");
+            assertThat(backendPid(c)).isNotEqualTo(pid);
+        }
+        assertThat(mcf.pool().lentOut()).isZero();
     }
 
     @ParameterizedTest

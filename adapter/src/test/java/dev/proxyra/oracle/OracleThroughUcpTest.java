@@ -4,9 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.sql.Connection;
+import java.sql.SQLClientInfoException;
 import java.sql.SQLException;
 import java.sql.SQLRecoverableException;
 import java.util.List;
+import java.util.Map;
 
 import jakarta.resource.ResourceException;
 import jakarta.resource.spi.ManagedConnection;
@@ -110,6 +112,26 @@ class OracleThroughUcpTest {
                 "setClientInfo(OCSID.CLIENTID=alice)",
                 "setClientInfo(OCSID.CLIENTID=bob)");
         assertThat(mcf.pool().identitySwitches()).isEqualTo(1);
+    }
+
+    @Test
+    void aFailedTagLeavesNoLabelThatCouldServeTheProxyAccountAsTheCaller() throws Exception {
+        mcf.setPrincipalMap("alice=SHARED,bob=SHARED");
+        use("alice");
+        physical(0).failNext(new SQLClientInfoException("scripted tag failure", Map.of()));
+        TestCallers.set("bob");
+        assertThatThrownBy(ds::getConnection).hasMessageContaining("scripted tag failure");
+        // The failure closed the proxy session: the next SHARED borrower must get a new one, not the bare
+        // physical connection still labelled SHARED.
+        use("alice");
+        assertThat(sessionCalls(physical(0))).containsExactly(
+                "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=SHARED})",
+                "setClientInfo(OCSID.CLIENTID=alice)",
+                "setClientInfo -> 0",
+                "close(PROXY_SESSION)",
+                "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=SHARED})",
+                "setClientInfo(OCSID.CLIENTID=alice)");
+        assertThat(mcf.pool().lentOut()).isZero();
     }
 
     @Test

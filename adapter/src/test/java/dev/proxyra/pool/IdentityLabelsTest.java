@@ -34,6 +34,9 @@ class IdentityLabelsTest {
         }
         assertThat(IdentityLabels.identityIn(IdentityLabels.valueFor(DbIdentity.PROXY_ACCOUNT)).isProxyAccount()).isTrue();
         assertThat(IdentityLabels.identityIn(null)).isNull();
+        for (String foreign : new String[] {"", "alice", "user:", "user:x:alice", "user:9:alice", "role:5:alice"}) {
+            assertThat(IdentityLabels.identityIn(foreign)).as(foreign).isNull();
+        }
     }
 
     @Test
