@@ -58,12 +58,16 @@ public final class PostgresRole implements Dialect {
         if (identity.isProxyAccount()) {
             return "RESET ROLE";
         }
+        requireSettable(identity);
+        return "SET ROLE " + physical.unwrap(PGConnection.class).escapeIdentifier(identity.databaseUser());
+    }
+
+    private static void requireSettable(DbIdentity identity) throws SQLException {
         if ("none".equals(identity.databaseUser())) {
             // PostgreSQL reads the value none, quoted or not, as SET ROLE NONE: back to the login role.
             throw new SQLException("role \"none\" cannot be set: PostgreSQL reads SET ROLE \"none\" as SET ROLE NONE"
                     + " (the proxy account itself)", "22023");
         }
-        return "SET ROLE " + physical.unwrap(PGConnection.class).escapeIdentifier(identity.databaseUser());
     }
 
     @Override
@@ -105,22 +109,24 @@ public final class PostgresRole implements Dialect {
     }
 
     /**
-     * One round trip: pgjdbc sends both statements of the text before it waits for an answer. The check reads
-     * the session as it was before the switch.
+     * The session's users as they were, then the role set by {@code set_config('role', ...)}, which is what
+     * SET ROLE does: one prepared statement, so one round trip, parsed and planned once per connection. Should
+     * PostgreSQL ever evaluate the target list in another order, the check would read the new role and fail
+     * (it never equals the previous one here): the session would be discarded, never wrongly kept.
      */
+    private static final String WHO_AM_I_THEN_SET_ROLE = "select current_user, session_user, set_config('role', ?, false)";
+
     @Override
     public boolean verifyThenSwitch(Connection physical, DbIdentity previous, DbIdentity next) throws SQLException {
-        String switchStatement = switchStatement(physical, next);
-        try (Statement s = physical.createStatement()) {
-            if (!s.execute(WHO_AM_I + "; " + switchStatement)) {
-                throw new SQLException("proxyra: the session check returned no result", "XX000");
+        if (!next.isProxyAccount()) {
+            requireSettable(next);
+        }
+        try (PreparedStatement s = physical.prepareStatement(WHO_AM_I_THEN_SET_ROLE)) {
+            // 'none' is SET ROLE NONE: back to the login role, whatever role default it may have been given
+            s.setString(1, next.isProxyAccount() ? "none" : next.databaseUser());
+            try (ResultSet rs = s.executeQuery()) {
+                return runsAs(rs, previous);
             }
-            boolean ranAsPrevious;
-            try (ResultSet rs = s.getResultSet()) {
-                ranAsPrevious = runsAs(rs, previous);
-            }
-            s.getMoreResults();
-            return ranAsPrevious;
         }
     }
 

@@ -245,6 +245,7 @@ public final class FakePgDataSource implements DataSource {
         private final String sql;
         private Object self;
         private ResultSet last;
+        private String parameter;
 
         static Object open(FakeConnection connection, String sql, Class<?> type) {
             FakeStatement s = new FakeStatement(connection, sql);
@@ -281,6 +282,9 @@ public final class FakePgDataSource implements DataSource {
             switch (method.getName()) {
                 case "executeQuery":
                     last = connection.query(text, (Statement) self);
+                    if (text.contains("set_config('role', ?")) {
+                        connection.role = "none".equals(parameter) ? null : parameter; // SET ROLE after the row was read
+                    }
                     return last;
                 case "execute":
                     return execute(text);
@@ -294,8 +298,10 @@ public final class FakePgDataSource implements DataSource {
                     return false;
                 case "getConnection":
                     return connection.self;
-                case "close":
                 case "setString":
+                    parameter = (String) args[1];
+                    return null;
+                case "close":
                 case "setInt":
                 case "setObject":
                 case "clearParameters":
