@@ -3,6 +3,8 @@ package dev.proxyra.testing;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -24,9 +26,11 @@ public final class EmbeddedDatabase implements AutoCloseable {
     public static final int NUMBERED_CALLERS = 200;
 
     private final EmbeddedPostgres postgres;
+    private final Path hbaFile;
 
-    private EmbeddedDatabase(EmbeddedPostgres postgres) {
+    private EmbeddedDatabase(EmbeddedPostgres postgres, Path hbaFile) {
         this.postgres = postgres;
+        this.hbaFile = hbaFile;
     }
 
     /** Starts a new server on a free port and seeds it. */
@@ -36,16 +40,36 @@ public final class EmbeddedDatabase implements AutoCloseable {
 
     /** Starts a new server on {@code port} (0: any free port) and seeds it. */
     public static EmbeddedDatabase start(int port) throws IOException, SQLException {
+        return start(port, null);
+    }
+
+    /**
+     * As {@link #start()}, but every account except the superuser logs in with a password checked by
+     * scram-sha-256, PostgreSQL's default method, as on a real server: for measuring what a login costs.
+     * (Without it the server trusts 127.0.0.1, which makes a login far cheaper than anywhere else.)
+     */
+    public static EmbeddedDatabase startWithPasswordLogins() throws IOException, SQLException {
+        Path hba = Files.createTempFile("proxyra-pg_hba", ".conf");
+        Files.writeString(hba, "# written by proxyra's EmbeddedDatabase\n"
+                + "host all postgres 127.0.0.1/32 trust\n"
+                + "host all all 127.0.0.1/32 scram-sha-256\n", StandardCharsets.UTF_8);
+        return start(0, hba);
+    }
+
+    private static EmbeddedDatabase start(int port, Path hbaFile) throws IOException, SQLException {
         EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
                 .setServerConfig("listen_addresses", "127.0.0.1")
                 .setServerConfig("max_connections", "300")
                 .setServerConfig("fsync", "off")
                 .setServerConfig("synchronous_commit", "off")
                 .setServerConfig("full_page_writes", "off");
+        if (hbaFile != null) {
+            builder.setServerConfig("hba_file", hbaFile.toString());
+        }
         if (port != 0) {
             builder.setPort(port);
         }
-        EmbeddedDatabase db = new EmbeddedDatabase(builder.start());
+        EmbeddedDatabase db = new EmbeddedDatabase(builder.start(), hbaFile);
         db.seed();
         return db;
     }
@@ -116,6 +140,12 @@ public final class EmbeddedDatabase implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        postgres.close();
+        try {
+            postgres.close();
+        } finally {
+            if (hbaFile != null) {
+                Files.deleteIfExists(hbaFile);
+            }
+        }
     }
 }

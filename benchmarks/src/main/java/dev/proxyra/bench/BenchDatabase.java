@@ -22,7 +22,7 @@ final class BenchDatabase implements AutoCloseable {
         if (url != null && !url.isBlank()) {
             return new BenchDatabase(url, null);
         }
-        EmbeddedDatabase db = EmbeddedDatabase.start();
+        EmbeddedDatabase db = EmbeddedDatabase.startWithPasswordLogins();
         return new BenchDatabase(db.url(), db);
     }
 

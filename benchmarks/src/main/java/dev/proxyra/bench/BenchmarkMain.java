@@ -71,7 +71,7 @@ public final class BenchmarkMain {
         settings.put("errors", "JMH 99.9% confidence half-widths (Student t over the measurement iterations)");
 
         long started = System.nanoTime();
-        try (EmbeddedDatabase db = EmbeddedDatabase.start()) {
+        try (EmbeddedDatabase db = EmbeddedDatabase.startWithPasswordLogins()) {
             Map<String, String> environment = environment(db);
             HeapProbe.Result heap = null;
             if (heapConnections > 0) {

@@ -188,7 +188,8 @@ public final class Chart {
     private record Row(String name, int threads, double value, double error) {
     }
 
-    private static void style(CategoryChart chart) {
+    /** The look every chart of the benchmarks shares. */
+    public static void style(CategoryChart chart) {
         var st = chart.getStyler();
         st.setChartBackgroundColor(Color.WHITE);
         st.setPlotBackgroundColor(Color.WHITE);

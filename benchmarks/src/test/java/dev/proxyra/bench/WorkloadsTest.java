@@ -1,6 +1,7 @@
 package dev.proxyra.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,7 +25,7 @@ class WorkloadsTest {
 
     @BeforeAll
     static void start() throws Exception {
-        db = EmbeddedDatabase.start();
+        db = EmbeddedDatabase.startWithPasswordLogins();
     }
 
     @AfterAll
@@ -57,6 +58,14 @@ class WorkloadsTest {
                 assertThat(w.borrowAndQuery(caller)).isEqualTo(caller);
             }
         }
+    }
+
+    @Test
+    void aLoginIsAPasswordCheckAsOnARealServer() {
+        // Otherwise (e) and the login-per-request resource would measure a login no real server offers.
+        assertThatThrownBy(() -> java.sql.DriverManager.getConnection(db.url(), EmbeddedDatabase.PROXY_USER, "wrong"))
+                .isInstanceOfSatisfying(java.sql.SQLException.class,
+                        e -> assertThat(e.getSQLState()).isEqualTo("28P01"));
     }
 
     @Test

@@ -40,8 +40,8 @@ import dev.proxyra.testing.EmbeddedDatabase;
  *
  * <p>System properties (set by the module's -Pload profile): load.payaraMicro, load.rar, load.postgresqlJar,
  * load.webClasses (the compiled dev.proxyra.bench.web classes), bench.output, load.work, load.clients (16),
- * load.identities (100), load.skew (1.0), load.rounds (3), load.warmupSeconds (4), load.seconds (10),
- * load.maxPoolSize (10 physical connections for proxyra and for the shared pool), load.initialWarmupSeconds (12),
+ * load.identities (100), load.skew (1.0), load.rounds (4), load.warmupSeconds (4), load.seconds (10),
+ * load.maxPoolSize (10 physical connections for proxyra and for the shared pool), load.initialWarmupSeconds (30),
  * load.jfr (false; true records the server with JFR into load/payara.jfr),
  * load.resources (proxyra,proxyra-scan,shared,login).
  */
@@ -64,16 +64,16 @@ public final class LoadMain {
         int clients = Integer.getInteger("load.clients", 16);
         int identities = Integer.getInteger("load.identities", 100);
         double skew = Double.parseDouble(System.getProperty("load.skew", "1.0"));
-        int rounds = Integer.getInteger("load.rounds", 3);
+        int rounds = Integer.getInteger("load.rounds", 4);
         int warmup = Integer.getInteger("load.warmupSeconds", 4);
         int seconds = Integer.getInteger("load.seconds", 10);
         int maxPool = Integer.getInteger("load.maxPoolSize", 10);
-        int initialWarmup = Integer.getInteger("load.initialWarmupSeconds", 20);
+        int initialWarmup = Integer.getInteger("load.initialWarmupSeconds", 30);
         Files.createDirectories(output);
         deleteTree(work);
         Files.createDirectories(work);
 
-        try (EmbeddedDatabase db = EmbeddedDatabase.start()) {
+        try (EmbeddedDatabase db = EmbeddedDatabase.startWithPasswordLogins()) {
             Path war = buildWar(webClasses, work.resolve("bench.war"));
             int port = freePort();
             Path preBoot = work.resolve("pre-boot-commands.txt");
@@ -115,7 +115,10 @@ public final class LoadMain {
                     drive(http, base + resource, resource, 0, clients, identities, skew, initialWarmup, 1);
                 }
                 for (int r = 1; r <= rounds; r++) {
-                    for (String resource : ACTIVE) {
+                    // The order rotates every round: the server keeps warming up and the machine's load drifts,
+                    // and neither may always favour the resource that runs last.
+                    for (int k = 0; k < ACTIVE.size(); k++) {
+                        String resource = ACTIVE.get((k + r - 1) % ACTIVE.size());
                         LoadRound round = drive(http, base + resource, resource, r, clients, identities, skew,
                                 warmup, seconds);
                         System.out.println(String.format(Locale.ROOT,
@@ -138,8 +141,8 @@ public final class LoadMain {
                     + ", -Xmx768m -XX:+UseSerialGC");
             env.put("setup", clients + " HTTP clients (JDK HttpClient, HTTP/1.1 keep-alive, BASIC auth) over " + identities
                     + " identities, Zipf s=" + skew + "; " + initialWarmup + " s unrecorded warm-up per resource, then "
-                    + rounds + " rounds x " + ACTIVE.size() + " resources, " + warmup + " s warm-up + " + seconds
-                    + " s measured each");
+                    + rounds + " rounds x " + ACTIVE.size() + " resources (the order rotated every round), " + warmup
+                    + " s warm-up + " + seconds + " s measured each");
             env.put("pools", maxPool + " physical connections for proxyra (UCP MaxPoolSize; Payara pools up to 64"
                     + " thin managed connections) and for the shared JDBC pool; IdentityCheck=VERIFY (default);"
                     + " Payara, PostgreSQL and the clients share the CPUs");

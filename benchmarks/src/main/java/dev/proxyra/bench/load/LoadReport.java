@@ -19,6 +19,8 @@ import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
 import org.knowm.xchart.style.Styler.LegendPosition;
 
+import dev.proxyra.bench.Chart;
+
 /** The load test's rounds, their per-resource summary, the ratios from paired rounds, JSON and a chart. */
 public final class LoadReport {
     static final Map<String, String> LABELS = Map.of(
@@ -225,20 +227,8 @@ public final class LoadReport {
     }
 
     private static void style(CategoryChart chart) {
-        var st = chart.getStyler();
-        st.setChartBackgroundColor(Color.WHITE);
-        st.setPlotBackgroundColor(Color.WHITE);
-        st.setPlotGridLinesColor(new Color(0xdddddd));
-        st.setChartTitleFont(new Font(Font.SANS_SERIF, Font.BOLD, 14));
-        st.setAxisTickLabelsFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
-        st.setErrorBarsColor(Color.BLACK);
-        st.setLabelsVisible(true);
-        st.setLabelsFont(new Font(Font.SANS_SERIF, Font.BOLD, 12));
-        st.setLabelsFontColorAutomaticEnabled(false);
-        st.setLabelsFontColor(Color.WHITE);
-        st.setLabelsPosition(0.5);
-        st.setYAxisMin(0.0);
-        st.setChartPadding(12);
+        Chart.style(chart);
+        chart.getStyler().setYAxisMin(0.0);
     }
 
     private static String q(String s) {
