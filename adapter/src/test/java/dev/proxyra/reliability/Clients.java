@@ -1,5 +1,7 @@
 package dev.proxyra.reliability;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -151,6 +153,34 @@ final class Clients implements AutoCloseable {
     /** From the end of the fault until every client had succeeded again. */
     long recovery() {
         return lastRecovery.get();
+    }
+
+    /** What a fault scenario does to the database or the network. */
+    interface FaultStep {
+        void run() throws Exception;
+    }
+
+    /**
+     * The fault window of every fault scenario: the clients start and warm up, {@code begin} starts the fault,
+     * and once every client saw its requests fail {@code end} ends it (also when that wait fails); then every
+     * client must succeed again, and the clients stop. Returns how long the fault lasted, in nanoseconds.
+     */
+    long throughFault(FaultStep begin, FaultStep end) throws Exception {
+        start();
+        assertThat(awaitWarm(60)).as("warm-up requests done").isTrue();
+        faultBegins();
+        begin.run();
+        long fault;
+        try {
+            assertThat(awaitEveryClientFailed(60)).as("every client saw its requests fail during the fault").isTrue();
+        } finally {
+            end.run();
+            fault = faultEnds();
+        }
+        assertThat(awaitEveryClientRecovered(60)).as("every client succeeded again after the fault, with no redeploy")
+                .isTrue();
+        stop(120);
+        return fault;
     }
 
     /** Stops the clients and waits for each to finish its current request (bounded). */

@@ -2,7 +2,6 @@ package dev.proxyra.reliability;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.concurrent.TimeUnit;
 
@@ -15,7 +14,6 @@ import dev.proxyra.spi.ProxyraManagedConnectionFactory;
 import dev.proxyra.testing.Adapters;
 import dev.proxyra.testing.RestartableDatabase;
 import dev.proxyra.testing.RestartableDatabaseExtension;
-import dev.proxyra.testing.TestCallers;
 
 /**
  * Database restart under load: clients keep running while PostgreSQL is stopped (fast shutdown, so
@@ -42,20 +40,7 @@ class DatabaseRestartTest {
         long outage;
         Clients clients = new Clients(ds, CLIENTS, IDENTITIES, CLIENTS * 50, 1, DatabaseRestartTest::clear);
         try (clients) {
-            clients.start();
-            assertThat(clients.awaitWarm(60)).as("warm-up requests done").isTrue();
-            clients.faultBegins();
-            db.stop();
-            try {
-                assertThat(clients.awaitEveryClientFailed(60))
-                        .as("every client saw a request fail during the outage").isTrue();
-            } finally {
-                db.start();
-                outage = clients.faultEnds();
-            }
-            assertThat(clients.awaitEveryClientRecovered(60))
-                    .as("every client succeeded again after the restart, with no redeploy").isTrue();
-            clients.stop(120);
+            outage = clients.throughFault(db::stop, db::start);
         } finally {
             if (!db.isRunning()) {
                 db.start();
@@ -79,17 +64,9 @@ class DatabaseRestartTest {
             assertThat(pool.lentOut()).as("leaked borrows").isZero();
             assertThat(pool.borrowedCount()).isZero();
             assertThat(pool.totalCount()).isLessThanOrEqualTo(CLIENTS);
-            // the same DataSource still serves every identity
-            for (int i = 0; i < IDENTITIES; i++) {
-                String caller = Scenario.caller(i);
-                TestCallers.set(caller);
-                try (Connection c = ds.getConnection()) {
-                    assertThat(Scenario.wrongIdentity(c, caller)).isNull();
-                }
-            }
+            Scenario.assertEveryIdentityServed(ds, IDENTITIES);
             assertThat(pool.lentOut()).isZero();
         } finally {
-            TestCallers.set(null);
             mcf.close();
         }
     }

@@ -2,7 +2,6 @@ package dev.proxyra.reliability;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.concurrent.TimeUnit;
 
@@ -16,7 +15,6 @@ import dev.proxyra.testing.Adapters;
 import dev.proxyra.testing.LoopbackProxy;
 import dev.proxyra.testing.RestartableDatabase;
 import dev.proxyra.testing.RestartableDatabaseExtension;
-import dev.proxyra.testing.TestCallers;
 
 /**
  * Network black hole: the pool reaches PostgreSQL through a loopback TCP proxy that stops forwarding
@@ -49,20 +47,7 @@ class NetworkBlackHoleTest {
             long blackHole;
             Clients clients = new Clients(ds, CLIENTS, IDENTITIES, CLIENTS * 50, 2, NetworkBlackHoleTest::clear);
             try (clients) {
-                clients.start();
-                assertThat(clients.awaitWarm(60)).as("warm-up requests done").isTrue();
-                clients.faultBegins();
-                network.blackHole();
-                try {
-                    assertThat(clients.awaitEveryClientFailed(60))
-                            .as("every client saw two requests fail while the network was a black hole").isTrue();
-                } finally {
-                    network.resume();
-                    blackHole = clients.faultEnds();
-                }
-                assertThat(clients.awaitEveryClientRecovered(60))
-                        .as("every client succeeded again once the network forwarded again").isTrue();
-                clients.stop(120);
+                blackHole = clients.throughFault(network::blackHole, network::resume);
             }
 
             Scenario.figures("network-black-hole", "requests=" + clients.requests.get() + " ok=" + clients.ok.get()
@@ -84,16 +69,9 @@ class NetworkBlackHoleTest {
                         .isEmpty();
                 assertThat(pool.discardedCount()).as("connections that timed out are discarded").isPositive();
                 assertThat(pool.lentOut()).as("leaked borrows").isZero();
-                for (int i = 0; i < IDENTITIES; i++) {
-                    String caller = Scenario.caller(i);
-                    TestCallers.set(caller);
-                    try (Connection c = ds.getConnection()) {
-                        assertThat(Scenario.wrongIdentity(c, caller)).isNull();
-                    }
-                }
+                Scenario.assertEveryIdentityServed(ds, IDENTITIES);
                 assertThat(pool.lentOut()).isZero();
             } finally {
-                TestCallers.set(null);
                 mcf.close();
             }
         }

@@ -1,11 +1,15 @@
 package dev.proxyra.reliability;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Locale;
 import java.util.function.BooleanSupplier;
+
+import javax.sql.DataSource;
 
 import dev.proxyra.config.ExternalConfig;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
@@ -57,6 +61,21 @@ final class Scenario {
     }
 
     /** Prints the scenario's one line of figures. */
+    /** After a fault: the same DataSource serves each of the first {@code identities} callers as itself again. */
+    static void assertEveryIdentityServed(DataSource ds, int identities) throws SQLException {
+        try {
+            for (int i = 0; i < identities; i++) {
+                String caller = caller(i);
+                TestCallers.set(caller);
+                try (Connection c = ds.getConnection()) {
+                    assertThat(wrongIdentity(c, caller)).as(caller).isNull();
+                }
+            }
+        } finally {
+            TestCallers.set(null);
+        }
+    }
+
     static void figures(String scenario, String figures) {
         System.out.println("[reliability] " + scenario + ": " + figures);
     }
