@@ -201,7 +201,8 @@ public final class BenchmarkMain {
             rs.next();
             env.put("postgresql", "PostgreSQL " + rs.getString(1) + " (embedded, zonky)");
         }
-        env.put("connection", "TCP loopback 127.0.0.1; client, server and JMH share the CPUs");
+        env.put("connection", "TCP loopback 127.0.0.1, logins checked by scram-sha-256; client, server and JMH share"
+                + " the CPUs");
         return env;
     }
 

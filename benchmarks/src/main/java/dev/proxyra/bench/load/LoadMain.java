@@ -145,7 +145,8 @@ public final class LoadMain {
                     + " s warm-up + " + seconds + " s measured each");
             env.put("pools", maxPool + " physical connections for proxyra (UCP MaxPoolSize; Payara pools up to 64"
                     + " thin managed connections) and for the shared JDBC pool; IdentityCheck=VERIFY (default);"
-                    + " Payara, PostgreSQL and the clients share the CPUs");
+                    + " PostgreSQL checks every login with scram-sha-256; Payara, PostgreSQL and the clients share"
+                    + " the CPUs");
             LoadReport report = new LoadReport(env, results);
             Files.writeString(output.resolve("load.json"), report.toJson(), StandardCharsets.UTF_8);
             report.renderChart(output.resolve("load.png"));
