@@ -54,9 +54,15 @@ public final class PostgresRole implements Dialect {
         }
     }
 
+    /**
+     * The proxy account's own identity: SET ROLE NONE is the login role itself, where RESET ROLE would be
+     * whatever role default ALTER ROLE or ALTER DATABASE gave the session.
+     */
+    private static final String BACK_TO_LOGIN_ROLE = "SET ROLE NONE";
+
     private static String switchStatement(Connection physical, DbIdentity identity) throws SQLException {
         if (identity.isProxyAccount()) {
-            return "RESET ROLE";
+            return BACK_TO_LOGIN_ROLE;
         }
         requireSettable(identity);
         return "SET ROLE " + physical.unwrap(PGConnection.class).escapeIdentifier(identity.databaseUser());
@@ -73,7 +79,7 @@ public final class PostgresRole implements Dialect {
     @Override
     public void reset(Connection physical) throws SQLException {
         try (Statement s = physical.createStatement()) {
-            s.execute("RESET ROLE");
+            s.execute(BACK_TO_LOGIN_ROLE);
         }
     }
 

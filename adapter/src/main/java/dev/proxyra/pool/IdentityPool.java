@@ -240,7 +240,7 @@ public final class IdentityPool implements AutoCloseable {
         boolean check = have != null && verifyOnBorrow;
         // A password means the caller must be authenticated now: never reuse a warm session for it.
         if (want.equals(have) && identity.password() == null) {
-            return !check || ranAsLabelled(dialect.verify(connection, identity), have);
+            return !check || recordCheck(dialect.verify(connection, identity), have);
         }
         LabelableConnection labelable = (LabelableConnection) connection;
         if (have != null) {
@@ -251,7 +251,7 @@ public final class IdentityPool implements AutoCloseable {
         if (check) {
             DbIdentity previous = IdentityLabels.identityIn(have);
             if (previous == null) {
-                return ranAsLabelled(false, have);
+                return recordCheck(false, have);
             }
             boolean ranAsPrevious;
             try {
@@ -260,12 +260,12 @@ public final class IdentityPool implements AutoCloseable {
                 // A failed switch leaves the session as it was but takes the check's answer with it: ask again,
                 // so that a session whose role was changed is discarded, not reset and reused.
                 if (dialect.classify(e) != Dialect.ErrorKind.FATAL
-                        && !ranAsLabelled(dialect.verify(connection, previous), have)) {
+                        && !recordCheck(dialect.verify(connection, previous), have)) {
                     return false;
                 }
                 throw e;
             }
-            if (!ranAsLabelled(ranAsPrevious, have)) {
+            if (!recordCheck(ranAsPrevious, have)) {
                 return false;
             }
         } else {
@@ -276,13 +276,14 @@ public final class IdentityPool implements AutoCloseable {
         return true;
     }
 
-    private boolean ranAsLabelled(boolean verified, String label) {
-        if (!verified) {
+    /** Counts and logs a session that failed its check; returns whether it passed. */
+    private boolean recordCheck(boolean ranAsLabelled, String label) {
+        if (!ranAsLabelled) {
             escapesFound.increment();
             LOG.warning(() -> "proxyra: a pooled session of pool " + name + " no longer ran as its label " + label
                     + " (application SQL changed its role after the adapter set it); discarded");
         }
-        return verified;
+        return ranAsLabelled;
     }
 
     /** ClientIdentifier: the caller's name on the session, set only when it differs from the last one. */

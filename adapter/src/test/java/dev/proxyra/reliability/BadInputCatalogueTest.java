@@ -29,7 +29,7 @@ import dev.proxyra.testing.TestCallers;
  * The bad-input catalogue: callers and configurations an attacker or a mistake can produce. For each
  * case the exact outcome (SQLState and message), proof from the database's own statement statistics
  * that nothing ran as the proxy account (pg_stat_statements records the current_user of every
- * statement; only the driver's login and the adapter's own RESET ROLE may appear under app_proxy), and
+ * statement; only the driver's login and the adapter's own SET ROLE NONE may appear under app_proxy), and
  * the state of the pool afterwards. The observed table is written to target/reliability-catalogue.md
  * (the README's security section keeps a copy).
  */
@@ -37,7 +37,7 @@ import dev.proxyra.testing.TestCallers;
 class BadInputCatalogueTest {
     /** What the proxy account itself may be recorded running: the driver's login, the adapter's reset. */
     private static final Set<String> HOUSEKEEPING = Set.of("SET application_name = $1", "SET application_name = 'PostgreSQL JDBC Driver'",
-            "RESET ROLE");
+            "SET ROLE NONE");
     private static final String WRONG_PASSWORD = "not-the-proxy-password-42";
 
     /** How the request is made: as a caller through the CallerSource, or with getConnection(user, password). */

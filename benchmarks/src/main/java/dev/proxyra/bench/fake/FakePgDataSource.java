@@ -258,24 +258,6 @@ public final class FakePgDataSource implements DataSource {
             this.sql = sql;
         }
 
-        /**
-         * Runs each statement of a text such as {@code select current_user, session_user; SET ROLE "x"}, as
-         * pgjdbc does in one round trip; the result of the first, if it is a query, is the current result.
-         */
-        private boolean execute(String text) throws SQLException {
-            last = null;
-            String[] statements = text.split(";");
-            for (int i = 0; i < statements.length; i++) {
-                String statement = statements[i].trim();
-                if (i == 0 && statement.toLowerCase(Locale.ROOT).startsWith("select")) {
-                    last = connection.query(statement, (Statement) self);
-                } else {
-                    connection.run(statement);
-                }
-            }
-            return last != null;
-        }
-
         @Override
         public Object invoke(Object proxy, Method method, Object[] args) throws Throwable {
             String text = args != null && args.length > 0 && args[0] instanceof String q ? q : sql;
@@ -287,15 +269,14 @@ public final class FakePgDataSource implements DataSource {
                     }
                     return last;
                 case "execute":
-                    return execute(text);
+                    connection.run(text);
+                    last = null;
+                    return false;
                 case "executeUpdate":
                     connection.run(text);
                     return 0;
                 case "getResultSet":
                     return last;
-                case "getMoreResults":
-                    last = null;
-                    return false;
                 case "getConnection":
                     return connection.self;
                 case "setString":
