@@ -1,15 +1,12 @@
 package dev.proxyra.identity;
 
-import java.lang.ref.WeakReference;
 import java.util.List;
-import java.util.Map;
-import java.util.WeakHashMap;
 
 /** The {@code CallerSource} property: an application class, one instance per class loader that sees it. */
 final class ConfiguredCallerSource implements CallerLookup {
     private final String className;
     private final String description;
-    private final Map<ClassLoader, CallerSource> instances = new WeakHashMap<>();
+    private final PerClassLoader<CallerSource> instances = new PerClassLoader<>();
 
     ConfiguredCallerSource(String className) {
         this.className = className;
@@ -32,28 +29,10 @@ final class ConfiguredCallerSource implements CallerLookup {
         return name == null ? List.of() : List.of(name);
     }
 
-    /** The last class loader and its instance: the common case (one application) takes no lock. */
-    private volatile LastUsed last;
-
-    private record LastUsed(WeakReference<ClassLoader> loader, CallerSource source) {
-    }
-
     private CallerSource instance() throws CallerResolutionException {
         ClassLoader tccl = Thread.currentThread().getContextClassLoader();
         ClassLoader key = tccl != null ? tccl : ConfiguredCallerSource.class.getClassLoader();
-        LastUsed recent = last;
-        if (recent != null && recent.loader().get() == key) {
-            return recent.source();
-        }
-        synchronized (instances) {
-            CallerSource source = instances.get(key);
-            if (source == null) {
-                source = load(tccl);
-                instances.put(key, source);
-            }
-            last = new LastUsed(new WeakReference<>(key), source);
-            return source;
-        }
+        return instances.get(key, loader -> load(tccl));
     }
 
     private CallerSource load(ClassLoader tccl) throws CallerResolutionException {

@@ -1,11 +1,7 @@
 package dev.proxyra.identity;
 
-import java.lang.ref.SoftReference;
 import java.security.Principal;
-import java.util.Collections;
 import java.util.List;
-import java.util.Map;
-import java.util.WeakHashMap;
 
 import jakarta.enterprise.inject.spi.CDI;
 import jakarta.security.enterprise.SecurityContext;
@@ -23,34 +19,23 @@ final class SecurityContextCaller implements CallerLookup {
      * request), and applications inject one instance into application-scoped beans, so one per application
      * serves every request; looking it up through CDI.current() on each connection request was a third of
      * proxyra's CPU in a request on Payara (a stack walk and class-loader lookups to find the BeanManager).
-     * Weak keys and soft values: an undeployed application's loader stays reachable from here at most
-     * until the heap needs the memory.
      */
-    private static final Map<ClassLoader, SoftReference<SecurityContext>> CONTEXTS =
-            Collections.synchronizedMap(new WeakHashMap<>());
+    private static final PerClassLoader<SecurityContext> CONTEXTS = new PerClassLoader<>();
 
     /** The calling thread's SecurityContext, or null when there is no CDI container here. */
     private static SecurityContext context() {
         ClassLoader tccl = Thread.currentThread().getContextClassLoader();
-        if (tccl != null) {
-            SoftReference<SecurityContext> ref = CONTEXTS.get(tccl);
-            SecurityContext cached = ref == null ? null : ref.get();
-            if (cached != null) {
-                return cached;
-            }
-        }
-        SecurityContext found;
+        return tccl == null ? lookUp() : CONTEXTS.get(tccl, loader -> lookUp());
+    }
+
+    private static SecurityContext lookUp() {
         try {
             var instance = CDI.current().select(SecurityContext.class);
-            found = instance.isResolvable() ? instance.get() : null;
+            return instance.isResolvable() ? instance.get() : null;
         } catch (RuntimeException | LinkageError e) {
             // No CDI container on this thread (non-managed use, a thread the server did not start).
             return null;
         }
-        if (found != null && tccl != null) {
-            CONTEXTS.put(tccl, new SoftReference<>(found));
-        }
-        return found;
     }
 
     @Override
