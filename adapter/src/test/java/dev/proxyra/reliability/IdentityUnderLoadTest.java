@@ -41,6 +41,8 @@ class IdentityUnderLoadTest {
     private static final int IDENTITIES = 200;
     private static final int BORROWS = 100_000;
     private static final int PHYSICAL = 16;
+    /** Connections UCP was seen to open above MaxPoolSize under this load (one, in about one run of three). */
+    private static final int UCP_SURPLUS = 1;
 
     @Test
     void hundredThousandBorrowsOverTwoHundredIdentitiesNeverCrossIdentities(RestartableDatabase db) throws Exception {
@@ -122,14 +124,16 @@ class IdentityUnderLoadTest {
             assertThat(recorded).as("probe calls per current_user, as pg_stat_statements recorded them")
                     .doesNotContainKey(RestartableDatabase.PROXY_USER)
                     .isEqualTo(expected);
-            // 200 identities over at most 16 physical connections: every connection served many identities.
-            assertThat(physical).isBetween(1, PHYSICAL);
+            // 200 identities over 16 physical connections: every connection served many identities. Under this
+            // contention UCP 23.26 itself sometimes opens one connection above MaxPoolSize from its creation
+            // thread and closes it again at a later timeout check (README, "MaxPoolSize and UCP").
+            assertThat(physical).isBetween(1, PHYSICAL + UCP_SURPLUS);
             assertThat(pool.identitySwitches()).isGreaterThan(IDENTITIES);
             assertThat(pool.lentOut()).as("leaked borrows").isZero();
             assertThat(pool.borrowedCount()).isZero();
         } finally {
             mcf.close();
         }
-        assertThat(db.proxySessions()).as("sessions left after the pool closed").isLessThanOrEqualTo(PHYSICAL);
+        assertThat(db.proxySessions()).as("sessions left after the pool closed").isLessThanOrEqualTo(PHYSICAL + UCP_SURPLUS);
     }
 }
