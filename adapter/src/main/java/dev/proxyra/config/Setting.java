@@ -28,7 +28,7 @@ public enum Setting {
     MIN_POOL_SIZE("MinPoolSize", Integer.class, "0", false,
             "Physical connections the pool keeps open at least."),
     MAX_POOL_SIZE("MaxPoolSize", Integer.class, "10", false,
-            "Physical connections the pool opens at most, whatever the number of callers."),
+            "Physical connections the pool opens at most, whatever the number of callers; under heavy contention UCP may briefly open one more."),
     CONNECTION_WAIT_TIMEOUT("ConnectionWaitTimeout", Integer.class, "10", false,
             "Seconds a request waits for a free physical connection before it fails (pool exhausted or database unreachable)."),
     INACTIVE_CONNECTION_TIMEOUT("InactiveConnectionTimeout", Integer.class, "300", false,
