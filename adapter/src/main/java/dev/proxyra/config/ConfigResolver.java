@@ -9,9 +9,11 @@ import java.util.Map;
  * (admin console, asadmin, annotation), MicroProfile Config ({@code <ConfigPrefix>.<Property>}),
  * the built-in default. Then validates the result.
  *
- * <p>Application servers pass ra.xml's default values to the factory as if an administrator had set
- * them, so a pool value equal to the built-in default counts as unset: otherwise MicroProfile Config
- * could never override a property that has a default.
+ * <p>A value set on the pool always wins, even when it equals the default: an administrator who writes
+ * {@code UnauthenticatedAccess=DENY} on a pool must not have it turned into something else by the
+ * environment. Application servers pass ra.xml's {@code config-property-value}s to the factory as if an
+ * administrator had set them; that is why ra.xml declares no values and states each default in its
+ * description. An empty value counts as unset (consoles submit empty fields).
  */
 public final class ConfigResolver {
 
@@ -51,7 +53,7 @@ public final class ConfigResolver {
         return new ProxyraConfig(
                 url,
                 v.text(Setting.USER),
-                v.text(Setting.PASSWORD),
+                v.secret(Setting.PASSWORD),
                 dialect,
                 v.text(Setting.CONNECTION_FACTORY_CLASS_NAME),
                 initial, min, max,
@@ -159,20 +161,35 @@ public final class ConfigResolver {
             Object onPool = pool.get(s);
             if (onPool != null) {
                 String text = onPool.toString().trim();
-                if (!text.isEmpty() && !text.equals(s.defaultValue())) {
+                if (!text.isEmpty()) {
                     return new String[] {text, "pool property " + s.propertyName()};
                 }
             }
-            if (s != Setting.CONFIG_PREFIX) {
-                String fromExternal = external.get(key(s)).map(String::trim).filter(t -> !t.isEmpty()).orElse(null);
-                if (fromExternal != null) {
-                    return new String[] {fromExternal, "MicroProfile Config " + key(s)};
-                }
-            }
-            if (onPool != null && !onPool.toString().trim().isEmpty()) {
-                return new String[] {onPool.toString().trim(), "pool property " + s.propertyName()};
+            String fromExternal = external(s);
+            if (fromExternal != null) {
+                return new String[] {fromExternal, "MicroProfile Config " + key(s)};
             }
             return s.defaultValue() == null ? null : new String[] {s.defaultValue(), "default"};
+        }
+
+        private String external(Setting s) {
+            if (s == Setting.CONFIG_PREFIX) {
+                return null; // the prefix itself decides where to look
+            }
+            return external.get(key(s)).map(String::trim).filter(t -> !t.isEmpty()).orElse(null);
+        }
+
+        /** A secret: the pool's (kept masked by the factory), else MicroProfile Config's; never shown. */
+        Secret secret(Setting s) {
+            Object onPool = pool.get(s);
+            if (onPool instanceof Secret secret && !secret.reveal().isEmpty()) {
+                return secret;
+            }
+            if (onPool instanceof String text && !text.isEmpty()) {
+                return Secret.of(text);
+            }
+            String fromExternal = external.get(key(s)).filter(t -> !t.isEmpty()).orElse(null);
+            return Secret.of(fromExternal);
         }
 
         String text(Setting s) {

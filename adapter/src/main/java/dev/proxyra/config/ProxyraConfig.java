@@ -9,7 +9,7 @@ import java.util.Map;
 public record ProxyraConfig(
         String url,
         String user,
-        String password,
+        Secret password,
         DialectKind dialect,
         String connectionFactoryClassName,
         int initialPoolSize,

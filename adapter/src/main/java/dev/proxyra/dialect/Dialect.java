@@ -3,13 +3,15 @@ package dev.proxyra.dialect;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.Map;
+import java.util.Set;
 
 import dev.proxyra.config.ProxyraConfig;
 import dev.proxyra.identity.DbIdentity;
 
 /**
- * What differs between databases: how an identity is opened and closed on a physical connection,
- * how it is verified, and what an error means. One implementation per database, stateless.
+ * What differs between databases: how an identity is opened and closed on a physical connection, how
+ * a session's state is reset, how it is verified, and what an error means. One implementation per
+ * database, stateless. The session lifecycle that uses it is {@link dev.proxyra.pool.IdentityPool}.
  */
 public interface Dialect {
 
@@ -23,13 +25,60 @@ public interface Dialect {
     Map<String, String> connectionProperties(ProxyraConfig config);
 
     /**
-     * Makes the physical connection run as {@code identity}, closing whatever identity it had. On an
-     * exception the connection's identity is unknown: the caller resets it or discards the connection.
+     * Makes a physical connection run as {@code next}. {@code previous} is the identity it was lent as last
+     * (null: a fresh connection that never served anyone); when it differs from {@code next}, everything
+     * the previous identity left on the session (temporary objects, settings, prepared statements, cursors,
+     * notifications, locks) is reset to what a fresh login has, in the same round trip as the switch where
+     * the database allows it. With {@code verify}, the session is first checked to still run as
+     * {@code previous} (application SQL may have changed that since it was returned).
+     *
+     * @return false when the check found the session no longer running as {@code previous}: it must be
+     *         discarded, whatever else happened
+     * @throws SQLException when the switch failed. If {@link #isNotAuthorized} says so, the session runs as
+     *         {@link #identityAfterRefusal} with its state as before; on any other error it is in an unknown
+     *         state and must be discarded.
      */
-    void switchTo(Connection physical, DbIdentity identity) throws SQLException;
+    boolean changeIdentity(Connection physical, DbIdentity previous, DbIdentity next, boolean verify)
+            throws SQLException;
 
-    /** Returns the physical connection to the proxy account's own identity. */
+    /**
+     * What a session runs as after {@link #changeIdentity} from {@code previous} was refused (an error
+     * {@link #isNotAuthorized} accepts): null when that is still a fresh, never-lent session.
+     */
+    DbIdentity identityAfterRefusal(DbIdentity previous);
+
+    /** Returns the physical connection to the proxy account's own identity (pool shutdown). */
     void reset(Connection physical) throws SQLException;
+
+    /** Asks the database whether the session still runs as {@code identity}; one round trip. */
+    boolean verify(Connection physical, DbIdentity identity) throws SQLException;
+
+    /**
+     * Whether the driver's own state still agrees with the identity the session was lent as, without a round
+     * trip (Oracle: a proxy session is open exactly when the identity is a database user). False: something
+     * outside proxyra changed the session's identity, and it must be discarded.
+     */
+    boolean identityIntact(Connection physical, DbIdentity identity) throws SQLException;
+
+    /**
+     * Whether a transaction is open on the session, however it was begun (the JDBC API or SQL such as BEGIN),
+     * judged by the protocol's state and without a round trip where the driver tracks it.
+     */
+    boolean transactionOpen(Connection physical) throws SQLException;
+
+    /**
+     * Rolls back whatever transaction is open, however it was begun, whatever the auto-commit flag says: drivers
+     * refuse rollback() in auto-commit mode, but SQL can have begun a transaction anyway.
+     */
+    default void rollback(Connection physical) throws SQLException {
+        if (physical.getAutoCommit()) {
+            try (java.sql.Statement s = physical.createStatement()) {
+                s.execute("ROLLBACK");
+            }
+        } else {
+            physical.rollback();
+        }
+    }
 
     /** Whether {@link #tagClient} does anything for this database. */
     boolean tagsClients();
@@ -49,22 +98,6 @@ public interface Dialect {
      */
     boolean identityChangeableBySql();
 
-    /** Asks the database whether the session still runs as {@code identity}; one round trip. */
-    boolean verify(Connection physical, DbIdentity identity) throws SQLException;
-
-    /**
-     * {@link #verify} that the session still runs as {@code previous}, then {@link #switchTo} {@code next};
-     * a dialect that can do both in one round trip does. When it returns false the session must be discarded:
-     * it may or may not have switched.
-     */
-    default boolean verifyThenSwitch(Connection physical, DbIdentity previous, DbIdentity next) throws SQLException {
-        if (!verify(physical, previous)) {
-            return false;
-        }
-        switchTo(physical, next);
-        return true;
-    }
-
     /** Whether this SQL text may change the session's identity (a cheap, conservative text scan). */
     boolean mayChangeIdentity(String sql);
 
@@ -73,6 +106,42 @@ public interface Dialect {
 
     /** Whether an error raised while switching to a user says the proxy account may not act as that user. */
     boolean isNotAuthorized(SQLException e);
+
+    /**
+     * The driver interface an application may unwrap a connection handle to, with the methods it may call
+     * on it; null when {@code iface} is not offered. Methods left out would let the application change
+     * the session's identity or state behind the adapter's back, or keep the physical connection beyond
+     * its handle.
+     */
+    VendorInterface vendorInterface(Class<?> iface);
+
+    /** The driver interface {@link #vendorInterface} offers, for messages. */
+    Class<?> offeredVendorInterface();
+
+    /**
+     * A driver interface offered through {@code unwrap}: the methods the application may call, and for a
+     * method left out, what to use instead (shown in the refusal).
+     */
+    record VendorInterface(Class<?> type, Set<String> allowed, String alternative, ResultBinder binder) {
+        public VendorInterface(Class<?> type, Set<String> allowed, String alternative) {
+            this(type, allowed, alternative, (result, vendor, guard) -> result);
+        }
+    }
+
+    /**
+     * Binds a driver object that a vendor-interface method returned to the handle's lifetime, when it can
+     * reach the physical connection on its own (e.g. pgjdbc's CopyManager); returns other results unchanged.
+     */
+    @FunctionalInterface
+    interface ResultBinder {
+        Object bind(Object result, Object vendorConnection, HandleGuard guard) throws SQLException;
+    }
+
+    /** Fails (SQLState 08003) once the connection handle an object belongs to is closed. */
+    @FunctionalInterface
+    interface HandleGuard {
+        void check() throws SQLException;
+    }
 
     /** What an error means for the physical connection it came from. */
     enum ErrorKind {

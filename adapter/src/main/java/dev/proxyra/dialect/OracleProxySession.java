@@ -2,6 +2,7 @@ package dev.proxyra.dialect;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
@@ -44,24 +45,45 @@ public final class OracleProxySession implements Dialect {
                 OracleConnection.CONNECTION_PROPERTY_THIN_NET_CONNECT_TIMEOUT, millis);
     }
 
+    /**
+     * Closing the previous proxy session ends everything it held (package state, ALTER SESSION settings,
+     * temporary table rows, its roles and application contexts): the next one starts as a fresh login. Oracle
+     * commits a session's open transaction when it ends, so one that is somehow still open is rolled back
+     * first. Without a round trip, the driver's own record must agree that the previous identity is still
+     * in place ({@link #identityIntact}); else the session was changed outside proxyra.
+     */
     @Override
-    public void switchTo(Connection physical, DbIdentity identity) throws SQLException {
+    public boolean changeIdentity(Connection physical, DbIdentity previous, DbIdentity next, boolean verify)
+            throws SQLException {
         OracleConnection oracle = physical.unwrap(OracleConnection.class);
+        if (previous != null && !identityIntact(physical, previous)) {
+            return false;
+        }
+        if (transactionOpen(physical)) {
+            rollback(physical);
+        }
         if (oracle.isProxySession()) {
             oracle.close(OracleConnection.PROXY_SESSION);
         }
-        if (identity.isProxyAccount()) {
-            return;
+        if (next.isProxyAccount()) {
+            return true;
         }
         Properties props = new Properties();
-        props.setProperty(OracleConnection.PROXY_USER_NAME, identity.databaseUser());
-        if (identity.password() != null) {
-            props.setProperty(OracleConnection.PROXY_USER_PASSWORD, identity.password());
+        props.setProperty(OracleConnection.PROXY_USER_NAME, next.databaseUser());
+        if (next.password() != null) {
+            props.setProperty(OracleConnection.PROXY_USER_PASSWORD, next.password());
         }
-        if (!identity.roles().isEmpty()) {
-            props.put(OracleConnection.PROXY_ROLES, identity.roles().toArray(new String[0]));
+        if (!next.roles().isEmpty()) {
+            props.put(OracleConnection.PROXY_ROLES, next.roles().toArray(new String[0]));
         }
         oracle.openProxySession(OracleConnection.PROXYTYPE_USER_NAME, props);
+        return true;
+    }
+
+    /** A refused openProxySession comes after the previous proxy session was closed: the proxy account remains. */
+    @Override
+    public DbIdentity identityAfterRefusal(DbIdentity previous) {
+        return previous == null ? null : DbIdentity.PROXY_ACCOUNT;
     }
 
     @Override
@@ -70,6 +92,20 @@ public final class OracleProxySession implements Dialect {
         if (oracle.isProxySession()) {
             oracle.close(OracleConnection.PROXY_SESSION);
         }
+    }
+
+    @Override
+    public boolean identityIntact(Connection physical, DbIdentity identity) throws SQLException {
+        return physical.unwrap(OracleConnection.class).isProxySession() != identity.isProxyAccount();
+    }
+
+    @Override
+    public boolean transactionOpen(Connection physical) throws SQLException {
+        if (physical.isWrapperFor(oracle.jdbc.internal.OracleConnection.class)) {
+            // ojdbc tracks the transaction state the server reports with each call: no round trip
+            return physical.unwrap(oracle.jdbc.internal.OracleConnection.class).inLocalTransaction();
+        }
+        return !physical.getAutoCommit();
     }
 
     @Override
@@ -93,9 +129,10 @@ public final class OracleProxySession implements Dialect {
         return false;
     }
 
+    /** SQL cannot leave a proxy session, so the driver's record is the check. */
     @Override
-    public boolean verify(Connection physical, DbIdentity identity) {
-        return true;
+    public boolean verify(Connection physical, DbIdentity identity) throws SQLException {
+        return identityIntact(physical, identity);
     }
 
     @Override
@@ -119,5 +156,30 @@ public final class OracleProxySession implements Dialect {
     @Override
     public boolean isNotAuthorized(SQLException e) {
         return NOT_AUTHORIZED_CODES.contains(e.getErrorCode());
+    }
+
+    /**
+     * OracleConnection's factories and getters that neither change the session nor outlive the handle, plus
+     * every java.sql.Connection method (served by the handle itself). Left out: proxy-session calls
+     * (openProxySession, close(int)), anything that changes the session's identity, tags or settings for
+     * the next borrower (client identifier, end-to-end metrics, statement-cache and prefetch setters,
+     * session time zone), shutdown/startup, and objects that reach the physical connection.
+     */
+    private static final VendorInterface ORACLE_CONNECTION = new VendorInterface(OracleConnection.class, Set.of(
+            "createOracleArray", "createARRAY", "isProxySession", "getUserName", "getCurrentSchema",
+            "getSessionTimeZone", "getDatabaseTimeZone", "getDefaultRowPrefetch", "getDefaultExecuteBatch",
+            "getStatementCacheSize", "getImplicitCachingEnabled", "getExplicitCachingEnabled", "pingDatabase",
+            "getEncoding"),
+            "plain JDBC (Connection.createArrayOf, Statement.setFetchSize) or SQL; proxyra opens and closes proxy"
+                    + " sessions and sets the client identifier itself");
+
+    @Override
+    public Class<?> offeredVendorInterface() {
+        return OracleConnection.class;
+    }
+
+    @Override
+    public VendorInterface vendorInterface(Class<?> iface) {
+        return iface == OracleConnection.class ? ORACLE_CONNECTION : null;
     }
 }

@@ -9,6 +9,8 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 import org.postgresql.PGConnection;
+import org.postgresql.core.BaseConnection;
+import org.postgresql.core.TransactionState;
 
 import dev.proxyra.config.ProxyraConfig;
 import dev.proxyra.identity.DbIdentity;
@@ -47,33 +49,72 @@ public final class PostgresRole implements Dialect {
         return Map.of();
     }
 
-    @Override
-    public void switchTo(Connection physical, DbIdentity identity) throws SQLException {
-        try (Statement s = physical.createStatement()) {
-            s.execute(switchStatement(physical, identity));
-        }
-    }
-
     /**
      * The proxy account's own identity: SET ROLE NONE is the login role itself, where RESET ROLE would be
      * whatever role default ALTER ROLE or ALTER DATABASE gave the session.
      */
     private static final String BACK_TO_LOGIN_ROLE = "SET ROLE NONE";
 
-    private static String switchStatement(Connection physical, DbIdentity identity) throws SQLException {
+    /** Asked before a reused session serves another identity, in the same round trip as the switch. */
+    private static final String WHO_AM_I = "select current_user, session_user";
+
+    /**
+     * What DISCARD ALL does, except SET SESSION AUTHORIZATION DEFAULT (the role is set explicitly just before),
+     * as statements that may share one round trip (DISCARD ALL itself refuses to run in a pipeline): cursors,
+     * settings (including SET SESSION CHARACTERISTICS and custom variables), prepared statements (pgjdbc
+     * notices DEALLOCATE ALL and prepares its cached statements again), LISTEN, session advisory locks,
+     * temporary objects, sequence state and cached plans.
+     */
+    static final String RESET_SESSION = "CLOSE ALL; RESET ALL; DEALLOCATE ALL; UNLISTEN *;"
+            + " SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES; DISCARD PLANS";
+
+    /**
+     * A fresh session: just the role. A reused one: [the check;] the role; the reset, as one pipeline, so one
+     * round trip. The role comes first: when the database refuses it, nothing after it runs and the session
+     * is exactly as it was (PostgreSQL runs a pipeline as one implicit transaction and undoes it on error),
+     * still running as {@code previous} with its state. Should anything after the role fail, the whole
+     * pipeline is undone too, but the caller discards such a session anyway.
+     */
+    @Override
+    public boolean changeIdentity(Connection physical, DbIdentity previous, DbIdentity next, boolean verify)
+            throws SQLException {
+        String setRole = setRole(physical, next);
+        if (previous == null) {
+            try (Statement s = physical.createStatement()) {
+                s.execute(setRole);
+            }
+            return true;
+        }
+        String sql = (verify ? WHO_AM_I + "; " : "") + setRole + "; " + RESET_SESSION;
+        boolean ranAsPrevious = true;
+        try (Statement s = physical.createStatement()) {
+            s.execute(sql);
+            if (verify) {
+                try (ResultSet rs = s.getResultSet()) {
+                    ranAsPrevious = runsAs(rs, previous);
+                }
+            }
+        }
+        // Notifications the previous identity's LISTEN delivered before UNLISTEN, buffered by the driver.
+        physical.unwrap(PGConnection.class).getNotifications();
+        return ranAsPrevious;
+    }
+
+    private static String setRole(Connection physical, DbIdentity identity) throws SQLException {
         if (identity.isProxyAccount()) {
             return BACK_TO_LOGIN_ROLE;
         }
-        requireSettable(identity);
-        return "SET ROLE " + physical.unwrap(PGConnection.class).escapeIdentifier(identity.databaseUser());
-    }
-
-    private static void requireSettable(DbIdentity identity) throws SQLException {
         if ("none".equals(identity.databaseUser())) {
             // PostgreSQL reads the value none, quoted or not, as SET ROLE NONE: back to the login role.
             throw new SQLException("role \"none\" cannot be set: PostgreSQL reads SET ROLE \"none\" as SET ROLE NONE"
                     + " (the proxy account itself)", "22023");
         }
+        return "SET ROLE " + physical.unwrap(PGConnection.class).escapeIdentifier(identity.databaseUser());
+    }
+
+    @Override
+    public DbIdentity identityAfterRefusal(DbIdentity previous) {
+        return previous;
     }
 
     @Override
@@ -81,6 +122,18 @@ public final class PostgresRole implements Dialect {
         try (Statement s = physical.createStatement()) {
             s.execute(BACK_TO_LOGIN_ROLE);
         }
+    }
+
+    @Override
+    public boolean identityIntact(Connection physical, DbIdentity identity) {
+        return true; // the driver does not know the role: only verify() can tell
+    }
+
+    @Override
+    public boolean transactionOpen(Connection physical) throws SQLException {
+        // The driver's record of the backend's last ReadyForQuery: a BEGIN run as SQL shows here, while
+        // getAutoCommit() still says true.
+        return physical.unwrap(BaseConnection.class).getTransactionState() != TransactionState.IDLE;
     }
 
     @Override
@@ -103,36 +156,12 @@ public final class PostgresRole implements Dialect {
         return true;
     }
 
-    private static final String WHO_AM_I = "select current_user, session_user";
-
     @Override
     public boolean verify(Connection physical, DbIdentity identity) throws SQLException {
         // Prepared: pgjdbc's per-connection statement cache turns it into a server-side prepared statement
         // after prepareThreshold uses, so the server neither parses nor plans it per check.
         try (PreparedStatement s = physical.prepareStatement(WHO_AM_I); ResultSet rs = s.executeQuery()) {
             return runsAs(rs, identity);
-        }
-    }
-
-    /**
-     * The session's users as they were, then the role set by {@code set_config('role', ...)}, which is what
-     * SET ROLE does: one prepared statement, so one round trip, parsed and planned once per connection. Should
-     * PostgreSQL ever evaluate the target list in another order, the check would read the new role and fail
-     * (it never equals the previous one here): the session would be discarded, never wrongly kept.
-     */
-    private static final String WHO_AM_I_THEN_SET_ROLE = "select current_user, session_user, set_config('role', ?, false)";
-
-    @Override
-    public boolean verifyThenSwitch(Connection physical, DbIdentity previous, DbIdentity next) throws SQLException {
-        if (!next.isProxyAccount()) {
-            requireSettable(next);
-        }
-        try (PreparedStatement s = physical.prepareStatement(WHO_AM_I_THEN_SET_ROLE)) {
-            // 'none' is SET ROLE NONE: back to the login role, whatever role default it may have been given
-            s.setString(1, next.isProxyAccount() ? "none" : next.databaseUser());
-            try (ResultSet rs = s.executeQuery()) {
-                return runsAs(rs, previous);
-            }
         }
     }
 
@@ -183,5 +212,28 @@ public final class PostgresRole implements Dialect {
         String state = e.getSQLState();
         // 42501 permission denied to set role, 22023 role does not exist, class 28 authorization
         return "42501".equals(state) || "22023".equals(state) || (state != null && state.startsWith("28"));
+    }
+
+    /**
+     * PGConnection's helpers that neither change the session nor outlive the handle. Left out: the
+     * large-object, fastpath and replication APIs and addDataType (they hold or change the physical
+     * connection), setters of driver settings that would reach the next borrower (prepare threshold, fetch
+     * size, query timeout, autosave, adaptive fetch), cancelQuery and alterUserPassword.
+     */
+    private static final VendorInterface PG_CONNECTION = new VendorInterface(PGConnection.class, java.util.Set.of(
+            "createArrayOf", "getNotifications", "getCopyAPI", "getPrepareThreshold", "getDefaultFetchSize",
+            "getQueryTimeout", "getBackendPID", "escapeIdentifier", "escapeLiteral", "getPreferQueryMode", "getAutosave",
+            "getParameterStatuses", "getParameterStatus", "getAdaptiveFetch"),
+            "plain JDBC (Statement.setFetchSize, setQueryTimeout, Blob/Clob for large objects) or SQL",
+            PostgresCopy::bind);
+
+    @Override
+    public Class<?> offeredVendorInterface() {
+        return PGConnection.class;
+    }
+
+    @Override
+    public VendorInterface vendorInterface(Class<?> iface) {
+        return iface == PGConnection.class ? PG_CONNECTION : null;
     }
 }

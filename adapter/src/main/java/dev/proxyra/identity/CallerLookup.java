@@ -34,20 +34,20 @@ interface CallerLookup {
         return groups;
     }
 
-    /** Principal names of a Subject or SecurityContext, callers before groups. */
+    /**
+     * The caller principal's name, then the names of the other principals that are not groups or roles: a
+     * group is never a candidate for the caller, or PrincipalPrefix could pick group example.dba as caller dba.
+     */
     static List<String> names(Collection<? extends Principal> principals, Principal caller) {
         List<String> callers = new ArrayList<>();
-        List<String> others = new ArrayList<>();
         if (caller != null && caller.getName() != null) {
             callers.add(caller.getName());
         }
         for (Principal p : principals) {
-            if (p == null || p.getName() == null || p == caller) {
-                continue;
+            if (p != null && p.getName() != null && p != caller && !p.equals(caller) && !isGroup(p)) {
+                callers.add(p.getName());
             }
-            (isGroup(p) ? others : callers).add(p.getName());
         }
-        callers.addAll(others);
         return callers;
     }
 

@@ -6,7 +6,7 @@ import java.util.List;
 final class ConfiguredCallerSource implements CallerLookup {
     private final String className;
     private final String description;
-    private final PerClassLoader<CallerSource> instances = new PerClassLoader<>();
+    private final PerClassLoader<CallerSource, CallerResolutionException> instances = new PerClassLoader<>(this::load);
 
     ConfiguredCallerSource(String className) {
         this.className = className;
@@ -31,14 +31,14 @@ final class ConfiguredCallerSource implements CallerLookup {
 
     private CallerSource instance() throws CallerResolutionException {
         ClassLoader tccl = Thread.currentThread().getContextClassLoader();
-        ClassLoader key = tccl != null ? tccl : ConfiguredCallerSource.class.getClassLoader();
-        return instances.get(key, loader -> load(tccl));
+        return instances.get(tccl != null ? tccl : ConfiguredCallerSource.class.getClassLoader());
     }
 
-    private CallerSource load(ClassLoader tccl) throws CallerResolutionException {
+    /** The application's class if its loader (the thread's context loader) sees one, else the adapter's. */
+    private CallerSource load(ClassLoader application) throws CallerResolutionException {
         Class<?> type = null;
         Throwable failure = null;
-        for (ClassLoader loader : new ClassLoader[] {tccl, ConfiguredCallerSource.class.getClassLoader()}) {
+        for (ClassLoader loader : new ClassLoader[] {application, ConfiguredCallerSource.class.getClassLoader()}) {
             if (loader == null) {
                 continue;
             }

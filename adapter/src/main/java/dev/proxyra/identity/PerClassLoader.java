@@ -1,51 +1,92 @@
 package dev.proxyra.identity;
 
-import java.lang.ref.SoftReference;
 import java.lang.ref.WeakReference;
-import java.util.Map;
-import java.util.WeakHashMap;
+import java.lang.reflect.Proxy;
+import java.util.function.Supplier;
 
 /**
- * One value per class loader (per application in a server), created on first use. The last loader's value
- * is read without a lock, the common case of one application. Keys are weak and values soft, because a value
- * of an application's class keeps that application's loader reachable: after an undeploy the loader stays
- * reachable from here at most until the heap needs the memory, and a value the heap reclaimed is created
- * again when next asked for.
+ * One value per class loader (per application in a server), created on first use and kept exactly as long
+ * as that loader lives, without keeping it alive: an application's value (its CallerSource, its
+ * SecurityContext) references the application's classes, so a map from loader to value would hold the
+ * loader for ever, and soft or weak values would hold it until memory runs short, or lose the value at any
+ * collection.
+ *
+ * <p>The value is therefore stored in the loader itself: every loader gets a marker class, the JDK's proxy
+ * class of {@link Supplier} defined in it (the JDK caches it in the loader), and the value lives in a
+ * {@link ClassValue} of that class, so it is reachable exactly while the loader is. The last loader's
+ * marker is held weakly for a lock-free fast path, the common case of one application.
+ *
+ * @param <V> the value
+ * @param <X> what creating a value may throw
  */
-final class PerClassLoader<V> {
+final class PerClassLoader<V, X extends Exception> {
 
     /** Creates the value for a loader; null: there is none, and nothing is kept. */
     interface Factory<V, X extends Exception> {
         V create(ClassLoader loader) throws X;
     }
 
-    private record Entry<V>(WeakReference<ClassLoader> loader, SoftReference<V> value) {
+    private record Last(WeakReference<ClassLoader> loader, WeakReference<Class<?>> marker) {
     }
 
-    private final Map<ClassLoader, SoftReference<V>> values = new WeakHashMap<>();
-    private volatile Entry<V> last;
+    /** Carries a failure or a null value out of computeValue, so ClassValue keeps neither. */
+    private static final class NotKept extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        final transient Exception failure;
 
-    <X extends Exception> V get(ClassLoader loader, Factory<V, X> factory) throws X {
-        Entry<V> recent = last;
-        if (recent != null && recent.loader().get() == loader) {
-            V value = recent.value().get();
-            if (value != null) {
+        NotKept(Exception failure) {
+            super(null, null, false, false);
+            this.failure = failure;
+        }
+    }
+
+    private final ClassValue<V> values;
+    private volatile Last last;
+
+    PerClassLoader(Factory<V, X> factory) {
+        this.values = new ClassValue<>() {
+            @Override
+            protected V computeValue(Class<?> marker) {
+                V value;
+                try {
+                    value = factory.create(marker.getClassLoader());
+                } catch (RuntimeException e) {
+                    throw e;
+                } catch (Exception e) {
+                    throw new NotKept(e);
+                }
+                if (value == null) {
+                    throw new NotKept(null);
+                }
                 return value;
             }
-        }
-        synchronized (values) {
-            SoftReference<V> ref = values.get(loader);
-            V value = ref == null ? null : ref.get();
-            if (value == null) {
-                value = factory.create(loader);
-                if (value == null) {
-                    return null;
-                }
-                ref = new SoftReference<>(value);
-                values.put(loader, ref);
+        };
+    }
+
+    /** The value for {@code loader}, created when there is none; null when the factory has none. */
+    @SuppressWarnings("unchecked")
+    V get(ClassLoader loader) throws X {
+        try {
+            return values.get(marker(loader));
+        } catch (NotKept e) {
+            if (e.failure != null) {
+                throw (X) e.failure;
             }
-            last = new Entry<>(new WeakReference<>(loader), ref);
-            return value;
+            return null;
         }
+    }
+
+    @SuppressWarnings("deprecation")
+    private Class<?> marker(ClassLoader loader) {
+        Last recent = last;
+        if (recent != null && recent.loader().get() == loader) {
+            Class<?> marker = recent.marker().get();
+            if (marker != null) {
+                return marker;
+            }
+        }
+        Class<?> marker = Proxy.getProxyClass(loader, Supplier.class);
+        last = new Last(new WeakReference<>(loader), new WeakReference<>(marker));
+        return marker;
     }
 }

@@ -20,12 +20,13 @@ final class SecurityContextCaller implements CallerLookup {
      * serves every request; looking it up through CDI.current() on each connection request was a third of
      * proxyra's CPU in a request on Payara (a stack walk and class-loader lookups to find the BeanManager).
      */
-    private static final PerClassLoader<SecurityContext> CONTEXTS = new PerClassLoader<>();
+    private static final PerClassLoader<SecurityContext, RuntimeException> CONTEXTS =
+            new PerClassLoader<>(loader -> lookUp());
 
     /** The calling thread's SecurityContext, or null when there is no CDI container here. */
     private static SecurityContext context() {
         ClassLoader tccl = Thread.currentThread().getContextClassLoader();
-        return tccl == null ? lookUp() : CONTEXTS.get(tccl, loader -> lookUp());
+        return tccl == null ? lookUp() : CONTEXTS.get(tccl);
     }
 
     private static SecurityContext lookUp() {

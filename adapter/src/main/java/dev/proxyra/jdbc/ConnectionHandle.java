@@ -16,32 +16,59 @@ import java.sql.SQLXML;
 import java.sql.Savepoint;
 import java.sql.Statement;
 import java.sql.Struct;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Executor;
 
+import dev.proxyra.dialect.Dialect;
 import dev.proxyra.identity.DbIdentity;
 
 /**
- * The Connection the application holds. It never exposes the physical connection: statements and
- * metadata are wrapped, transaction demarcation goes through the owner (blocked inside a managed
- * transaction, reported as local transaction events outside one), settings the application changes
- * are recorded so cleanup can restore them, and after close every method throws SQLState 08003.
+ * The Connection the application holds. It never exposes the physical connection: every object reached
+ * through it (statements, result sets, metadata, LOBs, arrays, driver interfaces from {@link #unwrap}) is
+ * wrapped and dies with it; transaction demarcation goes through the owner (blocked inside a managed
+ * transaction, reported as local transaction events outside one); settings the application changes are
+ * recorded so that the return of the session can restore them; after close every method throws SQLState
+ * 08003.
+ *
+ * <p>A handle may be born refused: the managed connection could not give this request a session (the
+ * caller is not authorized, the database is unreachable) but is itself fine. Servers treat an exception
+ * from {@code ManagedConnection.getConnection} as a broken connection (logging it, leaking or flushing pool
+ * slots), so the refusal travels in the handle instead: {@link ProxyraDataSource} closes it at once, which
+ * returns the managed connection normally, and throws {@link #refusal()} to the application.
  */
 public final class ConnectionHandle implements Connection {
     private final DbIdentity identity;
     private final Throwable origin;
+    private final SQLException refusal;
     private volatile SessionOwner owner;
     private volatile boolean closed;
-    private final List<JdbcProxy> children = new ArrayList<>(2);
+    /** Incremented when the handle moves to another session: objects made before are left behind. */
+    private volatile int generation;
+    private final JdbcProxy.Children children = new JdbcProxy.Children(this);
+    private DatabaseMetaData metaData;
 
     /** {@code origin}: where the application took this handle (leak reports), or null when not recorded. */
     public ConnectionHandle(SessionOwner owner, Throwable origin) {
+        this(owner, origin, null);
+    }
+
+    private ConnectionHandle(SessionOwner owner, Throwable origin, SQLException refusal) {
         this.owner = owner;
         this.origin = origin;
-        this.identity = owner.identity();
+        this.refusal = refusal;
+        this.identity = refusal == null ? owner.identity() : null;
+    }
+
+    /** A handle that carries the reason its request was refused; every method throws it. */
+    public static ConnectionHandle refused(SessionOwner owner, SQLException refusal) {
+        return new ConnectionHandle(owner, null, refusal);
+    }
+
+    /** Why this handle's request was refused, or null for a usable handle. */
+    public SQLException refusal() {
+        return refusal;
     }
 
     SessionOwner owner() {
@@ -65,6 +92,9 @@ public final class ConnectionHandle implements Connection {
     private Connection physical() throws SQLException {
         if (closed) {
             throw closedException("connection");
+        }
+        if (refusal != null) {
+            throw refusal;
         }
         return owner.physical();
     }
@@ -98,28 +128,12 @@ public final class ConnectionHandle implements Connection {
     }
 
     private <T> T child(Class<T> type, T delegate) {
-        T wrapped = JdbcProxy.wrap(type, delegate, this, null);
-        synchronized (children) {
-            children.add(JdbcProxy.handlerOf(wrapped));
-        }
-        return wrapped;
+        return JdbcProxy.wrap(type, delegate, this, children);
     }
 
-    void forget(JdbcProxy child) {
-        synchronized (children) {
-            children.remove(child);
-        }
-    }
-
-    private void closeChildren() {
-        List<JdbcProxy> open;
-        synchronized (children) {
-            open = new ArrayList<>(children);
-            children.clear();
-        }
-        for (JdbcProxy child : open) {
-            child.close(true);
-        }
+    /** Wrappers still held for this handle (statements, metadata, LOBs, driver interfaces): for tests. */
+    int openChildren() {
+        return children.size();
     }
 
     private String seen(String sql) {
@@ -135,7 +149,7 @@ public final class ConnectionHandle implements Connection {
             return;
         }
         closed = true;
-        closeChildren();
+        children.closeAll(false);
         owner.handleClosed(this);
     }
 
@@ -143,11 +157,14 @@ public final class ConnectionHandle implements Connection {
     public void invalidate() {
         if (!closed) {
             closed = true;
-            closeChildren();
+            children.closeAll(true);
         }
     }
 
-    /** Moves this handle to another managed connection (JCA associateConnection). */
+    /**
+     * Moves this handle to another managed connection (JCA associateConnection). What was reached through it
+     * belongs to the previous session, which may go on to serve someone else: it is closed first.
+     */
     public void associate(SessionOwner newOwner) throws jakarta.resource.ResourceException {
         SessionOwner old = owner;
         if (old == newOwner) {
@@ -160,8 +177,17 @@ public final class ConnectionHandle implements Connection {
             re.initCause(e);
             throw re;
         }
+        generation++;
+        children.closeAll(true);
+        synchronized (this) {
+            metaData = null;
+        }
         old.detach(this);
         owner = newOwner;
+    }
+
+    int generation() {
+        return generation;
     }
 
     @Override
@@ -171,7 +197,7 @@ public final class ConnectionHandle implements Connection {
 
     @Override
     public boolean isValid(int timeout) throws SQLException {
-        if (closed) {
+        if (closed || refusal != null) {
             return false;
         }
         return call(c -> c.isValid(timeout));
@@ -255,9 +281,16 @@ public final class ConnectionHandle implements Connection {
         return call(c -> c.nativeSQL(sql));
     }
 
+    /** One metadata wrapper per handle, however often it is asked for. */
     @Override
     public DatabaseMetaData getMetaData() throws SQLException {
-        return child(DatabaseMetaData.class, call(Connection::getMetaData));
+        DatabaseMetaData delegate = call(Connection::getMetaData);
+        synchronized (this) {
+            if (metaData == null || JdbcProxy.isDone(metaData)) {
+                metaData = child(DatabaseMetaData.class, delegate);
+            }
+            return metaData;
+        }
     }
 
     // ---- transactions ----
@@ -327,7 +360,7 @@ public final class ConnectionHandle implements Connection {
         return call(Connection::getTransactionIsolation);
     }
 
-    // ---- settings restored at cleanup ----
+    // ---- settings restored when the session is returned ----
 
     @Override
     public void setReadOnly(boolean readOnly) throws SQLException {
@@ -379,18 +412,6 @@ public final class ConnectionHandle implements Connection {
         return call(Connection::getNetworkTimeout);
     }
 
-    // ---- plain delegation ----
-
-    @Override
-    public SQLWarning getWarnings() throws SQLException {
-        return call(Connection::getWarnings);
-    }
-
-    @Override
-    public void clearWarnings() throws SQLException {
-        run(Connection::clearWarnings);
-    }
-
     @Override
     public Map<String, Class<?>> getTypeMap() throws SQLException {
         return call(Connection::getTypeMap);
@@ -398,43 +419,16 @@ public final class ConnectionHandle implements Connection {
 
     @Override
     public void setTypeMap(Map<String, Class<?>> map) throws SQLException {
-        run(c -> c.setTypeMap(map));
-    }
-
-    @Override
-    public Clob createClob() throws SQLException {
-        return call(Connection::createClob);
-    }
-
-    @Override
-    public Blob createBlob() throws SQLException {
-        return call(Connection::createBlob);
-    }
-
-    @Override
-    public NClob createNClob() throws SQLException {
-        return call(Connection::createNClob);
-    }
-
-    @Override
-    public SQLXML createSQLXML() throws SQLException {
-        return call(Connection::createSQLXML);
-    }
-
-    @Override
-    public Array createArrayOf(String typeName, Object[] elements) throws SQLException {
-        return call(c -> c.createArrayOf(typeName, elements));
-    }
-
-    @Override
-    public Struct createStruct(String typeName, Object[] attributes) throws SQLException {
-        return call(c -> c.createStruct(typeName, attributes));
+        run(c -> owner.state().setTypeMap(c, map));
     }
 
     @Override
     public void setClientInfo(String name, String value) throws SQLClientInfoException {
         try {
-            physical().setClientInfo(name, value);
+            run(c -> {
+                owner.state().beforeClientInfo(c, List.of(name));
+                c.setClientInfo(name, value);
+            });
         } catch (SQLClientInfoException e) {
             throw e;
         } catch (SQLException e) {
@@ -445,7 +439,10 @@ public final class ConnectionHandle implements Connection {
     @Override
     public void setClientInfo(Properties properties) throws SQLClientInfoException {
         try {
-            physical().setClientInfo(properties);
+            run(c -> {
+                owner.state().beforeClientInfo(c, properties.stringPropertyNames());
+                c.setClientInfo(properties);
+            });
         } catch (SQLClientInfoException e) {
             throw e;
         } catch (SQLException e) {
@@ -463,21 +460,80 @@ public final class ConnectionHandle implements Connection {
         return call(Connection::getClientInfo);
     }
 
+    // ---- plain delegation ----
+
+    @Override
+    public SQLWarning getWarnings() throws SQLException {
+        return call(Connection::getWarnings);
+    }
+
+    @Override
+    public void clearWarnings() throws SQLException {
+        run(Connection::clearWarnings);
+    }
+
+    @Override
+    public Clob createClob() throws SQLException {
+        return child(Clob.class, call(Connection::createClob));
+    }
+
+    @Override
+    public Blob createBlob() throws SQLException {
+        return child(Blob.class, call(Connection::createBlob));
+    }
+
+    @Override
+    public NClob createNClob() throws SQLException {
+        return child(NClob.class, call(Connection::createNClob));
+    }
+
+    @Override
+    public SQLXML createSQLXML() throws SQLException {
+        return child(SQLXML.class, call(Connection::createSQLXML));
+    }
+
+    @Override
+    public Array createArrayOf(String typeName, Object[] elements) throws SQLException {
+        return child(Array.class, call(c -> c.createArrayOf(typeName, elements)));
+    }
+
+    @Override
+    public Struct createStruct(String typeName, Object[] attributes) throws SQLException {
+        return child(Struct.class, call(c -> c.createStruct(typeName, attributes)));
+    }
+
+    /**
+     * This handle, or a driver interface of the connection the dialect offers (PGConnection, OracleConnection):
+     * bound to this handle's lifetime and limited to calls that neither change the session's identity or state
+     * for later callers nor reach the physical connection. Anything else is refused.
+     */
     @Override
     public <T> T unwrap(Class<T> iface) throws SQLException {
         if (iface.isInstance(this)) {
             return iface.cast(this);
         }
-        return call(c -> c.unwrap(iface));
+        Dialect.VendorInterface vendor = owner.dialect().vendorInterface(iface);
+        if (vendor == null) {
+            physical();
+            throw new SQLException("proxyra: a connection handle cannot be unwrapped to " + iface.getName()
+                    + ": the physical connection is never handed to the application; "
+                    + owner.dialect().offeredVendorInterface().getName() + " is offered, limited to calls that"
+                    + " cannot change or outlive the caller's session", "0A000");
+        }
+        Object driver = call(c -> c.unwrap(iface));
+        return iface.cast(JdbcProxy.vendorView(vendor, driver, this, children));
     }
 
     @Override
     public boolean isWrapperFor(Class<?> iface) throws SQLException {
-        return iface.isInstance(this) || call(c -> c.isWrapperFor(iface));
+        if (iface.isInstance(this)) {
+            return true;
+        }
+        return owner.dialect().vendorInterface(iface) != null && call(c -> c.isWrapperFor(iface));
     }
 
     @Override
     public String toString() {
-        return "proxyra Connection[" + identity + (closed ? ", closed" : "") + "]";
+        return "proxyra Connection[" + (refusal != null ? "refused" : identity) + (closed ? ", closed" : "") + "]";
     }
 }

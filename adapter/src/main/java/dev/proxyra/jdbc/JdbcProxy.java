@@ -5,80 +5,166 @@ import java.lang.reflect.InvocationHandler;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
+import java.sql.Array;
+import java.sql.Blob;
 import java.sql.CallableStatement;
+import java.sql.Clob;
+import java.sql.Connection;
 import java.sql.DatabaseMetaData;
+import java.sql.NClob;
 import java.sql.PreparedStatement;
+import java.sql.Ref;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.SQLFeatureNotSupportedException;
+import java.sql.SQLXML;
 import java.sql.Statement;
-import java.util.ArrayList;
+import java.sql.Struct;
+import java.sql.Wrapper;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import dev.proxyra.dialect.Dialect;
 
 /**
- * The application's view of a Statement, PreparedStatement, CallableStatement, ResultSet or
- * DatabaseMetaData: every call is checked against closed handles, every SQLException goes through the
- * owner's fatal-error funnel, child objects are wrapped and closed with their parent, and
- * {@code getConnection()} / {@code getStatement()} return handles, never physical objects. These
- * interfaces are large and hold no proxyra logic beyond that, so one proxy serves them all.
+ * The application's view of every JDBC object below a connection handle: statements, result sets
+ * (including ref cursors and other results of {@code getObject}), metadata, arrays, LOBs, structs and refs,
+ * and the driver interfaces a handle may be unwrapped to. Every call is checked against a closed handle,
+ * every SQLException goes through the owner's fatal-error funnel, every JDBC object a call returns is
+ * wrapped in turn (by what it is, not by the declared return type), and anything that would lead to the
+ * physical connection leads to the handle instead. Wrappers of objects JDBC reports closed are released as
+ * new ones are added, so a long-lived statement does not accumulate them. These interfaces are large and
+ * hold no proxyra logic beyond that, so one proxy serves them all.
  */
 final class JdbcProxy implements InvocationHandler {
-    private static final ClassValue<Constructor<?>> CONSTRUCTORS = new ClassValue<>() {
-        @Override
-        @SuppressWarnings("deprecation")
-        protected Constructor<?> computeValue(Class<?> type) {
-            try {
-                return Proxy.getProxyClass(JdbcProxy.class.getClassLoader(), type)
-                        .getConstructor(InvocationHandler.class);
-            } catch (NoSuchMethodException e) {
-                throw new IllegalStateException(e);
-            }
-        }
-    };
+    /**
+     * Proxy constructors by interface. Held by this class, i.e. by the adapter's class loader only: a
+     * ClassValue on the java.sql interfaces would store them in the JDK's own classes and keep the adapter's
+     * loader reachable after undeploy.
+     */
+    private static final Map<List<Class<?>>, Constructor<?>> CONSTRUCTORS = new ConcurrentHashMap<>();
+
+    /** JDBC types that reach the connection, most specific first: results of these types are wrapped. */
+    private static final Class<?>[] WRAPPED = {CallableStatement.class, PreparedStatement.class, Statement.class,
+        ResultSet.class, DatabaseMetaData.class, NClob.class, Clob.class, Blob.class, Array.class, SQLXML.class,
+        Struct.class, Ref.class};
+
+    /**
+     * Values valid for their transaction rather than their statement (JDBC): they are not closed with the result
+     * set they came from and need no tracking, since every call checks the handle anyway.
+     */
+    private static boolean isValueObject(Class<?> type) {
+        return type == NClob.class || type == Clob.class || type == Blob.class || type == Array.class
+                || type == SQLXML.class || type == Struct.class || type == Ref.class;
+    }
 
     private final Class<?> type;
     private final Object delegate;
     private final ConnectionHandle connection;
-    private final JdbcProxy parent;
+    private final Children owner;
+    private final Dialect.VendorInterface vendor;
     private Object self;
-    private List<JdbcProxy> children;
+    private final Children children = new Children(this);
+    /** The handle's session when this object was made: a handle moved to another session leaves it behind. */
+    private final int generation;
     private volatile boolean closed;
 
-    private JdbcProxy(Class<?> type, Object delegate, ConnectionHandle connection, JdbcProxy parent) {
+    private JdbcProxy(Class<?> type, Object delegate, ConnectionHandle connection, Children owner,
+                      Dialect.VendorInterface vendor) {
         this.type = type;
         this.delegate = delegate;
         this.connection = connection;
-        this.parent = parent;
+        this.owner = owner;
+        this.vendor = vendor;
+        this.generation = connection.generation();
     }
 
-    /** Wraps {@code delegate} as {@code type}; {@code parent} is the statement or metadata it came from. */
-    static <T> T wrap(Class<T> type, T delegate, ConnectionHandle connection, JdbcProxy parent) {
-        JdbcProxy handler = new JdbcProxy(type, delegate, connection, parent);
+    /**
+     * Wraps {@code delegate} as {@code type}, owned by (closed with) {@code owner}, one wrapper per open delegate;
+     * LOBs, arrays, structs and refs are not owned by anything but their handle.
+     */
+    static <T> T wrap(Class<T> type, T delegate, ConnectionHandle connection, Children owner) {
+        return type.cast(wrap(type, delegate, connection, owner, null));
+    }
+
+    /** A driver interface of the physical connection, limited to what {@code vendor} allows. */
+    static Object vendorView(Dialect.VendorInterface vendor, Object delegate, ConnectionHandle connection,
+                             Children owner) {
+        return wrap(vendor.type(), delegate, connection, owner, vendor);
+    }
+
+    private static Object wrap(Class<?> type, Object delegate, ConnectionHandle connection, Children owner,
+                               Dialect.VendorInterface vendor) {
+        boolean tracked = !isValueObject(type);
+        if (tracked) {
+            JdbcProxy existing = owner.find(delegate, type);
+            if (existing != null) {
+                return existing.self;
+            }
+        }
+        JdbcProxy handler = new JdbcProxy(type, delegate, connection, tracked ? owner : Children.NONE, vendor);
         try {
-            handler.self = CONSTRUCTORS.get(type).newInstance(handler);
+            handler.self = constructor(interfaces(type, delegate, vendor)).newInstance(handler);
         } catch (ReflectiveOperationException e) {
             throw new IllegalStateException(e);
         }
-        if (parent != null) {
-            parent.adopt(handler);
+        if (tracked) {
+            owner.add(handler);
         }
-        return type.cast(handler.self);
+        return handler.self;
     }
 
-    static JdbcProxy handlerOf(Object proxy) {
-        return (JdbcProxy) Proxy.getInvocationHandler(proxy);
+    /**
+     * {@code type}, plus the JDBC type of the object when {@code type} is a driver interface that does not extend
+     * it (a statement unwrapped to org.postgresql.PGStatement is still a java.sql.Statement).
+     */
+    private static List<Class<?>> interfaces(Class<?> type, Object delegate, Dialect.VendorInterface vendor) {
+        if (vendor == null) {
+            Class<?> jdbc = wrappedType(delegate);
+            if (jdbc != null && !jdbc.isAssignableFrom(type)) {
+                return List.of(type, jdbc);
+            }
+        }
+        return List.of(type);
     }
 
-    private synchronized void adopt(JdbcProxy child) {
-        if (children == null) {
-            children = new ArrayList<>(2);
-        }
-        children.add(child);
+    @SuppressWarnings("deprecation")
+    private static Constructor<?> constructor(List<Class<?>> interfaces) {
+        return CONSTRUCTORS.computeIfAbsent(interfaces, t -> {
+            try {
+                return Proxy.getProxyClass(JdbcProxy.class.getClassLoader(), t.toArray(new Class<?>[0]))
+                        .getConstructor(InvocationHandler.class);
+            } catch (NoSuchMethodException e) {
+                throw new IllegalStateException(e);
+            }
+        });
     }
 
-    private synchronized void forget(JdbcProxy child) {
-        if (children != null) {
-            children.remove(child);
+    Object delegate() {
+        return delegate;
+    }
+
+    Class<?> type() {
+        return type;
+    }
+
+    /** Whether JDBC reports this object closed, so its wrapper can be released. */
+    boolean isDone() {
+        if (closed) {
+            return true;
         }
+        try {
+            if (delegate instanceof ResultSet rs) {
+                return rs.isClosed();
+            }
+            if (delegate instanceof Statement s) {
+                return s.isClosed();
+            }
+        } catch (SQLException | RuntimeException e) {
+            return false;
+        }
+        return false;
     }
 
     /** Closes this object and its children; with {@code physicalToo} the driver object as well. */
@@ -87,21 +173,39 @@ final class JdbcProxy implements InvocationHandler {
             return;
         }
         closed = true;
-        List<JdbcProxy> kids;
-        synchronized (this) {
-            kids = children == null ? List.of() : new ArrayList<>(children);
-            children = null;
-        }
-        for (JdbcProxy child : kids) {
-            child.close(physicalToo);
-        }
-        if (physicalToo && delegate instanceof AutoCloseable closeable && !(delegate instanceof DatabaseMetaData)) {
+        children.closeAll(physicalToo);
+        if (physicalToo && closesWithItsOwner()) {
             try {
-                closeable.close();
+                ((AutoCloseable) delegate).close();
             } catch (Exception e) {
-                // closing quietly on cleanup: the physical connection is validated before reuse
+                // closing quietly on cleanup: the physical connection is checked before reuse
             }
         }
+    }
+
+    /** Statements and result sets belong to the session; the physical connection itself is never closed here. */
+    private boolean closesWithItsOwner() {
+        return (delegate instanceof Statement || delegate instanceof ResultSet) && vendor == null;
+    }
+
+    private void checkOpen() throws SQLException {
+        if (closed || connection.isClosed() || connection.generation() != generation) {
+            throw ConnectionHandle.closedException(type.getSimpleName());
+        }
+    }
+
+    /**
+     * A refusal or closed-handle error for {@code method}: an SQLException where the method declares one, else
+     * (driver methods such as PGConnection.getBackendPID) an unchecked exception carrying the same message.
+     */
+    private static Throwable declared(Method method, SQLException e) {
+        for (Class<?> thrown : method.getExceptionTypes()) {
+            if (thrown.isAssignableFrom(SQLException.class)) {
+                return e;
+            }
+        }
+        return e instanceof java.sql.SQLFeatureNotSupportedException
+                ? new UnsupportedOperationException(e.getMessage(), e) : new IllegalStateException(e.getMessage(), e);
     }
 
     @Override
@@ -114,16 +218,19 @@ final class JdbcProxy implements InvocationHandler {
                 default -> "proxyra " + type.getSimpleName() + (closed ? " (closed)" : "");
             };
         }
+        if (vendor != null) {
+            try {
+                return invokeVendor(method, args);
+            } catch (SQLException e) {
+                throw declared(method, e);
+            }
+        }
         switch (name) {
             case "close" -> {
                 if (!closed) {
                     close(false);
-                    if (parent != null) {
-                        parent.forget(this);
-                    } else {
-                        connection.forget(this);
-                    }
-                    if (!(delegate instanceof DatabaseMetaData)) {
+                    owner.remove(this);
+                    if (closesWithItsOwner()) {
                         try {
                             ((AutoCloseable) delegate).close();
                         } catch (SQLException e) {
@@ -133,8 +240,16 @@ final class JdbcProxy implements InvocationHandler {
                 }
                 return null;
             }
+            case "free" -> {
+                if (!closed) {
+                    closed = true;
+                    owner.remove(this);
+                    return invokeDelegate(method, args);
+                }
+                return null;
+            }
             case "isClosed" -> {
-                if (closed || connection.isClosed()) {
+                if (closed || connection.isClosed() || connection.generation() != generation) {
                     return true;
                 }
                 return invokeDelegate(method, args);
@@ -142,8 +257,10 @@ final class JdbcProxy implements InvocationHandler {
             default -> {
             }
         }
-        if (closed || connection.isClosed()) {
-            throw ConnectionHandle.closedException(type.getSimpleName());
+        try {
+            checkOpen();
+        } catch (SQLException e) {
+            throw declared(method, e);
         }
         switch (name) {
             case "getConnection":
@@ -153,19 +270,13 @@ final class JdbcProxy implements InvocationHandler {
                 break;
             case "getStatement":
                 if (args == null && delegate instanceof ResultSet) {
-                    return parent != null && parent.self instanceof Statement ? parent.self : null;
+                    return producingStatement();
                 }
                 break;
             case "unwrap":
-                if (((Class<?>) args[0]).isInstance(proxy)) {
-                    return proxy;
-                }
-                break;
+                return unwrap(proxy, (Class<?>) args[0]);
             case "isWrapperFor":
-                if (((Class<?>) args[0]).isInstance(proxy)) {
-                    return true;
-                }
-                break;
+                return isWrapperFor(proxy, (Class<?>) args[0]);
             case "execute", "executeQuery", "executeUpdate", "executeLargeUpdate", "addBatch":
                 if (args != null && args.length > 0 && args[0] instanceof String sql) {
                     connection.owner().sqlSeen(sql);
@@ -174,13 +285,75 @@ final class JdbcProxy implements InvocationHandler {
             default:
                 break;
         }
+        return wrapResult(invokeDelegate(method, args));
+    }
+
+    /** The statement this result set came from, directly or through another result set; null for metadata. */
+    private Object producingStatement() {
+        for (Object h = owner.holder(); h instanceof JdbcProxy p; h = p.owner.holder()) {
+            if (p.self instanceof Statement) {
+                return p.self;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * A driver interface of the connection: java.sql.Connection's own methods are the handle's (with its
+     * transaction rules and state recording); of the rest only those the dialect allows.
+     */
+    private Object invokeVendor(Method method, Object[] args) throws Throwable {
+        String name = method.getName();
+        if (name.equals("isClosed") && method.getParameterCount() == 0) {
+            return closed || connection.isClosed() || connection.generation() != generation;
+        }
+        checkOpen();
+        if (method.getDeclaringClass().isAssignableFrom(Connection.class)) {
+            try {
+                return method.invoke(connection, args);
+            } catch (InvocationTargetException e) {
+                throw e.getCause();
+            }
+        }
+        if (!vendor.allowed().contains(name)) {
+            throw new SQLFeatureNotSupportedException("proxyra: " + type.getSimpleName() + "." + name + " is not"
+                    + " available through proxyra: it would change the caller's session, or keep the physical connection,"
+                    + " beyond what proxyra controls; use " + vendor.alternative(), "0A000");
+        }
         Object result = invokeDelegate(method, args);
-        return wrapResult(method.getReturnType(), result);
+        return wrapResult(vendor.binder().bind(result, delegate, this::checkOpen));
+    }
+
+    private Object unwrap(Object proxy, Class<?> iface) throws SQLException {
+        if (iface.isInstance(proxy)) {
+            return proxy;
+        }
+        if (iface.isInterface() && !Connection.class.isAssignableFrom(iface) && isDriverWrapperFor(iface)) {
+            // e.g. a statement as org.postgresql.PGStatement or oracle.jdbc.OraclePreparedStatement: the same
+            // checks, and its results wrapped as everything else
+            return wrap(iface, ((Wrapper) delegate).unwrap(iface), connection, owner, null);
+        }
+        throw new SQLException("proxyra: " + type.getSimpleName() + " cannot be unwrapped to " + iface.getName()
+                + (Connection.class.isAssignableFrom(iface) ? ": the physical connection is never handed out; use"
+                        + " Connection.unwrap on the connection handle" : ""), "0A000");
+    }
+
+    private boolean isWrapperFor(Object proxy, Class<?> iface) throws SQLException {
+        return iface.isInstance(proxy)
+                || (iface.isInterface() && !Connection.class.isAssignableFrom(iface) && isDriverWrapperFor(iface));
+    }
+
+    private boolean isDriverWrapperFor(Class<?> iface) throws SQLException {
+        try {
+            return delegate instanceof Wrapper w && w.isWrapperFor(iface);
+        } catch (SQLException e) {
+            throw connection.owner().checkException(e);
+        }
     }
 
     private Object invokeDelegate(Method method, Object[] args) throws Throwable {
         try {
-            return method.invoke(delegate, args);
+            return method.invoke(delegate, unwrapArguments(args));
         } catch (InvocationTargetException e) {
             Throwable cause = e.getCause();
             if (cause instanceof SQLException sql) {
@@ -190,15 +363,174 @@ final class JdbcProxy implements InvocationHandler {
         }
     }
 
-    @SuppressWarnings({"unchecked", "rawtypes"})
-    private Object wrapResult(Class<?> returnType, Object result) {
-        if (result == null || result == self) {
-            return result;
+    /** Objects the application got from proxyra go back to the driver as the driver's own (setBlob, setArray...). */
+    private static Object[] unwrapArguments(Object[] args) {
+        if (args == null) {
+            return null;
         }
-        if (returnType == ResultSet.class || returnType == Statement.class || returnType == PreparedStatement.class
-                || returnType == CallableStatement.class) {
-            return wrap((Class) returnType, result, connection, this);
+        Object[] copy = null;
+        for (int i = 0; i < args.length; i++) {
+            Object a = args[i];
+            if (a != null && Proxy.isProxyClass(a.getClass()) && Proxy.getInvocationHandler(a) instanceof JdbcProxy h) {
+                if (copy == null) {
+                    copy = args.clone();
+                }
+                copy[i] = h.delegate;
+            }
+        }
+        return copy == null ? args : copy;
+    }
+
+    /** Wraps what a call returned by what it is; the physical connection becomes the handle. */
+    private Object wrapResult(Object result) {
+        if (result == null) {
+            return null;
+        }
+        if (result == delegate) {
+            return self;
+        }
+        if (result instanceof Connection) {
+            return connection;
+        }
+        Class<?> as = wrappedType(result);
+        if (as != null) {
+            return wrap(as, result, connection, children, null);
+        }
+        if (result instanceof Object[] array && array.length > 0) {
+            return wrapElements(array);
         }
         return result;
+    }
+
+    static Class<?> wrappedType(Object result) {
+        for (Class<?> t : WRAPPED) {
+            if (t.isInstance(result)) {
+                return t;
+            }
+        }
+        return null;
+    }
+
+    /** Array.getArray and Struct.getAttributes can hold structs, arrays and LOBs. */
+    private Object wrapElements(Object[] array) {
+        Object[] copy = null;
+        for (int i = 0; i < array.length; i++) {
+            Class<?> as = array[i] == null ? null : wrappedType(array[i]);
+            if (as != null) {
+                if (copy == null) {
+                    Class<?> component = array.getClass().getComponentType();
+                    copy = component.isAssignableFrom(as) && component.isInterface() || component == Object.class
+                            ? (Object[]) java.lang.reflect.Array.newInstance(component, array.length)
+                            : new Object[array.length];
+                    System.arraycopy(array, 0, copy, 0, array.length);
+                }
+                copy[i] = wrap(as, array[i], connection, children, null);
+            }
+        }
+        return copy == null ? array : copy;
+    }
+
+    /** Statements and result sets that JDBC reports closed release their wrappers; a bounded list of children. */
+    static final class Children {
+        /** For objects no one owns but their handle. */
+        static final Children NONE = new Children(null);
+        private static final int FIRST_PRUNE = 16;
+        private final Object holder;
+        private JdbcProxy[] items;
+        private int size;
+        private int pruneAt = FIRST_PRUNE;
+
+        Children(Object holder) {
+            this.holder = holder;
+        }
+
+        /** The object these children belong to: a JdbcProxy, a ConnectionHandle, or null for the proxy's own. */
+        Object holder() {
+            return holder;
+        }
+
+        synchronized void add(JdbcProxy child) {
+            if (this == NONE) {
+                return;
+            }
+            if (items == null) {
+                items = new JdbcProxy[4];
+            } else if (size >= pruneAt) {
+                prune();
+                pruneAt = Math.max(FIRST_PRUNE, size * 2);
+            }
+            if (size == items.length) {
+                items = java.util.Arrays.copyOf(items, size * 2);
+            }
+            items[size++] = child;
+        }
+
+        private void prune() {
+            int kept = 0;
+            for (int i = 0; i < size; i++) {
+                if (!items[i].isDone()) {
+                    items[kept++] = items[i];
+                }
+            }
+            java.util.Arrays.fill(items, kept, size, null);
+            size = kept;
+        }
+
+        synchronized void remove(JdbcProxy child) {
+            if (items == null) {
+                return;
+            }
+            for (int i = size - 1; i >= 0; i--) {
+                if (items[i] == child) {
+                    System.arraycopy(items, i + 1, items, i, size - i - 1);
+                    items[--size] = null;
+                    return;
+                }
+            }
+        }
+
+        /** The open wrapper of {@code delegate} as {@code type}, if there is one (getResultSet twice: one wrapper). */
+        synchronized JdbcProxy find(Object delegate, Class<?> type) {
+            if (items == null) {
+                return null;
+            }
+            for (int i = size - 1; i >= 0; i--) {
+                JdbcProxy c = items[i];
+                if (c.delegate == delegate && c.type == type && !c.closed) {
+                    return c;
+                }
+            }
+            return null;
+        }
+
+        synchronized int size() {
+            return size;
+        }
+
+        void closeAll(boolean physicalToo) {
+            JdbcProxy[] open;
+            synchronized (this) {
+                if (size == 0) {
+                    return;
+                }
+                open = java.util.Arrays.copyOf(items, size);
+                java.util.Arrays.fill(items, 0, size, null);
+                size = 0;
+                pruneAt = FIRST_PRUNE;
+            }
+            for (JdbcProxy child : open) {
+                child.close(physicalToo);
+            }
+        }
+    }
+
+    /** Wrappers held below {@code wrapper} (a statement's result sets...): for tests of the bound. */
+    static int childCount(Object wrapper) {
+        return ((JdbcProxy) Proxy.getInvocationHandler(wrapper)).children.size();
+    }
+
+    /** Whether {@code wrapper}, made by this class, is closed. */
+    static boolean isDone(Object wrapper) {
+        return ((JdbcProxy) Proxy.getInvocationHandler(wrapper)).isDone();
     }
 }

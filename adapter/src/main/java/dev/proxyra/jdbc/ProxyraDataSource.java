@@ -73,11 +73,19 @@ public final class ProxyraDataSource implements DataSource, Referenceable, Seria
     }
 
     private Connection allocate(DbIdentity identity) throws SQLException {
+        Connection connection;
         try {
-            return (Connection) manager.allocateConnection(factory, new IdentityRequest(identity));
+            connection = (Connection) manager.allocateConnection(factory, new IdentityRequest(identity));
         } catch (ResourceException e) {
             throw sqlException(e);
         }
+        // A refused request comes back as a handle carrying the reason (see ConnectionHandle): closing it returns
+        // the managed connection to the server's pool as after any use, with no error reported to the server.
+        if (connection instanceof ConnectionHandle handle && handle.refusal() != null) {
+            handle.close();
+            throw handle.refusal();
+        }
+        return connection;
     }
 
     /** The SQLException behind a server's ResourceException, so the caller sees the adapter's own reason. */

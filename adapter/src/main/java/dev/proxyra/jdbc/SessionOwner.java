@@ -3,8 +3,9 @@ package dev.proxyra.jdbc;
 import java.sql.Connection;
 import java.sql.SQLException;
 
+import dev.proxyra.dialect.Dialect;
 import dev.proxyra.identity.DbIdentity;
-import dev.proxyra.spi.SessionState;
+import dev.proxyra.pool.SessionState;
 
 /** What a connection handle needs from the managed connection that owns its physical session. */
 public interface SessionOwner {
@@ -14,13 +15,17 @@ public interface SessionOwner {
 
     DbIdentity identity();
 
+    /** The database's rules: which driver interfaces a handle may be unwrapped to. */
+    Dialect dialect();
+
     /** Funnel for every SQLException from the physical connection: reports fatal ones, returns {@code e}. */
     SQLException checkException(SQLException e);
 
     /** Notes SQL the application runs (identity-change scan). */
     void sqlSeen(String sql);
 
-    SessionState state();
+    /** What this lending of the session changed through the JDBC API; 08003 when the owner holds no session. */
+    SessionState state() throws SQLException;
 
     void setAutoCommit(boolean autoCommit) throws SQLException;
 

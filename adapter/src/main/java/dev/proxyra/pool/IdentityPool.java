@@ -24,15 +24,37 @@ import oracle.ucp.jdbc.PoolDataSourceFactory;
 import oracle.ucp.jdbc.ValidConnection;
 
 import dev.proxyra.config.ProxyraConfig;
+import dev.proxyra.config.Redact;
+import dev.proxyra.config.Redacted;
+import dev.proxyra.config.Secret;
 import dev.proxyra.dialect.Dialect;
 import dev.proxyra.identity.DbIdentity;
 import dev.proxyra.identity.IdentityResolver;
 
 /**
- * One UCP pool of physical connections logged in as the proxy account, handing out sessions that
- * run as a requested identity. UCP does sizing, waiting, validation and replacement of dead
- * connections; this class labels every borrow with the identity, switches identity when the label
- * differs, and on release makes sure no identity changed by application SQL reaches the next borrower.
+ * One UCP pool of physical connections logged in as the proxy account, and the one lifecycle every
+ * session goes through, with the invariants enforced where they are written:
+ *
+ * <ol>
+ * <li><b>Borrow</b> ({@link #borrow}): UCP hands out a connection, preferring one whose label is the wanted
+ * identity. Every borrow names its label: an unlabelled UCP borrow may return a connection still in another
+ * identity. A connection without a label never served anyone since it logged in.</li>
+ * <li><b>Verify / switch</b>: a session labelled with the wanted identity is checked to be intact (the
+ * driver's record; with {@code IdentityCheck=VERIFY} also the database's answer); any other is switched
+ * ({@link Dialect#changeIdentity}), which also resets everything the previous identity left on the session
+ * to what a fresh login has, in the same round trip. A session that fails a check, or whose reset fails, is
+ * discarded and another one borrowed: it is never lent. A switch the database refuses leaves the session
+ * as it was, labelled as it is, back in the pool.</li>
+ * <li><b>Lend</b>: the application reaches the session only through handles that die with the lending.</li>
+ * <li><b>Return</b> ({@link #release}): any open transaction, however it was begun, is rolled back (judged by
+ * the protocol's state, never the auto-commit flag): unfinished work is never committed by anyone else. What
+ * the application changed through the JDBC API is put back. A session that saw a fatal error, ran SQL that
+ * may have changed its identity, no longer agrees with its label, or could not be restored is discarded.
+ * The label stays, so the same identity's next borrow finds a warm session: what SQL left on it (settings,
+ * temporary objects, prepared statements, cursors, LISTEN, advisory locks) is kept for that identity and
+ * reset before any other.</li>
+ * </ol>
+ * UCP does sizing, waiting, validation and replacement of dead connections.
  */
 public final class IdentityPool implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(IdentityPool.class.getName());
@@ -48,7 +70,7 @@ public final class IdentityPool implements AutoCloseable {
     private final ProxyraConfig config;
     private final Dialect dialect;
     private final String user;
-    private final String password;
+    private final Secret password;
     private final PoolDataSource ucp;
     /** One label set per label value: UCP copies what it is given, so a set can serve every borrow. */
     private final ConcurrentHashMap<String, Properties> labelSets = new ConcurrentHashMap<>();
@@ -60,9 +82,12 @@ public final class IdentityPool implements AutoCloseable {
     private final boolean verifyOnBorrow;
     private final AtomicInteger lentOut = new AtomicInteger();
     private volatile boolean closed;
+    private volatile boolean retired;
+    private boolean destroyed;
+    private volatile boolean started;
 
     /** A pool for {@code config} logging in as {@code user}/{@code password} (the effective proxy account). */
-    public IdentityPool(ProxyraConfig config, Dialect dialect, String user, String password) throws SQLException {
+    public IdentityPool(ProxyraConfig config, Dialect dialect, String user, Secret password) throws SQLException {
         this.config = config;
         this.dialect = dialect;
         this.user = user;
@@ -70,7 +95,18 @@ public final class IdentityPool implements AutoCloseable {
         this.tagClients = config.clientIdentifier() && dialect.tagsClients();
         this.verifyOnBorrow = dialect.identityChangeableBySql() && config.identityCheck() == ProxyraConfig.IdentityCheck.VERIFY;
         this.name = "proxyra-" + POOL_NUMBER.incrementAndGet() + "-" + LOADER_TAG;
-        this.ucp = PoolDataSourceFactory.getPoolDataSource();
+        UcpRuntime.poolOpened();
+        try {
+            this.ucp = UcpRuntime.underAdapterLoader(this::createUcp);
+        } catch (SQLException | RuntimeException e) {
+            UcpRuntime.poolClosed();
+            throw e;
+        }
+        LOG.fine(() -> "proxyra: created pool " + name + " for " + config);
+    }
+
+    private PoolDataSource createUcp() throws SQLException {
+        PoolDataSource ucp = PoolDataSourceFactory.getPoolDataSource();
         ucp.setConnectionPoolName(name);
         ucp.setConnectionFactoryClassName(config.connectionFactoryClassName() != null
                 ? config.connectionFactoryClassName() : dialect.connectionFactoryClassName());
@@ -85,7 +121,7 @@ public final class IdentityPool implements AutoCloseable {
             ucp.setUser(user);
         }
         if (password != null) {
-            ucp.setPassword(password);
+            ucp.setPassword(password.reveal());
         }
         ucp.setInitialPoolSize(config.initialPoolSize());
         ucp.setMinPoolSize(config.minPoolSize());
@@ -106,7 +142,7 @@ public final class IdentityPool implements AutoCloseable {
             ucp.setONSConfiguration(config.onsConfiguration());
         }
         ucp.registerConnectionLabelingCallback(new IdentityLabels());
-        LOG.fine(() -> "proxyra: created pool " + name + " for " + config);
+        return ucp;
     }
 
     public ProxyraConfig config() {
@@ -121,11 +157,11 @@ public final class IdentityPool implements AutoCloseable {
         return dialect;
     }
 
-    /** Borrows a physical connection and makes it run as {@code identity}. */
+    /** Borrows a physical connection and makes it run as {@code identity}, in a state fit for it. */
     public PhysicalSession borrow(DbIdentity identity) throws SQLException {
         if (closed) {
-            throw new SQLTransientConnectionException("proxyra: pool " + name + " is closed (the resource adapter stopped)",
-                    "08003");
+            throw new SQLTransientConnectionException("proxyra: pool " + name + " is closed (the resource adapter"
+                    + " stopped or its configuration changed)", "08003");
         }
         if (!identity.isProxyAccount() && identity.databaseUser().equalsIgnoreCase(user)) {
             // SET ROLE to the login role always succeeds (and an Oracle proxy session as itself makes no
@@ -136,11 +172,11 @@ public final class IdentityPool implements AutoCloseable {
         }
         String want = IdentityLabels.valueFor(identity);
         Properties wanted = labelSet(want, identity);
-        // A pooled session that was dead, or no longer ran as its label, is discarded and the borrow tries again
-        // (nothing of the application ran on it yet), for at most ConnectionWaitTimeout (1 s when that is 0).
+        // A pooled session that was dead, or failed a check, is discarded and the borrow tries again (nothing of
+        // the application ran on it yet), for at most ConnectionWaitTimeout (1 s when that is 0).
         long retryUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(Math.max(1, config.connectionWaitTimeout()));
         int dead = 0;
-        int escaped = 0;
+        int failedChecks = 0;
         while (true) {
             Connection connection = take(wanted);
             lentOut.incrementAndGet();
@@ -148,55 +184,118 @@ public final class IdentityPool implements AutoCloseable {
             boolean ready;
             try {
                 have = labelOf(connection);
-                ready = ensureIdentity(connection, have, want, identity);
-                if (ready && tagClients) {
-                    tagClient(connection, identity);
-                }
+                ready = prepare(connection, have, want, identity);
             } catch (SQLException e) {
-                if (have != null && dialect.classify(e) == Dialect.ErrorKind.FATAL && System.nanoTime() < retryUntil) {
+                boolean refused = dialect.isNotAuthorized(e) && dialect.classify(e) != Dialect.ErrorKind.FATAL;
+                if (!refused && have != null && System.nanoTime() < retryUntil) {
+                    // A pooled session that is dead, or whose check or reset failed (whatever its own SQL left on
+                    // it, e.g. a statement_timeout), is no good to anyone: another one is borrowed.
                     dead++;
-                    lentOut.decrementAndGet();
-                    discard(connection, "it was dead when borrowed: " + e.getMessage());
+                    discardLent(connection, "it failed when borrowed: " + Secret.scrub(e.getMessage(), password));
                     continue;
                 }
-                throw giveBackAfterFailedSwitch(connection, identity, e);
+                throw afterFailedSwitch(connection, have, identity, e);
             } catch (RuntimeException | Error e) {
-                lentOut.decrementAndGet();
-                discard(connection, "unexpected failure while switching identity");
+                discardLent(connection, "unexpected failure while switching identity");
                 throw e;
             }
             if (ready) {
                 return new PhysicalSession(connection, identity);
             }
-            escaped++;
-            lentOut.decrementAndGet();
-            discard(connection, "it no longer ran as its label said (application SQL changed its role)");
+            failedChecks++;
+            discardLent(connection, "it no longer ran as its label said (application SQL or code outside proxyra"
+                    + " changed its identity)");
             if (System.nanoTime() >= retryUntil) {
                 throw new SQLTransientConnectionException("proxyra: pool " + name + " found no usable session within "
-                        + "ConnectionWaitTimeout=" + config.connectionWaitTimeout() + "s: " + escaped
-                        + " no longer ran as their label said (application SQL changed their role) and " + dead
-                        + " were dead; all were discarded", "08001");
+                        + "ConnectionWaitTimeout=" + config.connectionWaitTimeout() + "s: " + failedChecks
+                        + " no longer ran as their label said and " + dead + " were dead or failed; all were discarded",
+                        "08001");
             }
         }
     }
 
     /**
-     * Returns a physical connection to UCP. {@code identityMayHaveChanged} is set when the application
-     * ran SQL that can change the session's identity; {@code broken} when a fatal error was seen.
+     * Verify or switch: makes a borrowed connection, labelled {@code have}, run as {@code identity}, labelled
+     * {@code want}. False: the session failed a check and must be discarded.
      */
-    public void release(PhysicalSession session, boolean identityMayHaveChanged, boolean broken) {
-        lentOut.decrementAndGet();
+    private boolean prepare(Connection connection, String have, String want, DbIdentity identity) throws SQLException {
+        // A password means the caller must be authenticated now: never reuse a warm session for it.
+        if (want.equals(have) && identity.password() == null) {
+            boolean intact = dialect.identityIntact(connection, identity)
+                    && (!verifyOnBorrow || dialect.verify(connection, identity));
+            if (!recordCheck(intact, have)) {
+                return false;
+            }
+        } else {
+            DbIdentity previous = IdentityLabels.identityIn(have);
+            if (have != null && previous == null) {
+                return recordCheck(false, have); // a label proxyra did not write: state unknown
+            }
+            LabelableConnection labelable = (LabelableConnection) connection;
+            if (have != null) {
+                // From here until the switch succeeds the session's identity is unknown: no labels.
+                labelable.removeConnectionLabel(IdentityLabels.KEY);
+                labelable.removeConnectionLabel(IdentityLabels.CLIENT_KEY);
+            }
+            if (!recordCheck(dialect.changeIdentity(connection, previous, identity, verifyOnBorrow), have)) {
+                return false;
+            }
+            labelable.applyConnectionLabel(IdentityLabels.KEY, want);
+            identitySwitches.increment();
+        }
+        if (tagClients) {
+            tagClient(connection, identity);
+        }
+        return true;
+    }
+
+    /**
+     * Return: ends the lending. Rolls back whatever transaction is open, puts back what the application changed
+     * through the JDBC API, and gives the session back to UCP with its label, or discards it when it cannot be
+     * trusted with the next borrower.
+     */
+    public void release(PhysicalSession session) {
         Connection connection = session.connection();
-        String reason = broken ? "a fatal error was reported on it" : null;
-        if (reason == null && identityMayHaveChanged && dialect.identityChangeableBySql()) {
+        String reason = null;
+        if (session.isBroken()) {
+            reason = "a fatal error was reported on it";
+        } else if (session.identityMayHaveChanged() && dialect.identityChangeableBySql()) {
             reason = "the application ran SQL that can change the session's role";
+        } else {
+            try {
+                session.state().restore(connection, dialect);
+                if (!dialect.identityIntact(connection, session.identity())) {
+                    reason = "its identity was changed outside proxyra";
+                } else if (session.state().clientInfoChanged()) {
+                    // the application's client info may have replaced the caller's client identifier: set it again
+                    ((LabelableConnection) connection).removeConnectionLabel(IdentityLabels.CLIENT_KEY);
+                }
+            } catch (SQLException | RuntimeException e) {
+                reason = "its state could not be restored (" + Secret.scrub(e.toString(), password) + ")";
+            }
         }
         if (reason != null) {
-            discard(connection, reason);
-            return;
+            if (reason.startsWith("its identity")) {
+                escapesFound.increment();
+                LOG.warning("proxyra: a session of pool " + name + " was returned with its identity changed outside"
+                        + " proxyra; discarded");
+            }
+            discardLent(connection, reason);
+        } else {
+            lentOut.decrementAndGet();
+            returnToUcp(connection);
         }
+        if (retired && lentOut.get() == 0) {
+            close();
+        }
+    }
+
+    private void returnToUcp(Connection connection) {
         try {
-            connection.close();
+            UcpRuntime.underAdapterLoader(() -> {
+                connection.close();
+                return null;
+            });
         } catch (SQLException e) {
             LOG.log(Level.FINE, "proxyra: returning a connection to pool " + name + " failed", e);
         }
@@ -222,58 +321,17 @@ public final class IdentityPool implements AutoCloseable {
         try {
             // Naming the account spares UCP 23.26 copying its whole property set (getUser()/getPassword() each
             // copy every pool property): ~3-5 KB less per borrow. Same credentials, same physical connections.
-            return user != null && password != null ? ucp.getConnection(user, password, labels) : ucp.getConnection(labels);
+            return UcpRuntime.underAdapterLoader(() -> user != null && password != null
+                    ? ucp.getConnection(user, password.reveal(), labels) : ucp.getConnection(labels));
         } catch (SQLException e) {
             throw borrowFailure(e);
-        }
-    }
-
-    /**
-     * Makes a borrowed connection, labelled {@code have}, run as {@code identity}, labelled {@code want}. With
-     * {@code IdentityCheck=VERIFY} a session that ran as someone before is first checked to still run as its
-     * label says (application SQL may have changed its role since it was returned): on a warm session that
-     * check is the only round trip, before a switch it travels with the switch. False: the session failed the
-     * check and must be discarded.
-     */
-    private boolean ensureIdentity(Connection connection, String have, String want, DbIdentity identity)
-            throws SQLException {
-        boolean check = have != null && verifyOnBorrow;
-        // A password means the caller must be authenticated now: never reuse a warm session for it.
-        if (want.equals(have) && identity.password() == null) {
-            return !check || recordCheck(dialect.verify(connection, identity), have);
-        }
-        LabelableConnection labelable = (LabelableConnection) connection;
-        if (have != null) {
-            // From here until the switch succeeds the session's identity is unknown: no labels.
-            labelable.removeConnectionLabel(IdentityLabels.KEY);
-            labelable.removeConnectionLabel(IdentityLabels.CLIENT_KEY);
-        }
-        if (check) {
-            DbIdentity previous = IdentityLabels.identityIn(have);
-            if (previous == null) {
-                return recordCheck(false, have);
+        } finally {
+            if (!started) {
+                // the first borrow made UCP create its pool, introspecting the factory class on this thread
+                started = true;
+                UcpRuntime.forgetIntrospection(ucp.getConnectionFactoryClassName());
             }
-            boolean ranAsPrevious;
-            try {
-                ranAsPrevious = dialect.verifyThenSwitch(connection, previous, identity);
-            } catch (SQLException e) {
-                // A failed switch leaves the session as it was but takes the check's answer with it: ask again,
-                // so that a session whose role was changed is discarded, not reset and reused.
-                if (dialect.classify(e) != Dialect.ErrorKind.FATAL
-                        && !recordCheck(dialect.verify(connection, previous), have)) {
-                    return false;
-                }
-                throw e;
-            }
-            if (!recordCheck(ranAsPrevious, have)) {
-                return false;
-            }
-        } else {
-            dialect.switchTo(connection, identity);
         }
-        labelable.applyConnectionLabel(IdentityLabels.KEY, want);
-        identitySwitches.increment();
-        return true;
     }
 
     /** Counts and logs a session that failed its check; returns whether it passed. */
@@ -281,7 +339,7 @@ public final class IdentityPool implements AutoCloseable {
         if (!ranAsLabelled) {
             escapesFound.increment();
             LOG.warning(() -> "proxyra: a pooled session of pool " + name + " no longer ran as its label " + label
-                    + " (application SQL changed its role after the adapter set it); discarded");
+                    + " (application SQL or code outside proxyra changed its identity); discarded");
         }
         return ranAsLabelled;
     }
@@ -298,33 +356,37 @@ public final class IdentityPool implements AutoCloseable {
     }
 
     /**
-     * After a failed switch: without labels and back to the proxy account into the pool, or discarded; then
-     * the error. Labels go first: a session that no longer runs as its label must never be chosen by it.
+     * After a failed switch the session is in an unknown state and discarded, unless the database refused the
+     * identity: then the dialect knows what it still runs as, and it goes back to UCP labelled so, with the
+     * caller's refusal as an SQLException of class 28. With {@code IdentityCheck=VERIFY} the failed statement
+     * took the check's answer with it: the session is asked again, so that one whose role was changed is
+     * discarded, never relabelled and reused.
      */
-    private SQLException giveBackAfterFailedSwitch(Connection connection, DbIdentity identity, SQLException e) {
-        lentOut.decrementAndGet();
-        if (dialect.classify(e) == Dialect.ErrorKind.FATAL) {
-            discard(connection, "fatal error while switching identity");
+    private SQLException afterFailedSwitch(Connection connection, String have, DbIdentity identity, SQLException e) {
+        if (dialect.classify(e) == Dialect.ErrorKind.FATAL || !dialect.isNotAuthorized(e)) {
+            discardLent(connection, "switching identity failed: " + Secret.scrub(e.getMessage(), password));
             return e;
         }
+        DbIdentity previous = IdentityLabels.identityIn(have);
+        DbIdentity now = dialect.identityAfterRefusal(previous);
         try {
-            LabelableConnection labelable = (LabelableConnection) connection;
-            if (labelable.getConnectionLabels() != null) {
-                labelable.removeConnectionLabel(IdentityLabels.KEY);
-                labelable.removeConnectionLabel(IdentityLabels.CLIENT_KEY);
+            if (now != null && verifyOnBorrow && !recordCheck(dialect.verify(connection, now), have)) {
+                discardLent(connection, "it no longer ran as its label said");
+            } else {
+                if (now != null) {
+                    ((LabelableConnection) connection).applyConnectionLabel(IdentityLabels.KEY,
+                            now == previous ? have : IdentityLabels.valueFor(now));
+                }
+                lentOut.decrementAndGet();
+                returnToUcp(connection);
             }
-            dialect.reset(connection);
-            connection.close();
-        } catch (SQLException | RuntimeException resetFailure) {
-            discard(connection, "reset after a failed identity switch failed");
+        } catch (SQLException | RuntimeException checkFailure) {
+            discardLent(connection, "checking a session after a refused switch failed");
         }
-        if (dialect.isNotAuthorized(e)) {
-            return new SQLInvalidAuthorizationSpecException("proxyra: the proxy account may not act as database user '"
-                    + identity.databaseUser() + "'" + (identity.caller() != null ? " (caller '" + identity.caller() + "')" : "")
-                    + ": " + e.getMessage() + " [SQLState " + e.getSQLState() + ", error " + e.getErrorCode() + "]",
-                    IdentityResolver.AUTHORIZATION_STATE, e);
-        }
-        return e;
+        return new SQLInvalidAuthorizationSpecException("proxyra: the proxy account may not act as database user '"
+                + identity.databaseUser() + "'" + (identity.caller() != null ? " (caller '" + identity.caller() + "')" : "")
+                + ": " + e.getMessage() + " [SQLState " + e.getSQLState() + ", error " + e.getErrorCode() + "]",
+                IdentityResolver.AUTHORIZATION_STATE, e);
     }
 
     private SQLException borrowFailure(SQLException e) {
@@ -335,16 +397,17 @@ public final class IdentityPool implements AutoCloseable {
         if (root instanceof IllegalArgumentException) {
             // e.g. pgjdbc's "URL invalid": a configuration error, not an unreachable database
             return new java.sql.SQLNonTransientConnectionException("proxyra: invalid URL '"
-                    + dev.proxyra.config.Redact.url(config.url()) + "': the driver rejected it (" + root.getMessage() + ")",
-                    "08001", e);
+                    + Redact.url(config.url()) + "': the driver rejected it ("
+                    + Secret.scrub(root.getMessage(), password) + ")", "08001", Redacted.copyOf(e, password));
         }
         for (Throwable t = e; t != null; t = t.getCause()) {
             // class 28: authorization; 08004: the server rejected the connection (pgjdbc: no password was provided)
             if (t instanceof SQLException s && s.getSQLState() != null
                     && (s.getSQLState().startsWith("28") || s.getSQLState().equals("08004"))) {
                 return new SQLInvalidAuthorizationSpecException("proxyra: the proxy account '" + user
-                        + "' cannot log in to the database (check User and Password): " + s.getMessage(),
-                        IdentityResolver.AUTHORIZATION_STATE, e);
+                        + "' cannot log in to the database (check User and Password): "
+                        + Secret.scrub(s.getMessage(), password), IdentityResolver.AUTHORIZATION_STATE,
+                        Redacted.copyOf(e, password));
             }
         }
         int borrowed = borrowedCount();
@@ -354,18 +417,23 @@ public final class IdentityPool implements AutoCloseable {
         String cause = root != e && root.getMessage() != null && !root.getMessage().startsWith("UCP-")
                 ? "; " + root.getMessage() : "";
         return new SQLTransientConnectionException("proxyra: no connection from pool " + name + " within "
-                + "ConnectionWaitTimeout=" + config.connectionWaitTimeout() + "s: " + why + " (" + e.getMessage() + cause
-                + ")", "08001", e);
+                + "ConnectionWaitTimeout=" + config.connectionWaitTimeout() + "s: " + why + " ("
+                + Secret.scrub(e.getMessage() + cause, password) + ")", "08001", Redacted.copyOf(e, password));
     }
 
-    private void discard(Connection connection, String reason) {
+    /** Ends a lending by throwing the physical connection away (UCP closes it and opens another when needed). */
+    private void discardLent(Connection connection, String reason) {
+        lentOut.decrementAndGet();
         discarded.increment();
         LOG.fine(() -> "proxyra: discarding a physical connection of pool " + name + ": " + reason);
         try {
-            if (connection instanceof ValidConnection valid) {
-                valid.setInvalid();
-            }
-            connection.close();
+            UcpRuntime.underAdapterLoader(() -> {
+                if (connection instanceof ValidConnection valid) {
+                    valid.setInvalid();
+                }
+                connection.close();
+                return null;
+            });
         } catch (SQLException e) {
             LOG.log(Level.FINE, "proxyra: closing a discarded connection failed", e);
         }
@@ -441,25 +509,54 @@ public final class IdentityPool implements AutoCloseable {
         return discarded.sum();
     }
 
+    /** Whether {@code clear} is the password this pool logs in with. */
+    public boolean passwordMatches(char[] clear) {
+        return password == null ? clear == null || clear.length == 0 : password.matches(clear);
+    }
+
+    /** No new borrows: the adapter stopped, or the pool was retired. */
     public boolean isClosed() {
         return closed;
+    }
+
+    /**
+     * No factory uses this pool any more (its configuration changed): no new borrows; the physical connections
+     * close as soon as none is lent out.
+     */
+    void retire() {
+        retired = true;
+        closed = true;
+        LOG.fine(() -> "proxyra: retired pool " + name + "; it closes when its last lent session returns");
+        if (lentOut.get() == 0) {
+            close();
+        }
     }
 
     /** Closes every physical connection. Idempotent. */
     @Override
     public synchronized void close() {
-        if (closed) {
+        if (destroyed) {
             return;
         }
         closed = true;
-        if (dialect.closeIdentitiesOnShutdown()) {
-            closeIdleIdentities();
-        }
+        destroyed = true;
         try {
-            UniversalConnectionPoolManagerImpl.getUniversalConnectionPoolManager().destroyConnectionPool(name);
-        } catch (UniversalConnectionPoolException e) {
-            // Never started (no borrow yet): nothing to close.
-            LOG.log(Level.FINE, "proxyra: destroying pool " + name, e);
+            UcpRuntime.underAdapterLoader(() -> {
+                if (dialect.closeIdentitiesOnShutdown()) {
+                    closeIdleIdentities();
+                }
+                try {
+                    UniversalConnectionPoolManagerImpl.getUniversalConnectionPoolManager().destroyConnectionPool(name);
+                } catch (UniversalConnectionPoolException e) {
+                    // Never started (no borrow yet): nothing to close.
+                    LOG.log(Level.FINE, "proxyra: destroying pool " + name, e);
+                }
+                return null;
+            });
+        } catch (SQLException e) {
+            LOG.log(Level.FINE, "proxyra: closing pool " + name, e);
+        } finally {
+            UcpRuntime.poolClosed();
         }
         LOG.fine(() -> "proxyra: closed pool " + name);
     }

@@ -4,10 +4,16 @@ import java.sql.Connection;
 
 import dev.proxyra.identity.DbIdentity;
 
-/** A physical connection borrowed from UCP, running as one identity until it is released. */
+/**
+ * One lending of a physical connection from UCP, running as one identity until {@link IdentityPool#release}:
+ * what the application changed on it through the JDBC API, and what the adapter saw happen to it.
+ */
 public final class PhysicalSession {
     private final Connection connection;
     private final DbIdentity identity;
+    private final SessionState state = new SessionState();
+    private volatile boolean broken;
+    private volatile boolean identityMayHaveChanged;
 
     PhysicalSession(Connection connection, DbIdentity identity) {
         this.connection = connection;
@@ -21,5 +27,28 @@ public final class PhysicalSession {
 
     public DbIdentity identity() {
         return identity;
+    }
+
+    /** Settings changed through the JDBC API during this lending, restored on release. */
+    public SessionState state() {
+        return state;
+    }
+
+    /** A fatal error was seen on the connection: it is discarded on release. */
+    public void markBroken() {
+        broken = true;
+    }
+
+    public boolean isBroken() {
+        return broken;
+    }
+
+    /** The application ran SQL that may have changed the session's identity: it is discarded on release. */
+    public void markIdentityMayHaveChanged() {
+        identityMayHaveChanged = true;
+    }
+
+    boolean identityMayHaveChanged() {
+        return identityMayHaveChanged;
     }
 }

@@ -2,46 +2,96 @@ package dev.proxyra.pool;
 
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import dev.proxyra.config.ProxyraConfig;
+import dev.proxyra.config.Secret;
 import dev.proxyra.dialect.Dialect;
 
 /**
- * The pools one resource adapter (or one non-managed factory) opened: one per distinct configuration,
- * so factories with equal settings share physical connections, and all are closed together.
+ * The pools one resource adapter (or one non-managed factory) opened: one per distinct configuration and
+ * proxy account, so factories with equal settings share physical connections. A pool no factory uses any
+ * more (its factory's properties changed) is retired; all are closed together when the adapter stops.
  */
 public final class PoolRegistry implements AutoCloseable {
-    private final Map<Key, IdentityPool> pools = new HashMap<>();
+    private final Map<Key, Entry> pools = new HashMap<>();
     private boolean closed;
 
     /** The proxy account a pool logs in as: the configured one, else the server's credential. */
-    private record Key(ProxyraConfig config, String user, String password) {
+    private record Key(ProxyraConfig config, String user, Secret password) {
+    }
+
+    private static final class Entry {
+        final IdentityPool pool;
+        final Set<Object> users = Collections.newSetFromMap(new IdentityHashMap<>());
+
+        Entry(IdentityPool pool) {
+            this.pool = pool;
+        }
     }
 
     /**
-     * The pool for {@code config}; {@code credentialUser}/{@code credentialPassword} (the server's
-     * PasswordCredential, may be null) stand in for User and Password where the configuration has none.
+     * The pool for {@code config}, used by {@code user} (a factory); {@code credentialUser}/{@code
+     * credentialPassword} (the server's PasswordCredential, may be null) stand in for User and Password where
+     * the configuration has none.
      */
-    public synchronized IdentityPool poolFor(ProxyraConfig config, String credentialUser, String credentialPassword)
-            throws SQLException {
+    public synchronized IdentityPool poolFor(ProxyraConfig config, String credentialUser, Secret credentialPassword,
+                                             Object user) throws SQLException {
         if (closed) {
             throw new SQLException("proxyra: the resource adapter is stopped; no connection can be opened", "08003");
         }
         Key key = new Key(config, config.user() != null ? config.user() : credentialUser,
                 config.password() != null ? config.password() : credentialPassword);
-        IdentityPool pool = pools.get(key);
-        if (pool == null) {
-            pool = new IdentityPool(config, Dialect.of(config.dialect()), key.user(), key.password());
-            pools.put(key, pool);
+        Entry entry = pools.get(key);
+        if (entry == null) {
+            entry = new Entry(new IdentityPool(config, Dialect.of(config.dialect()), key.user(), key.password()));
+            pools.put(key, entry);
         }
-        return pool;
+        entry.users.add(user);
+        return entry.pool;
+    }
+
+    /**
+     * {@code user} no longer uses {@code pool} (its configuration changed): the pool is retired when no other
+     * factory uses it, closing its physical connections once the last lent one comes back.
+     */
+    public void release(IdentityPool pool, Object user) {
+        boolean retire = false;
+        synchronized (this) {
+            for (var it = pools.values().iterator(); it.hasNext(); ) {
+                Entry e = it.next();
+                if (e.pool == pool) {
+                    e.users.remove(user);
+                    if (e.users.isEmpty()) {
+                        it.remove();
+                        retire = true;
+                    }
+                    break;
+                }
+            }
+        }
+        if (retire) {
+            pool.retire();
+        }
     }
 
     public synchronized List<IdentityPool> pools() {
-        return new ArrayList<>(pools.values());
+        List<IdentityPool> all = new ArrayList<>();
+        pools.values().forEach(e -> all.add(e.pool));
+        return all;
+    }
+
+    /**
+     * For a stopping resource adapter, after {@link #close}: removes what UCP and the drivers of this copy of
+     * the adapter registered process-wide (DriverManager, MBeans), so that its class loader can be collected.
+     */
+    public static void releaseProcessWideState() {
+        UcpRuntime.release();
     }
 
     @Override
@@ -49,7 +99,8 @@ public final class PoolRegistry implements AutoCloseable {
         List<IdentityPool> toClose;
         synchronized (this) {
             closed = true;
-            toClose = new ArrayList<>(pools.values());
+            toClose = new ArrayList<>();
+            pools.values().forEach(e -> toClose.add(e.pool));
             pools.clear();
         }
         toClose.forEach(IdentityPool::close);

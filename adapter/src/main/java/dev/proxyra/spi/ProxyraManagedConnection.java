@@ -31,6 +31,7 @@ import dev.proxyra.jdbc.ConnectionHandle;
 import dev.proxyra.jdbc.SessionOwner;
 import dev.proxyra.pool.IdentityPool;
 import dev.proxyra.pool.PhysicalSession;
+import dev.proxyra.pool.SessionState;
 
 /**
  * A thin managed connection: a cheap shell the server pools and enlists, holding a physical connection
@@ -45,14 +46,12 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
     private final Dialect dialect;
     private final List<ConnectionEventListener> listeners = new CopyOnWriteArrayList<>();
     private final List<ConnectionHandle> handles = new ArrayList<>(2);
-    private final SessionState state = new SessionState();
     private final LocalTransaction localTransaction = new ManagedLocalTransaction();
 
     // Guarded by this.
     private PhysicalSession session;
     private boolean managedTransaction;
     private boolean applicationTransaction;
-    private boolean identityMayHaveChanged;
     private boolean broken;
     private boolean destroyed;
     private PrintWriter logWriter;
@@ -67,8 +66,13 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
         return factory;
     }
 
+    IdentityPool pool() {
+        return pool;
+    }
+
+    /** Not destroyed, not broken, and its pool still serves (a retired pool's connections are not matched). */
     synchronized boolean isReusable() {
-        return !destroyed && !broken;
+        return !destroyed && !broken && !pool.isClosed();
     }
 
     // ---- handles ----
@@ -89,13 +93,16 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
             try {
                 ensureSession(identity);
             } catch (SQLException e) {
-                if (session == null) {
-                    // No physical connection could be had for this request. Servers keep the managed
-                    // connection marked busy when getConnection throws (Payara does), so report it as
-                    // failed: the server then destroys this cheap shell instead of losing a pool slot.
-                    connectionError(e);
+                if (broken) {
+                    throw resourceException(e); // the session broke under this managed connection: the event went out
                 }
-                throw resourceException(e);
+                // The request was refused (caller not authorized, a second identity in one transaction, no physical
+                // connection within the wait) but this managed connection is as usable as before. Servers treat an
+                // exception from here as a broken connection (log it, leak or flush pool slots), so the refusal
+                // travels in a handle that ProxyraDataSource closes at once and turns into the SQLException.
+                ConnectionHandle refused = ConnectionHandle.refused(this, e);
+                handles.add(refused);
+                return refused;
             }
             ConnectionHandle handle = new ConnectionHandle(this, factory.config().leakDetection()
                     ? new Throwable("proxyra: connection handle taken here") : null);
@@ -120,7 +127,7 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
         session = borrowed;
         if (managedTransaction) {
             try {
-                state.beginTransaction(borrowed.connection());
+                borrowed.state().beginTransaction(borrowed.connection());
             } catch (SQLException e) {
                 connectionError(e);
                 throw e;
@@ -157,6 +164,11 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
     }
 
     @Override
+    public Dialect dialect() {
+        return dialect;
+    }
+
+    @Override
     public synchronized DbIdentity identity() {
         return session == null ? null : session.identity();
     }
@@ -188,6 +200,9 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
 
     private void connectionError(SQLException e) {
         synchronized (this) {
+            if (session != null) {
+                session.markBroken();
+            }
             if (broken) {
                 return;
             }
@@ -202,14 +217,17 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
 
     @Override
     public synchronized void sqlSeen(String sql) {
-        if (!identityMayHaveChanged && dialect.mayChangeIdentity(sql)) {
-            identityMayHaveChanged = true;
+        if (session != null && dialect.mayChangeIdentity(sql)) {
+            session.markIdentityMayHaveChanged();
         }
     }
 
     @Override
-    public SessionState state() {
-        return state;
+    public synchronized SessionState state() throws SQLException {
+        if (session == null) {
+            throw new SQLException("proxyra: connection handle is not associated with a database session", "08003");
+        }
+        return session.state();
     }
 
     // ---- application-level transaction demarcation on a handle ----
@@ -230,7 +248,7 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
             physical = physical();
             started = !autoCommit && !applicationTransaction;
             committed = autoCommit && applicationTransaction;
-            state.setAutoCommit(physical, autoCommit);
+            session.state().setAutoCommit(physical, autoCommit);
             applicationTransaction = !autoCommit;
         }
         if (started) {
@@ -302,22 +320,14 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
         }
     }
 
-    /** Restores per-use state and hands the physical connection back to UCP. Caller holds the lock. */
+    /** Hands the physical connection back: the pool ends the lending (IdentityPool.release). Caller holds the lock. */
     private void releaseSession() {
         PhysicalSession s = session;
         session = null;
-        boolean discard = broken;
-        if (!discard) {
-            try {
-                state.restore(s.connection());
-            } catch (SQLException e) {
-                discard = true;
-                LOG.log(Level.FINE, "proxyra: restoring connection state failed; discarding it", e);
-            }
+        if (broken) {
+            s.markBroken();
         }
-        state.clear();
-        pool.release(s, identityMayHaveChanged, discard);
-        identityMayHaveChanged = false;
+        pool.release(s);
     }
 
     @Override
@@ -411,10 +421,15 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
                 if (managedTransaction) {
                     throw new LocalTransactionException("proxyra: a transaction is already active on this connection");
                 }
+                if (applicationTransaction) {
+                    throw new LocalTransactionException("proxyra: the application began a local transaction on this"
+                            + " connection (setAutoCommit(false)) and has not ended it; a container transaction cannot"
+                            + " begin on it");
+                }
                 managedTransaction = true;
                 if (session != null) {
                     try {
-                        state.beginTransaction(session.connection());
+                        session.state().beginTransaction(session.connection());
                     } catch (SQLException e) {
                         managedTransaction = false;
                         throw localTransactionException("begin", checkException(e));
@@ -461,13 +476,17 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
             }
         }
 
+        /**
+         * A failed commit leaves the transaction active, so that the transaction manager's rollback that follows
+         * finds it; a rollback always ends it (cleanup rolls back what a failed rollback left).
+         */
         private void endPhysical(boolean commit) throws ResourceException {
             synchronized (ProxyraManagedConnection.this) {
                 if (!managedTransaction) {
                     throw new LocalTransactionException("proxyra: no transaction is active on this connection");
                 }
-                managedTransaction = false;
                 if (session == null) {
+                    managedTransaction = false;
                     return; // no statement ran: nothing to end
                 }
                 Connection physical = session.connection();
@@ -477,8 +496,12 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
                     } else {
                         physical.rollback();
                     }
-                    state.endTransaction(physical);
+                    managedTransaction = false;
+                    session.state().endTransaction(physical);
                 } catch (SQLException e) {
+                    if (!commit) {
+                        managedTransaction = false;
+                    }
                     throw localTransactionException(commit ? "commit" : "rollback", checkException(e));
                 }
             }

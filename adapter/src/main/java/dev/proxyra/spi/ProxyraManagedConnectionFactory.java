@@ -2,7 +2,9 @@ package dev.proxyra.spi;
 
 import java.io.PrintWriter;
 import java.sql.SQLException;
+import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -24,6 +26,7 @@ import dev.proxyra.config.ConfigResolver;
 import dev.proxyra.config.ExternalConfig;
 import dev.proxyra.config.InvalidConfigurationException;
 import dev.proxyra.config.ProxyraConfig;
+import dev.proxyra.config.Secret;
 import dev.proxyra.config.Setting;
 import dev.proxyra.identity.IdentityResolver;
 import dev.proxyra.jdbc.ProxyraDataSource;
@@ -56,8 +59,8 @@ public class ProxyraManagedConnectionFactory
     public void setURL(String value) { set(Setting.URL, value); }
     public String getUser() { return (String) get(Setting.USER); }
     public void setUser(String value) { set(Setting.USER, value); }
-    public String getPassword() { return (String) get(Setting.PASSWORD); }
-    public void setPassword(String value) { set(Setting.PASSWORD, value); }
+    public String getPassword() { return Secret.reveal((Secret) get(Setting.PASSWORD)); }
+    public void setPassword(String value) { set(Setting.PASSWORD, Secret.of(value)); }
     public String getDialect() { return (String) get(Setting.DIALECT); }
     public void setDialect(String value) { set(Setting.DIALECT, value); }
     public String getConnectionFactoryClassName() { return (String) get(Setting.CONNECTION_FACTORY_CLASS_NAME); }
@@ -111,19 +114,30 @@ public class ProxyraManagedConnectionFactory
         return values.get(s);
     }
 
-    private synchronized void set(Setting s, Object value) {
-        if (value == null) {
-            values.remove(s);
-        } else {
-            values.put(s, value);
+    private void set(Setting s, Object value) {
+        List<IdentityPool> previous;
+        synchronized (this) {
+            if (value == null) {
+                values.remove(s);
+            } else {
+                values.put(s, value);
+            }
+            resolved = null;
+            previous = usedPools == null ? List.of() : usedPools;
+            usedPools = null;
+            defaultPool = null;
+            credentialPool = null;
         }
-        resolved = null;
+        // The configuration changed: pools of the old one are retired once no other factory uses them.
+        previous.forEach(p -> registry().release(p, this));
     }
 
     /** Replaces the MicroProfile Config lookup (tests, embedding). */
-    public synchronized void setExternalConfig(ExternalConfig external) {
-        this.externalConfig = external;
-        resolved = null;
+    public void setExternalConfig(ExternalConfig external) {
+        synchronized (this) {
+            this.externalConfig = external;
+        }
+        set(Setting.CONFIG_PREFIX, get(Setting.CONFIG_PREFIX));
     }
 
     // ---- configuration ----
@@ -181,9 +195,17 @@ public class ProxyraManagedConnectionFactory
 
     @Override
     public ManagedConnection matchManagedConnections(Set connections, Subject subject, ConnectionRequestInfo request) {
-        // Managed connections hold no physical connection while idle, so any usable one of ours serves.
+        // Managed connections hold no physical connection while idle, so any usable one of ours serves, if it
+        // belongs to the pool of this request's proxy account (the Subject's credential may name it).
+        IdentityPool wanted;
+        try {
+            wanted = pool(subject);
+        } catch (SQLException | RuntimeException e) {
+            return null; // createManagedConnection reports the reason
+        }
         for (Object candidate : connections) {
-            if (candidate instanceof ProxyraManagedConnection mc && this.equals(mc.factory()) && mc.isReusable()) {
+            if (candidate instanceof ProxyraManagedConnection mc && mc.pool() == wanted && this.equals(mc.factory())
+                    && mc.isReusable()) {
                 return mc;
             }
         }
@@ -195,23 +217,57 @@ public class ProxyraManagedConnectionFactory
         return pool(null);
     }
 
-    /** The pool of requests without a server credential (every non-managed borrow), once looked up. */
+    /** The pool of requests that need no server credential (every non-managed borrow), once looked up. */
     private transient volatile IdentityPool defaultPool;
+    /** The pool of the last server credential seen; the credential itself is not kept (it holds the password). */
+    private transient volatile CredentialPool credentialPool;
+    /** Every pool this factory took from the registry under its current configuration. */
+    private transient List<IdentityPool> usedPools;
+
+    private record CredentialPool(int credentialIdentity, String user, IdentityPool pool) {
+    }
 
     private IdentityPool pool(Subject subject) throws SQLException {
-        PasswordCredential credential = credential(subject);
+        ProxyraConfig config = config();
+        // A configured User and Password make the server's credential irrelevant.
+        PasswordCredential credential = config.user() != null && config.password() != null ? null : credential(subject);
         if (credential == null) {
             IdentityPool p = defaultPool;
-            if (p != null && !p.isClosed() && p.config() == config()) {
+            if (p != null && !p.isClosed() && p.config() == config) {
                 return p;
             }
-            p = registry().poolFor(config(), null, null);
-            defaultPool = p;
-            return p;
+            synchronized (this) {
+                p = take(config, null, null);
+                defaultPool = p;
+                return p;
+            }
+        }
+        CredentialPool last = credentialPool;
+        if (last != null && last.credentialIdentity() == System.identityHashCode(credential)
+                && last.user().equals(credential.getUserName()) && !last.pool().isClosed()
+                && last.pool().config() == config && last.pool().passwordMatches(credential.getPassword())) {
+            return last.pool();
         }
         char[] password = credential.getPassword();
-        return registry().poolFor(config(), credential.getUserName(),
-                password == null || password.length == 0 ? null : new String(password));
+        synchronized (this) {
+            IdentityPool p = take(config, credential.getUserName(),
+                    password == null || password.length == 0 ? null : Secret.of(new String(password)));
+            credentialPool = new CredentialPool(System.identityHashCode(credential), credential.getUserName(), p);
+            return p;
+        }
+    }
+
+    /** Caller holds the lock. */
+    private IdentityPool take(ProxyraConfig config, String credentialUser, Secret credentialPassword)
+            throws SQLException {
+        IdentityPool p = registry().poolFor(config, credentialUser, credentialPassword, this);
+        if (usedPools == null) {
+            usedPools = new ArrayList<>(1);
+        }
+        if (!usedPools.contains(p)) {
+            usedPools.add(p);
+        }
+        return p;
     }
 
     private PasswordCredential credential(Subject subject) {

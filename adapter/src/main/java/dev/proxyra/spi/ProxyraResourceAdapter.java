@@ -35,6 +35,7 @@ public class ProxyraResourceAdapter implements ResourceAdapter, Serializable {
         PoolRegistry current = pools;
         int count = current.pools().size();
         current.close();
+        PoolRegistry.releaseProcessWideState();
         LOG.info("proxyra: resource adapter stopped; closed " + count + " pool(s)");
     }
 

@@ -55,14 +55,38 @@ class ConfigResolverTest {
         ProxyraConfig c = resolve(pool(Setting.URL, PG, Setting.MAX_POOL_SIZE, 40), mp);
         assertThat(c.maxPoolSize()).isEqualTo(40);
         assertThat(c.minPoolSize()).isEqualTo(3);
-        assertThat(c.password()).isEqualTo("from-mp");
+        assertThat(c.password().reveal()).isEqualTo("from-mp");
         assertThat(c.url()).isEqualTo(PG);
     }
 
     @Test
-    void aPoolValueEqualToTheDefaultCountsAsUnsetBecauseServersPassRaXmlDefaults() {
+    void aPoolValueWinsEvenWhenItEqualsTheDefault() {
         ProxyraConfig c = resolve(pool(Setting.URL, PG, Setting.MAX_POOL_SIZE, 10), Map.of("proxyra.MaxPoolSize", "30"));
+        assertThat(c.maxPoolSize()).isEqualTo(10);
+    }
+
+    /**
+     * The attack: variables meant for another pool (or planted in the environment) must not loosen a pool whose
+     * administrator wrote the safe values, although those equal the defaults.
+     */
+    @Test
+    void theEnvironmentCannotLoosenSafeValuesSetOnThePool() {
+        Map<String, String> hostile = Map.of("proxyra.UnauthenticatedAccess", "PROXY_USER",
+                "proxyra.AllowExplicitUser", "true", "proxyra.IdentityCheck", "SCAN", "proxyra.URL", "jdbc:postgresql://evil/db");
+        ProxyraConfig c = resolve(pool(Setting.URL, PG, Setting.UNAUTHENTICATED_ACCESS, "DENY",
+                Setting.ALLOW_EXPLICIT_USER, false, Setting.IDENTITY_CHECK, "VERIFY"), hostile);
+        assertThat(c.unauthenticatedAccess()).isEqualTo(ProxyraConfig.UnauthenticatedAccess.DENY);
+        assertThat(c.allowExplicitUser()).isFalse();
+        assertThat(c.identityCheck()).isEqualTo(ProxyraConfig.IdentityCheck.VERIFY);
+        assertThat(c.url()).isEqualTo(PG);
+    }
+
+    @Test
+    void emptyPoolValuesAreUnsetAsConsolesSubmitEmptyFields() {
+        ProxyraConfig c = resolve(pool(Setting.URL, PG, Setting.MAX_POOL_SIZE, "", Setting.CALLER_SOURCE, "  "),
+                Map.of("proxyra.MaxPoolSize", "30"));
         assertThat(c.maxPoolSize()).isEqualTo(30);
+        assertThat(c.callerSource()).isNull();
     }
 
     @Test
@@ -80,7 +104,7 @@ class ConfigResolverTest {
             ProxyraManagedConnectionFactory mcf = new ProxyraManagedConnectionFactory();
             mcf.setURL(PG);
             assertThat(mcf.config().maxPoolSize()).isEqualTo(17);
-            assertThat(mcf.config().password()).isEqualTo("mp-secret");
+            assertThat(mcf.config().password().reveal()).isEqualTo("mp-secret");
             assertThat(mcf.config().toString()).doesNotContain("mp-secret");
             mcf.setMaxPoolSize(5);
             assertThat(mcf.config().maxPoolSize()).isEqualTo(5);

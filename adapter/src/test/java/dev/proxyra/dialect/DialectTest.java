@@ -11,6 +11,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
 
+import oracle.jdbc.OracleConnection;
+
 import dev.proxyra.identity.DbIdentity;
 import dev.proxyra.testing.RecordingOracleConnection;
 
@@ -73,15 +75,16 @@ class DialectTest {
     @Test
     void oracleFirstSwitchOpensOneProxySessionByUserName() throws SQLException {
         RecordingOracleConnection fake = new RecordingOracleConnection();
-        oracle.switchTo(fake.connection(), DbIdentity.of("ALICE", "alice"));
+        oracle.changeIdentity(fake.connection(), null, DbIdentity.of("ALICE", "alice"), false);
         assertThat(fake.calls).containsExactly("openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=ALICE})");
     }
 
     @Test
     void oracleSwitchClosesTheOldProxySessionBeforeOpeningTheNew() throws SQLException {
         RecordingOracleConnection fake = new RecordingOracleConnection();
-        oracle.switchTo(fake.connection(), DbIdentity.of("ALICE", "alice"));
-        oracle.switchTo(fake.connection(), DbIdentity.of("BOB", "bob"));
+        DbIdentity alice = DbIdentity.of("ALICE", "alice");
+        oracle.changeIdentity(fake.connection(), null, alice, false);
+        assertThat(oracle.changeIdentity(fake.connection(), alice, DbIdentity.of("BOB", "bob"), false)).isTrue();
         assertThat(fake.calls).containsExactly(
                 "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=ALICE})",
                 "close(PROXY_SESSION)",
@@ -92,7 +95,7 @@ class DialectTest {
     @Test
     void oracleExplicitPasswordIsSentAsTheProxyUserPassword() throws SQLException {
         RecordingOracleConnection fake = new RecordingOracleConnection();
-        oracle.switchTo(fake.connection(), new DbIdentity("SCOTT", "scott", "tiger"));
+        oracle.changeIdentity(fake.connection(), null, new DbIdentity("SCOTT", "scott", "tiger"), false);
         assertThat(fake.calls).containsExactly(
                 "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=SCOTT, PROXY_USER_PASSWORD=***})");
     }
@@ -100,7 +103,8 @@ class DialectTest {
     @Test
     void oracleRolesAreSentAsProxyRoles() throws SQLException {
         RecordingOracleConnection fake = new RecordingOracleConnection();
-        oracle.switchTo(fake.connection(), new DbIdentity("ALICE", "alice", null, java.util.List.of("ERP_MANAGER", "ERP_CLERK")));
+        oracle.changeIdentity(fake.connection(), null,
+                new DbIdentity("ALICE", "alice", null, java.util.List.of("ERP_MANAGER", "ERP_CLERK")), false);
         assertThat(fake.calls).containsExactly(
                 "openProxySession(PROXYTYPE_USER_NAME, {PROXY_ROLES=[ERP_CLERK, ERP_MANAGER], PROXY_USER_NAME=ALICE})");
     }
@@ -110,8 +114,9 @@ class DialectTest {
         RecordingOracleConnection fake = new RecordingOracleConnection();
         oracle.reset(fake.connection());
         assertThat(fake.calls).isEmpty();
-        oracle.switchTo(fake.connection(), DbIdentity.of("ALICE", "alice"));
-        oracle.switchTo(fake.connection(), DbIdentity.PROXY_ACCOUNT);
+        DbIdentity alice = DbIdentity.of("ALICE", "alice");
+        oracle.changeIdentity(fake.connection(), null, alice, false);
+        oracle.changeIdentity(fake.connection(), alice, DbIdentity.PROXY_ACCOUNT, false);
         assertThat(fake.calls).containsExactly("openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=ALICE})",
                 "close(PROXY_SESSION)");
         assertThat(fake.proxyUser()).isNull();
@@ -121,12 +126,44 @@ class DialectTest {
     void oracleRefusalSurfacesWithItsVendorCode() {
         RecordingOracleConnection fake = new RecordingOracleConnection();
         fake.refuse("MALLORY", 28150);
-        assertThatThrownBy(() -> oracle.switchTo(fake.connection(), DbIdentity.of("MALLORY", "mallory")))
+        assertThatThrownBy(() -> oracle.changeIdentity(fake.connection(), null, DbIdentity.of("MALLORY", "mallory"), false))
                 .isInstanceOfSatisfying(SQLException.class, e -> {
                     assertThat(e.getErrorCode()).isEqualTo(28150);
                     assertThat(oracle.isNotAuthorized(e)).isTrue();
                     assertThat(oracle.classify(e)).isEqualTo(Dialect.ErrorKind.OTHER);
                 });
         assertThat(fake.proxyUser()).isNull();
+        assertThat(oracle.identityAfterRefusal(null)).as("a fresh session stays fresh").isNull();
+        assertThat(oracle.identityAfterRefusal(DbIdentity.of("ALICE", "alice")))
+                .as("the previous proxy session was closed before the refused one").isEqualTo(DbIdentity.PROXY_ACCOUNT);
+    }
+
+    @Test
+    void oracleFindsAProxySessionChangedOutsideProxyraWithoutARoundTrip() throws SQLException {
+        RecordingOracleConnection fake = new RecordingOracleConnection();
+        DbIdentity alice = DbIdentity.of("ALICE", "alice");
+        oracle.changeIdentity(fake.connection(), null, alice, false);
+        assertThat(oracle.identityIntact(fake.connection(), alice)).isTrue();
+        assertThat(oracle.identityIntact(fake.connection(), DbIdentity.PROXY_ACCOUNT)).isFalse();
+        // what an application holding the raw OracleConnection could do: close the proxy session itself
+        fake.connection().close(OracleConnection.PROXY_SESSION);
+        assertThat(oracle.identityIntact(fake.connection(), alice)).isFalse();
+        assertThat(oracle.verify(fake.connection(), alice)).isFalse();
+        assertThat(oracle.changeIdentity(fake.connection(), alice, DbIdentity.of("BOB", "bob"), false))
+                .as("a session that no longer runs as its label is not switched but discarded").isFalse();
+    }
+
+    @Test
+    void oracleRollsBackAnOpenTransactionBeforeClosingItsProxySession() throws SQLException {
+        // Oracle commits a session's open work when the session ends: it must never end with work open
+        RecordingOracleConnection fake = new RecordingOracleConnection();
+        DbIdentity alice = DbIdentity.of("ALICE", "alice");
+        oracle.changeIdentity(fake.connection(), null, alice, false);
+        fake.openTransaction();
+        assertThat(oracle.transactionOpen(fake.connection())).isTrue();
+        oracle.changeIdentity(fake.connection(), alice, DbIdentity.of("BOB", "bob"), false);
+        assertThat(fake.calls).containsSubsequence("execute(ROLLBACK)", "close(PROXY_SESSION)",
+                "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=BOB})");
+        assertThat(oracle.transactionOpen(fake.connection())).isFalse();
     }
 }

@@ -204,10 +204,33 @@ class IdentityResolverTest {
     }
 
     @Test
-    void groupPrincipalsComeAfterTheCaller() {
+    void groupPrincipalsAreNeverCallerCandidates() {
         Principal group = new GroupPrincipal("admins");
         Principal user = () -> "alice";
-        assertThat(CallerLookup.names(List.of(group, user), null)).containsExactly("alice", "admins");
+        assertThat(CallerLookup.names(List.of(group, user), null)).containsExactly("alice");
+        assertThat(CallerLookup.groupNames(List.of(group, user))).containsExactly("admins");
+    }
+
+    /** The attack: bob is in group example.dba; with PrincipalPrefix=example. he must not become database user dba. */
+    @Test
+    void principalPrefixNeverPicksAGroupAsTheCaller() throws SQLException {
+        Principal bob = () -> "bob";
+        Principal dbaGroup = new GroupPrincipal("example.dba");
+        CallerLookup subject = new CallerLookup() {
+            @Override
+            public String description() {
+                return "JACC container Subject";
+            }
+
+            @Override
+            public List<String> candidates() {
+                return CallerLookup.names(List.of(bob, dbaGroup), null);
+            }
+        };
+        IdentityResolver resolver = new IdentityResolver(pg(Setting.PRINCIPAL_PREFIX, "example."), List.of(subject));
+        assertThatThrownBy(resolver::resolve).isInstanceOf(SQLException.class)
+                .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("28000"))
+                .hasMessageContaining("no principal starting with PrincipalPrefix 'example.' among [bob]");
     }
 
     private record GroupPrincipal(String getName) implements Principal {

@@ -24,6 +24,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import dev.proxyra.identity.DbIdentity;
+import dev.proxyra.jdbc.ConnectionHandle;
 import dev.proxyra.jdbc.ProxyraDataSource;
 import dev.proxyra.pool.IdentityPool;
 import dev.proxyra.spi.IdentityRequest;
@@ -32,6 +33,7 @@ import dev.proxyra.testing.Adapters;
 import dev.proxyra.testing.EmbeddedDatabase;
 import dev.proxyra.testing.PostgresExtension;
 import dev.proxyra.testing.RecordingListener;
+import dev.proxyra.testing.ServerLikeConnectionManager;
 import dev.proxyra.testing.TestCallers;
 
 /**
@@ -118,9 +120,13 @@ class ManagedConnectionTest {
         Connection alice = (Connection) mc.getConnection(null, ALICE);
         assertThat(currentUser(alice)).isEqualTo("alice");
         alice.close();
-        assertThatThrownBy(() -> mc.getConnection(null, BOB))
-                .isInstanceOf(ResourceException.class)
-                .hasMessageContaining("cannot also run as 'bob'");
+        // Refused, but the managed connection is fine: the refusal travels in the handle, with no error event.
+        ConnectionHandle refused = (ConnectionHandle) mc.getConnection(null, BOB);
+        assertThat((Throwable) refused.refusal()).hasMessageContaining("cannot also run as 'bob'")
+                .extracting(e -> ((SQLException) e).getSQLState()).isEqualTo("25000");
+        assertThatThrownBy(refused::createStatement).isSameAs(refused.refusal());
+        refused.close();
+        assertThat(events.ids()).doesNotContain(CONNECTION_ERROR_OCCURRED);
         Connection again = (Connection) mc.getConnection(null, ALICE);
         assertThat(currentUser(again)).isEqualTo("alice");
         again.close();
@@ -277,6 +283,135 @@ class ManagedConnectionTest {
         try (Connection c = ds.getConnection()) {
             assertThat(currentUser(c)).isEqualTo("alice");
             assertThat(backendPid(c)).isNotEqualTo(pid);
+        }
+    }
+
+    // ---- refusals are not connection errors ----
+
+    @Test
+    void aRefusedCallerGetsItsSqlExceptionAndTheServerSeesNoConnectionError() throws Exception {
+        ServerLikeConnectionManager server = new ServerLikeConnectionManager();
+        ProxyraDataSource ds = new ProxyraDataSource(mcf, server);
+        for (String caller : new String[] {"carol", "mallory", "none"}) {
+            TestCallers.set(caller);
+            assertThatThrownBy(ds::getConnection).isInstanceOf(SQLException.class)
+                    .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("28000"));
+        }
+        assertThat(server.errorEvents()).as("CONNECTION_ERROR_OCCURRED events").isZero();
+        assertThat(server.live()).as("managed connections the server still counts as in use").isZero();
+        TestCallers.set("alice");
+        try (Connection c = ds.getConnection()) {
+            assertThat(currentUser(c)).isEqualTo("alice");
+        }
+        assertThat(server.errorEvents()).isZero();
+        assertThat(mcf.pool().lentOut()).isZero();
+    }
+
+    @Test
+    void anUnreachableDatabaseIsReportedToTheCallerNotAsABrokenManagedConnection() throws Exception {
+        mcf.setURL("jdbc:postgresql://127.0.0.1:1/postgres");
+        mcf.setConnectionWaitTimeout(1);
+        ServerLikeConnectionManager server = new ServerLikeConnectionManager();
+        ProxyraDataSource ds = new ProxyraDataSource(mcf, server);
+        TestCallers.set("alice");
+        assertThatThrownBy(ds::getConnection).isInstanceOf(SQLException.class)
+                .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("08001"));
+        assertThat(server.errorEvents()).isZero();
+        assertThat(server.live()).isZero();
+    }
+
+    // ---- local transactions ----
+
+    @Test
+    void aContainerTransactionCannotBeginWhileTheApplicationsOwnIsOpen() throws Exception {
+        ManagedConnection mc = managed();
+        Connection c = (Connection) mc.getConnection(null, ALICE);
+        c.setAutoCommit(false);
+        try (Statement s = c.createStatement()) {
+            s.executeUpdate("insert into notes(body) values ('app-demarcated, never committed')");
+        }
+        assertThatThrownBy(() -> mc.getLocalTransaction().begin()).isInstanceOf(ResourceException.class)
+                .hasMessageContaining("setAutoCommit(false)");
+        c.close();
+        mc.cleanup();
+        assertThat(countAsSuperuser("body = 'app-demarcated, never committed'")).isZero();
+        mc.destroy();
+    }
+
+    @Test
+    void afterAFailedCommitTheTransactionManagersRollbackStillWorks() throws Exception {
+        db.execute("CREATE TABLE IF NOT EXISTS deferred_check (id int UNIQUE DEFERRABLE INITIALLY DEFERRED);"
+                + " GRANT ALL ON deferred_check TO callers; TRUNCATE deferred_check");
+        ManagedConnection mc = managed();
+        mc.getLocalTransaction().begin();
+        try (Connection c = (Connection) mc.getConnection(null, ALICE); Statement s = c.createStatement()) {
+            s.executeUpdate("insert into deferred_check values (1), (1)"); // fails only at commit
+            s.executeUpdate("insert into notes(body) values ('in the failed transaction')");
+        }
+        assertThatThrownBy(() -> mc.getLocalTransaction().commit()).isInstanceOf(ResourceException.class)
+                .hasMessageContaining("commit failed");
+        mc.getLocalTransaction().rollback(); // what a transaction manager does next: must not say "no transaction"
+        mc.cleanup();
+        assertThat(countAsSuperuser("body = 'in the failed transaction'")).isZero();
+        try (Connection c = (Connection) mc.getConnection(null, ALICE)) {
+            assertThat(c.getAutoCommit()).isTrue();
+        }
+        mc.cleanup();
+        mc.destroy();
+        assertThat(events.ids()).doesNotContain(CONNECTION_ERROR_OCCURRED);
+    }
+
+    // ---- which pool a managed connection belongs to ----
+
+    @Test
+    void aManagedConnectionIsMatchedOnlyForTheProxyAccountOfItsSubject() throws Exception {
+        mcf.setUser(null);
+        mcf.setPassword(null);
+        javax.security.auth.Subject first = subject("app_proxy");
+        javax.security.auth.Subject second = subject("app_proxy2");
+        ManagedConnection mc = mcf.createManagedConnection(first, null);
+        try (Connection c = (Connection) mc.getConnection(first, ALICE)) {
+            assertThat(Adapters.whoami(c)).containsExactly("alice", "app_proxy");
+        }
+        mc.cleanup();
+        assertThat(mcf.matchManagedConnections(java.util.Set.of(mc), first, null)).isSameAs(mc);
+        assertThat(mcf.matchManagedConnections(java.util.Set.of(mc), second, null))
+                .as("a managed connection of app_proxy's pool for a request of app_proxy2").isNull();
+        ManagedConnection other = mcf.createManagedConnection(second, null);
+        try (Connection c = (Connection) other.getConnection(second, ALICE)) {
+            assertThat(Adapters.whoami(c)).containsExactly("alice", "app_proxy2");
+        }
+        other.cleanup();
+        other.destroy();
+        mc.destroy();
+    }
+
+    private javax.security.auth.Subject subject(String user) {
+        javax.security.auth.Subject s = new javax.security.auth.Subject();
+        jakarta.resource.spi.security.PasswordCredential pc = new jakarta.resource.spi.security.PasswordCredential(user,
+                EmbeddedDatabase.PROXY_PASSWORD.toCharArray());
+        pc.setManagedConnectionFactory(mcf);
+        s.getPrivateCredentials().add(pc);
+        return s;
+    }
+
+    @Test
+    void aFactoryWhosePropertiesChangeRetiresItsOldPoolOnceItsLastSessionReturns() throws Exception {
+        ProxyraDataSource ds = Adapters.dataSource(mcf);
+        TestCallers.set("alice");
+        IdentityPool before = mcf.pool();
+        Connection held = ds.getConnection();
+        mcf.setMaxPoolSize(3);
+        IdentityPool after = mcf.pool();
+        assertThat(after).isNotSameAs(before);
+        assertThat(before.isClosed()).as("no new borrows from the old pool").isTrue();
+        assertThat(Adapters.currentUser(held)).as("a session lent before the change keeps working").isEqualTo("alice");
+        int pid = backendPid(held);
+        held.close();
+        assertThat(db.backendGone(pid, java.time.Duration.ofSeconds(30)))
+                .as("the old pool's physical connection closed when it came back").isTrue();
+        try (Connection c = ds.getConnection()) {
+            assertThat(currentUser(c)).isEqualTo("alice");
         }
     }
 

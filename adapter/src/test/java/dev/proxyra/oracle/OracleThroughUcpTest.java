@@ -20,7 +20,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import dev.proxyra.config.ExternalConfig;
+import oracle.jdbc.OracleConnection;
 import dev.proxyra.identity.DbIdentity;
+import dev.proxyra.jdbc.ConnectionHandle;
 import dev.proxyra.jdbc.ProxyraDataSource;
 import dev.proxyra.spi.IdentityRequest;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
@@ -69,6 +71,7 @@ class OracleThroughUcpTest {
         return fake.calls.stream()
                 .filter(c -> c.startsWith("openProxySession") || c.startsWith("close") || c.startsWith("commit")
                         || c.startsWith("rollback") || c.startsWith("setAutoCommit") || c.startsWith("setClientInfo")
+                        || c.startsWith("execute(")
                         || c.contains(" -> "))
                 .toList();
     }
@@ -119,18 +122,17 @@ class OracleThroughUcpTest {
         mcf.setPrincipalMap("alice=SHARED,bob=SHARED");
         use("alice");
         physical(0).failNext(new SQLClientInfoException("scripted tag failure", Map.of()));
-        TestCallers.set("bob");
-        assertThatThrownBy(ds::getConnection).hasMessageContaining("scripted tag failure");
-        // The failure closed the proxy session: the next SHARED borrower must get a new one, not the bare
-        // physical connection still labelled SHARED.
-        use("alice");
+        // A pooled session in an unknown state is never lent again: bob is served on a new physical connection,
+        // and the one still labelled SHARED is gone.
+        use("bob");
         assertThat(sessionCalls(physical(0))).containsExactly(
                 "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=SHARED})",
                 "setClientInfo(OCSID.CLIENTID=alice)",
                 "setClientInfo -> 0",
-                "close(PROXY_SESSION)",
+                "close()");
+        assertThat(sessionCalls(physical(1))).containsExactly(
                 "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=SHARED})",
-                "setClientInfo(OCSID.CLIENTID=alice)");
+                "setClientInfo(OCSID.CLIENTID=bob)");
         assertThat(mcf.pool().lentOut()).isZero();
     }
 
@@ -140,8 +142,8 @@ class OracleThroughUcpTest {
         ManagedConnection mc = mcf.createManagedConnection(null, null);
         mc.getLocalTransaction().begin();
         Connection alice = (Connection) mc.getConnection(null, ALICE);
-        assertThatThrownBy(() -> mc.getConnection(null, BOB)).isInstanceOf(ResourceException.class)
-                .hasMessageContaining("cannot also run as 'user:BOB'".replace("user:", ""));
+        assertThat((Throwable) ((ConnectionHandle) mc.getConnection(null, BOB)).refusal())
+                .hasMessageContaining("cannot also run as 'BOB'");
         alice.close();
         mc.getLocalTransaction().commit();
         mc.cleanup();
@@ -209,5 +211,82 @@ class OracleThroughUcpTest {
                 "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=ALICE})",
                 "close(PROXY_SESSION)",
                 "close()");
+    }
+
+    @Test
+    void anUnwrappedOracleConnectionCannotTouchTheProxySessionAndDiesWithItsHandle() throws Exception {
+        mcf.setClientIdentifier(false);
+        TestCallers.set("alice");
+        Connection c = ds.getConnection();
+        OracleConnection oracle = c.unwrap(OracleConnection.class);
+        assertThat(oracle.getClass().getName()).doesNotStartWith("oracle.");
+        assertThat(oracle.isProxySession()).isTrue();
+        for (ThrowingCall call : new ThrowingCall[] {() -> oracle.openProxySession(OracleConnection.PROXYTYPE_USER_NAME,
+                new java.util.Properties()), () -> oracle.close(OracleConnection.PROXY_SESSION),
+            () -> oracle.setDefaultRowPrefetch(1000)}) {
+            assertThatThrownBy(call::run).isInstanceOf(SQLException.class)
+                    .hasMessageContaining("is not available through proxyra")
+                    .hasMessageContaining("proxyra opens and closes proxy sessions");
+        }
+        // java.sql.Connection's own methods are the handle's: a handle-bound statement
+        assertThat(oracle.createStatement().getConnection()).isSameAs(c);
+        c.close();
+        assertThatThrownBy(oracle::isProxySession).hasMessageContaining("is closed");
+        assertThatThrownBy(() -> oracle.createStatement()).hasMessageContaining("is closed");
+        assertThat(sessionCalls(physical(0))).containsExactly(
+                "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=ALICE})");
+    }
+
+    @Test
+    void aProxySessionChangedOutsideProxyraWhileLentIsDiscardedOnReturn() throws Exception {
+        mcf.setClientIdentifier(false);
+        TestCallers.set("alice");
+        try (Connection c = ds.getConnection()) {
+            assertThat(c.isClosed()).isFalse();
+            // what code holding ojdbc's own connection could do (proxyra hands none out): end alice's proxy session
+            physical(0).connection().close(OracleConnection.PROXY_SESSION);
+        }
+        assertThat(mcf.pool().discardedCount()).as("discarded on return").isEqualTo(1);
+        use("alice");
+        assertThat(sessionCalls(physical(1))).containsExactly(
+                "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=ALICE})");
+        assertThat(mcf.pool().lentOut()).isZero();
+    }
+
+    @Test
+    void anOpenTransactionIsRolledBackOnReturnNeverCommittedByTheProxySessionsEnd() throws Exception {
+        mcf.setClientIdentifier(false);
+        TestCallers.set("alice");
+        try (Connection c = ds.getConnection()) {
+            assertThat(c.isClosed()).isFalse();
+            physical(0).openTransaction(); // e.g. SQL that began one, as the driver reports it
+        }
+        use("bob");
+        assertThat(sessionCalls(physical(0))).containsExactly(
+                "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=ALICE})",
+                "execute(ROLLBACK)",
+                "close(PROXY_SESSION)",
+                "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=BOB})");
+    }
+
+    @Test
+    void clientInfoTheApplicationSetIsRestoredAndTheCallersIdentifierSetAgain() throws Exception {
+        TestCallers.set("alice");
+        try (Connection c = ds.getConnection()) {
+            c.setClientInfo("OCSID.CLIENTID", "mallory"); // the audit trail would name the wrong caller
+        }
+        use("alice");
+        List<String> tags = sessionCalls(physical(0)).stream().filter(call -> call.startsWith("setClientInfo")).toList();
+        assertThat(tags.get(0)).isEqualTo("setClientInfo(OCSID.CLIENTID=alice)");
+        assertThat(tags.get(1)).isEqualTo("setClientInfo(OCSID.CLIENTID=mallory)");
+        assertThat(tags.get(2)).as("restored on return (ojdbc reports no earlier value)").isEqualTo("setClientInfo(OCSID.CLIENTID=)");
+        assertThat(tags.get(tags.size() - 1)).as("the next borrow tags the caller again")
+                .isEqualTo("setClientInfo(OCSID.CLIENTID=alice)");
+        assertThat(physical(0).isClosed()).isFalse();
+    }
+
+    @FunctionalInterface
+    interface ThrowingCall {
+        void run() throws Exception;
     }
 }

@@ -56,7 +56,30 @@ class BadInputCatalogueTest {
      * request must succeed and run as {@code servedAs}.
      */
     private record Case(String name, Consumer<ProxyraManagedConnectionFactory> config, Request request, String state,
-                        String fragment, String servedAs, boolean configuration) {
+                        String fragment, String servedAs, boolean configuration, Use use) {
+        Case(String name, Consumer<ProxyraManagedConnectionFactory> config, Request request, String state,
+             String fragment, String servedAs, boolean configuration) {
+            this(name, config, request, state, fragment, servedAs, configuration, null);
+        }
+    }
+
+    /** What the caller does with the connection it got: an attempt to reach the driver or to leave state behind. */
+    @FunctionalInterface
+    private interface Use {
+        void on(Connection c) throws SQLException;
+    }
+
+    /** bob is served and uses his connection; {@code state} null: the use succeeds, else it fails with that SQLState. */
+    private static Case use(String name, Use use, String state, String fragment) {
+        return new Case(name, f -> { }, Request.as("bob"), state, fragment, state == null ? "bob" : null, false, use);
+    }
+
+    private static void sql(Connection c, String... statements) throws SQLException {
+        try (java.sql.Statement s = c.createStatement()) {
+            for (String statement : statements) {
+                s.execute(statement);
+            }
+        }
     }
 
     private static Case refused(String name, String caller, String fragment) {
@@ -116,6 +139,8 @@ class BadInputCatalogueTest {
                         "08001", "invalid URL"),
                 badConfig("malformed URL (port not a number)", f -> f.setURL("jdbc:postgresql://127.0.0.1:notaport/postgres"),
                         "08001", "URL"),
+                badConfig("malformed URL with a password in it", f -> f.setURL(
+                        "jdbc:postgresql://127.0.0.1:notaport/postgres?user=app_proxy&password=" + URL_SECRET), "08001", "URL"),
                 badConfig("URL of an unsupported database", f -> f.setURL("jdbc:mysql://127.0.0.1:3306/erp"), "08001",
                         "Dialect auto cannot recognise"),
                 badConfig("MinPoolSize above MaxPoolSize", f -> {
@@ -134,8 +159,35 @@ class BadInputCatalogueTest {
                 badConfig("Oracle-only property on PostgreSQL", f -> f.setRoleMap("managers=ERP_MANAGER"), "08001",
                         "applies to Oracle only"),
                 badConfig("CallerSource class that does not exist", f -> f.setCallerSource("com.example.NoSuchSource"),
-                        "28000", "NoSuchSource"));
+                        "28000", "NoSuchSource"),
+                // what one caller can try on its session (one physical connection: the next caller gets the same one)
+                use("unwrap to the driver's own connection class", c -> c.unwrap(org.postgresql.core.BaseConnection.class),
+                        "0A000", "never handed to the application"),
+                use("PGConnection large-object API (would outlive the handle)",
+                        c -> c.unwrap(org.postgresql.PGConnection.class).getLargeObjectAPI(), "0A000",
+                        "is not available through proxyra"),
+                use("transaction begun with SQL and left open (auto-commit on)",
+                        c -> sql(c, "BEGIN", "insert into notes(body) values ('catalogue: left open')"), null, null),
+                use("temporary table shadowing a real table, granted to PUBLIC", c -> sql(c,
+                        "CREATE TEMP TABLE notes (id int, owner name, body text)", "GRANT ALL ON pg_temp.notes TO PUBLIC"),
+                        null, null),
+                use("session settings: read only, search_path, custom variable", c -> sql(c,
+                        "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY", "SET search_path = pg_temp",
+                        "SET app.tenant = 'bob'"), null, null),
+                use("PREPARE, LISTEN, advisory lock, cursor WITH HOLD", c -> sql(c, "PREPARE catalogue_plan AS select 1",
+                        "LISTEN catalogue", "select pg_advisory_lock(77)",
+                        "BEGIN", "DECLARE catalogue_cursor CURSOR WITH HOLD FOR select 1", "COMMIT"), null, null));
     }
+
+    private static final String URL_SECRET = "url-secret-77";
+
+    /** What the next caller must find on the session another caller used: nothing of it. */
+    private static final String CLEAN_SESSION_PROBE = "select current_user, to_regclass('pg_temp.notes') is null,"
+            + " current_setting('default_transaction_read_only'), current_setting('search_path'),"
+            + " coalesce(current_setting('app.tenant', true), ''),"
+            + " (select count(*) from pg_prepared_statements where from_sql), (select count(*) from pg_listening_channels()),"
+            + " (select count(*) from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()),"
+            + " (select count(*) from pg_cursors where name <> '')";
 
     @Test
     void everyBadInputIsRefusedWithItsReasonNothingRunsAsTheProxyAndThePoolStaysHealthy(RestartableDatabase db)
@@ -153,7 +205,7 @@ class BadInputCatalogueTest {
         long proxyStatements = 0;
         for (Case c : cases(db, closedPort)) {
             ProxyraManagedConnectionFactory mcf = Scenario.factory(db.url());
-            mcf.setMaxPoolSize(2);
+            mcf.setMaxPoolSize(c.use() == null ? 2 : 1);
             mcf.setConnectionWaitTimeout(1); // cases that cannot connect fail after this wait
             String outcomeState;
             String outcomeMessage;
@@ -168,6 +220,9 @@ class BadInputCatalogueTest {
                 try (Connection conn = c.request().explicit() ? ds.getConnection(c.request().user(), c.request().password())
                         : ds.getConnection()) {
                     servedAs = Adapters.currentUser(conn);
+                    if (c.use() != null) {
+                        c.use().on(conn);
+                    }
                 } catch (SQLException e) {
                     failure = e;
                 } finally {
@@ -186,12 +241,17 @@ class BadInputCatalogueTest {
                             .isNotNull();
                     softly.assertThat(outcomeState).as("%s: SQLState of %s", c.name(), failure).isEqualTo(c.state());
                     softly.assertThat(outcomeMessage).as("%s: message", c.name()).startsWith("proxyra:");
+                    java.io.StringWriter trace = new java.io.StringWriter();
+                    failure.printStackTrace(new java.io.PrintWriter(trace));
+                    softly.assertThat(trace.toString()).as("%s: no password in the stack trace", c.name())
+                            .doesNotContain(RestartableDatabase.PROXY_PASSWORD).doesNotContain(WRONG_PASSWORD)
+                            .doesNotContain(URL_SECRET);
                     if (c.fragment() != null) {
                         softly.assertThat(outcomeMessage).as("%s: message", c.name()).contains(c.fragment());
                     }
                     softly.assertThat(outcomeMessage).as("%s: no password in the message", c.name())
                             .doesNotContain(RestartableDatabase.PROXY_PASSWORD).doesNotContain(WRONG_PASSWORD)
-                            .doesNotContain("secret-x");
+                            .doesNotContain("secret-x").doesNotContain(URL_SECRET);
                 } else {
                     outcomeState = "-";
                     outcomeMessage = "served as current_user = " + servedAs;
@@ -228,11 +288,20 @@ class BadInputCatalogueTest {
             return asProxy.isEmpty() ? "no session opened as the proxy account" : "proxy logins: " + asProxy;
         }
         TestCallers.set("alice");
+        String clean = "";
         try (Connection conn = ds.getConnection()) {
             String who = Adapters.currentUser(conn);
             softly.assertThat(who).as("%s: next caller", c.name()).isEqualTo("alice");
             int lent = mcf.pool().lentOut();
             softly.assertThat(lent).as("%s: lent out while alice holds one", c.name()).isEqualTo(1);
+            if (c.use() != null) {
+                softly.assertThat(nextCallersSession(conn)).as("%s: what alice finds on the session bob used", c.name())
+                        .isEqualTo("alice, no transaction, no temporary notes, not read only, search_path \"$user\", public,"
+                                + " no custom setting, 0 prepared, 0 listening, 0 advisory locks, 0 cursors");
+                softly.assertThat(db.queryLong("select count(*) from notes where body like 'catalogue:%'"))
+                        .as("%s: bob's unfinished work was committed", c.name()).isZero();
+                clean = " on a clean session (same backend)";
+            }
         } catch (SQLException e) {
             softly.fail("%s: the pool no longer serves alice: %s", c.name(), e);
             return "BROKEN: " + e.getMessage();
@@ -241,7 +310,31 @@ class BadInputCatalogueTest {
         }
         int lent = mcf.pool().lentOut();
         softly.assertThat(lent).as("%s: leaked borrows", c.name()).isZero();
-        return "healthy: next caller (alice) served, " + lent + " lent out, " + mcf.pool().totalCount() + " physical";
+        return "healthy: next caller (alice) served" + clean + ", " + lent + " lent out, " + mcf.pool().totalCount()
+                + " physical";
+    }
+
+    private static String nextCallersSession(Connection c) throws SQLException {
+        boolean inTransaction;
+        try (java.sql.Statement s = c.createStatement()) {
+            s.execute("SAVEPOINT catalogue_probe");
+            s.execute("RELEASE SAVEPOINT catalogue_probe");
+            inTransaction = true;
+        } catch (SQLException e) {
+            if (!"25P01".equals(e.getSQLState())) {
+                throw e;
+            }
+            inTransaction = false;
+        }
+        try (java.sql.Statement s = c.createStatement(); java.sql.ResultSet rs = s.executeQuery(CLEAN_SESSION_PROBE)) {
+            rs.next();
+            return rs.getString(1) + ", " + (inTransaction ? "a transaction open" : "no transaction") + ", "
+                    + (rs.getBoolean(2) ? "no temporary notes" : "a temporary notes table") + ", "
+                    + ("off".equals(rs.getString(3)) ? "not read only" : "read only") + ", search_path " + rs.getString(4)
+                    + ", " + (rs.getString(5).isEmpty() ? "no custom setting" : "app.tenant=" + rs.getString(5)) + ", "
+                    + rs.getLong(6) + " prepared, " + rs.getLong(7) + " listening, " + rs.getLong(8) + " advisory locks, "
+                    + rs.getLong(9) + " cursors";
+        }
     }
 
     /** Markdown table cell: control characters visible, pipes escaped. */

@@ -6,7 +6,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Objects;
@@ -69,6 +68,7 @@ public final class EmbeddedDatabase implements AutoCloseable {
         if (port != 0) {
             builder.setPort(port);
         }
+        PgConnections.ensureDriverRegistered();
         EmbeddedDatabase db = new EmbeddedDatabase(builder.start(), hbaFile);
         db.seed();
         return db;
@@ -109,7 +109,7 @@ public final class EmbeddedDatabase implements AutoCloseable {
 
     /** A superuser connection for set-up and for observing the server (pg_stat_activity). */
     public Connection superuser() throws SQLException {
-        return DriverManager.getConnection(url(), "postgres", "postgres");
+        return PgConnections.open(url(), "postgres", "postgres");
     }
 
     /** Runs SQL as superuser. */
@@ -117,6 +117,30 @@ public final class EmbeddedDatabase implements AutoCloseable {
         try (Connection c = superuser(); Statement s = c.createStatement()) {
             s.execute(sql);
         }
+    }
+
+    public int queryInt(String sql) throws SQLException {
+        try (Connection c = superuser(); Statement s = c.createStatement(); var rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
+    /**
+     * Whether the backend {@code pid} exits within {@code timeout}: a backend leaves pg_stat_activity when it has
+     * processed its closed socket, asynchronously to the client, with nothing to wait on but the database itself
+     * (which sleeps between polls).
+     */
+    public boolean backendGone(int pid, java.time.Duration timeout) throws SQLException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        String alive = "select count(*) from pg_stat_activity where pid = " + pid;
+        while (queryInt(alive) > 0) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            queryInt("select 1 from pg_sleep(0.05)");
+        }
+        return true;
     }
 
     /** Backends logged in as the proxy account, as the server sees them. */

@@ -25,6 +25,7 @@ public final class RecordingOracleConnection implements InvocationHandler {
     private volatile boolean closed;
     private volatile boolean autoCommit = true;
     private volatile SQLException nextFailure;
+    private volatile boolean transactionOpen;
     private final OracleConnection proxy;
 
     public RecordingOracleConnection() {
@@ -47,6 +48,11 @@ public final class RecordingOracleConnection implements InvocationHandler {
 
     public boolean isClosed() {
         return closed;
+    }
+
+    /** As if SQL had begun a transaction that is still open (what ojdbc's inLocalTransaction reports). */
+    public void openTransaction() {
+        transactionOpen = true;
     }
 
     /** The next recorded call fails with {@code failure}; a recoverable one also kills the connection. */
@@ -80,6 +86,18 @@ public final class RecordingOracleConnection implements InvocationHandler {
                 return null;
             case "isProxySession":
                 return proxyUser != null;
+            case "inLocalTransaction":
+                return transactionOpen;
+            case "rollback":
+                calls.add("rollback");
+                transactionOpen = false;
+                return null;
+            case "commit":
+                calls.add("commit");
+                transactionOpen = false;
+                return null;
+            case "createStatement":
+                return statement();
             case "openProxySession": {
                 Properties props = (Properties) args[1];
                 String type = (Integer) args[0] == OracleConnection.PROXYTYPE_USER_NAME ? "PROXYTYPE_USER_NAME" : "type " + args[0];
@@ -108,7 +126,11 @@ public final class RecordingOracleConnection implements InvocationHandler {
                 }
                 return null;
             case "setClientInfo":
-                calls.add("setClientInfo(" + args[0] + "=" + args[1] + ")");
+                if (args[0] instanceof Properties props) {
+                    new TreeMap<>(props).forEach((k, v) -> calls.add("setClientInfo(" + k + "=" + v + ")"));
+                } else {
+                    calls.add("setClientInfo(" + args[0] + "=" + args[1] + ")");
+                }
                 return null;
             case "unwrap":
                 return self;
@@ -124,6 +146,32 @@ public final class RecordingOracleConnection implements InvocationHandler {
                 calls.add(method.getName());
                 return defaultValue(method.getReturnType());
         }
+    }
+
+    /** A Statement whose execute(sql) is recorded; ROLLBACK and COMMIT end the scripted transaction. */
+    private java.sql.Statement statement() {
+        return (java.sql.Statement) Proxy.newProxyInstance(java.sql.Statement.class.getClassLoader(),
+                new Class<?>[] {java.sql.Statement.class}, (self, method, args) -> {
+                    switch (method.getName()) {
+                        case "execute" -> {
+                            String sql = ((String) args[0]).trim();
+                            calls.add("execute(" + sql + ")");
+                            if (sql.equalsIgnoreCase("ROLLBACK") || sql.equalsIgnoreCase("COMMIT")) {
+                                transactionOpen = false;
+                            }
+                            return false;
+                        }
+                        case "hashCode" -> {
+                            return System.identityHashCode(self);
+                        }
+                        case "equals" -> {
+                            return self == args[0];
+                        }
+                        default -> {
+                            return defaultValue(method.getReturnType());
+                        }
+                    }
+                });
     }
 
     private static Object defaultValue(Class<?> type) {

@@ -8,7 +8,6 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -67,6 +66,7 @@ public final class RestartableDatabase implements AutoCloseable {
         if (postgres != null) {
             throw new IllegalStateException("already running");
         }
+        PgConnections.ensureDriverRegistered();
         postgres = EmbeddedPostgres.builder()
                 .setDataDirectory(dataDirectory)
                 .setCleanDataDirectory(false) // stop() must keep the data for the next start()
@@ -119,7 +119,7 @@ public final class RestartableDatabase implements AutoCloseable {
     }
 
     public Connection superuser() throws SQLException {
-        return DriverManager.getConnection(url(), "postgres", "");
+        return PgConnections.open(url(), "postgres", "");
     }
 
     public void execute(String sql) throws SQLException {

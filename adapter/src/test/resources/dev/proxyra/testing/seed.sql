@@ -6,6 +6,9 @@ CREATE ROLE callers NOLOGIN;
 CREATE ROLE alice NOLOGIN IN ROLE callers;
 CREATE ROLE bob NOLOGIN IN ROLE callers;
 GRANT alice, bob TO app_proxy;
+-- A second proxy account (a pool whose credential comes from the server's Subject may log in as either).
+CREATE ROLE app_proxy2 LOGIN NOINHERIT PASSWORD '${PROXY_PASSWORD}';
+GRANT alice TO app_proxy2;
 -- Names that need quoting; each is a real role the proxy may act as.
 CREATE ROLE "o'brien ""x""" NOLOGIN IN ROLE callers;
 CREATE ROLE "with space" NOLOGIN IN ROLE callers;

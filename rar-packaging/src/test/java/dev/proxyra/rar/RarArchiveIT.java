@@ -112,8 +112,9 @@ class RarArchiveIT {
             Setting s = Setting.byPropertyName(text(p, "config-property-name"));
             String name = s.propertyName();
             check(problems, name, "type", s.type().getName(), text(p, "config-property-type"));
-            check(problems, name, "description", s.description(), text(p, "description"));
-            check(problems, name, "default", s.defaultValue(), optionalText(p, "config-property-value"));
+            check(problems, name, "description", RaXmlGenerator.description(s), text(p, "description"));
+            // servers pass a config-property-value as if an administrator had set it: none may be declared
+            check(problems, name, "value", null, optionalText(p, "config-property-value"));
             check(problems, name, "confidential", s.secret() ? "true" : null,
                     optionalText(p, "config-property-confidential"));
             if (!List.of(String.class, Integer.class, Boolean.class).contains(s.type())) {

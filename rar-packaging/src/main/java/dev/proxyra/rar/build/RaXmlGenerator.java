@@ -93,18 +93,25 @@ public final class RaXmlGenerator {
         return x.toString();
     }
 
+    /**
+     * No config-property-value: servers pass those to the factory as if an administrator had set them, and a
+     * value set on the pool must win over MicroProfile Config while a default must not. The default is stated in
+     * the description instead, which consoles show.
+     */
     private static void configProperty(StringBuilder x, Setting s) {
         x.append("        <config-property>\n");
-        element(x, 5, "description", s.description());
+        element(x, 5, "description", description(s));
         element(x, 5, "config-property-name", s.propertyName());
         element(x, 5, "config-property-type", s.type().getName());
-        if (s.defaultValue() != null) {
-            element(x, 5, "config-property-value", s.defaultValue());
-        }
         if (s.secret()) {
             element(x, 5, "config-property-confidential", "true");
         }
         x.append("        </config-property>\n");
+    }
+
+    /** The property's description, with its default when it has one. */
+    public static String description(Setting s) {
+        return s.defaultValue() == null ? s.description() : s.description() + " Default: " + s.defaultValue() + ".";
     }
 
     private static void element(StringBuilder x, int depth, String name, String text) {

@@ -1,0 +1,117 @@
+package dev.proxyra.spi;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.lang.ref.WeakReference;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+import javax.sql.DataSource;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import dev.proxyra.testing.Collected;
+import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.PostgresExtension;
+
+/**
+ * Deploy, use, undeploy in a loop, as a server does with a rar and an application, outside a server: the
+ * adapter (with UCP and the drivers) in its own class loader, an application in a child loader that
+ * supplies the CallerSource and is the thread's context loader while it calls. After each stop() both loaders
+ * must be collectable: no thread, shutdown hook, ClassValue, DriverManager entry, MBean or cache may keep
+ * either reachable.
+ */
+@ExtendWith(PostgresExtension.class)
+class RedeployLeakTest {
+    private static final int CYCLES = 3;
+
+    @Test
+    void afterStopNeitherTheAdaptersNorTheApplicationsLoaderStaysReachable(EmbeddedDatabase db) throws Exception {
+        List<WeakReference<ClassLoader>> adapters = new ArrayList<>();
+        List<WeakReference<ClassLoader>> applications = new ArrayList<>();
+        for (int cycle = 0; cycle < CYCLES; cycle++) {
+            deployUseUndeploy(db, adapters, applications);
+        }
+        for (int i = 0; i < CYCLES; i++) {
+            assertThat(Collected.eventually(adapters.get(i))).as("the adapter's class loader of cycle %d", i).isTrue();
+            assertThat(Collected.eventually(applications.get(i))).as("the application's class loader of cycle %d", i)
+                    .isTrue();
+        }
+        assertThat(db.proxySessions()).isZero();
+    }
+
+    private static void deployUseUndeploy(EmbeddedDatabase db, List<WeakReference<ClassLoader>> adapters,
+                                          List<WeakReference<ClassLoader>> applications) throws Exception {
+        URLClassLoader server = new URLClassLoader("server", jars(jakarta.resource.spi.ResourceAdapter.class,
+                jakarta.security.enterprise.SecurityContext.class, jakarta.enterprise.inject.spi.CDI.class,
+                jakarta.security.jacc.PolicyContext.class, jakarta.inject.Inject.class,
+                jakarta.transaction.Transaction.class, jakarta.interceptor.Interceptor.class,
+                jakarta.el.ELContext.class, jakarta.annotation.Priority.class, jakarta.servlet.http.HttpServletRequest.class,
+                jakarta.security.auth.message.AuthException.class), ClassLoader.getPlatformClassLoader());
+        URLClassLoader adapter = new URLClassLoader("proxyra.rar", jars(ProxyraResourceAdapter.class,
+                oracle.ucp.jdbc.PoolDataSource.class, oracle.jdbc.OracleConnection.class, org.postgresql.Driver.class,
+                oracle.ons.ONS.class, oracle.simplefan.FanManager.class), server);
+        URLClassLoader application = new URLClassLoader("demo.war", jars(dev.proxyra.testing.TestCallers.class), adapter);
+        adapters.add(new WeakReference<>(adapter));
+        applications.add(new WeakReference<>(application));
+
+        Object ra = adapter.loadClass(ProxyraResourceAdapter.class.getName()).getConstructor().newInstance();
+        Class<?> raType = ra.getClass();
+        Class<?> bootstrap = adapter.loadClass("jakarta.resource.spi.BootstrapContext");
+        raType.getMethod("start", bootstrap).invoke(ra, (Object) null);
+        Object mcf = adapter.loadClass(ProxyraManagedConnectionFactory.class.getName()).getConstructor().newInstance();
+        set(mcf, "setURL", db.url());
+        set(mcf, "setUser", EmbeddedDatabase.PROXY_USER);
+        set(mcf, "setPassword", EmbeddedDatabase.PROXY_PASSWORD);
+        set(mcf, "setCallerSource", dev.proxyra.testing.TestCallers.class.getName());
+        mcf.getClass().getMethod("setResourceAdapter", adapter.loadClass("jakarta.resource.spi.ResourceAdapter"))
+                .invoke(mcf, ra);
+        DataSource ds = (DataSource) mcf.getClass().getMethod("createConnectionFactory").invoke(mcf);
+
+        Class<?> callers = application.loadClass(dev.proxyra.testing.TestCallers.class.getName());
+        assertThat(callers.getClassLoader()).isSameAs(application);
+        Thread thread = Thread.currentThread();
+        ClassLoader before = thread.getContextClassLoader();
+        thread.setContextClassLoader(application); // as a server does around an application's request
+        try {
+            for (String caller : new String[] {"alice", "bob", "alice", "carol"}) {
+                callers.getMethod("set", String.class).invoke(null, caller);
+                try (Connection c = ds.getConnection(); Statement s = c.createStatement();
+                     ResultSet rs = s.executeQuery("select current_user")) {
+                    rs.next();
+                    assertThat(rs.getString(1)).isEqualTo(caller);
+                } catch (SQLException refused) {
+                    assertThat(caller).isEqualTo("carol");
+                }
+            }
+        } finally {
+            callers.getMethod("set", String.class).invoke(null, (Object) null);
+            thread.setContextClassLoader(before);
+        }
+        raType.getMethod("stop").invoke(ra);
+        application.close();
+        adapter.close();
+        server.close();
+    }
+
+    private static URL[] jars(Class<?>... classes) {
+        Set<URL> urls = new LinkedHashSet<>();
+        for (Class<?> c : classes) {
+            urls.add(c.getProtectionDomain().getCodeSource().getLocation());
+        }
+        return urls.toArray(new URL[0]);
+    }
+
+    private static void set(Object bean, String setter, String value) throws ReflectiveOperationException {
+        bean.getClass().getMethod(setter, String.class).invoke(bean, value);
+    }
+}
