@@ -21,8 +21,8 @@ public enum Setting {
             "auto", "oracle", "postgresql"),
     CONNECTION_FACTORY_CLASS_NAME("ConnectionFactoryClassName", String.class, null, false,
             "The javax.sql.DataSource class UCP opens physical connections with. Unset: oracle.jdbc.pool.OracleDataSource"
-                    + " or org.postgresql.ds.PGSimpleDataSource; e.g. oracle.jdbc.replay.OracleDataSourceImpl for"
-                    + " Application Continuity."),
+                    + " or dev.proxyra.dialect.PostgresDataSource (pgjdbc's PGSimpleDataSource, connecting without"
+                    + " DriverManager); e.g. oracle.jdbc.replay.OracleDataSourceImpl for Application Continuity."),
     INITIAL_POOL_SIZE("InitialPoolSize", Integer.class, "0", false,
             "Physical connections opened when the pool starts."),
     MIN_POOL_SIZE("MinPoolSize", Integer.class, "0", false,

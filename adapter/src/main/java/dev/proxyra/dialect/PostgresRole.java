@@ -31,7 +31,7 @@ public final class PostgresRole implements Dialect {
 
     @Override
     public String connectionFactoryClassName() {
-        return "org.postgresql.ds.PGSimpleDataSource";
+        return PostgresDataSource.class.getName();
     }
 
     @Override

@@ -86,6 +86,11 @@ public final class PoolRegistry implements AutoCloseable {
         return all;
     }
 
+    /** For a starting resource adapter: see {@link UcpRuntime#initialiseDriverManager}. */
+    public static void prepareProcessWideState() {
+        UcpRuntime.initialiseDriverManager();
+    }
+
     /**
      * For a stopping resource adapter, after {@link #close}: removes what UCP and the drivers of this copy of
      * the adapter registered process-wide (DriverManager, MBeans), so that its class loader can be collected.

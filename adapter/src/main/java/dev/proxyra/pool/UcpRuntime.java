@@ -4,7 +4,6 @@ import java.lang.management.ManagementFactory;
 import java.sql.Driver;
 import java.sql.DriverManager;
 import java.sql.SQLException;
-import java.util.Collections;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -22,6 +21,13 @@ import javax.management.ObjectName;
  * cannot see UCP's classes at all); they are stopped with the last pool;</li>
  * <li>UCP's JVM shutdown hook, which would pin this loader until the JVM exits, is not registered: the
  * adapter stops UCP itself;</li>
+ * <li>the bundled drivers stay out of DriverManager (proxyra connects through the drivers themselves): a
+ * registered driver makes every DriverManager lookup anywhere in the server load its class through that
+ * caller's class loader, and a long-lived application's loader that found the adapter's copy keeps the
+ * adapter's loader alive in the JVM's own dictionary, which no heap reference shows. For the same reason
+ * {@link #initialiseDriverManager} lets DriverManager load its drivers once under the system class loader,
+ * before a server scan (Payara's JDBC leak prevention) makes it do that through an application's loader that
+ * can see the adapter's drivers;</li>
  * <li>when the resource adapter stops ({@link #release}), the JDBC drivers this loader registered in
  * DriverManager, the MBeans of classes from this loader (UCP's, ojdbc's) and the resource bundles the JDK
  * cached for it are removed. Not when a
@@ -37,6 +43,7 @@ final class UcpRuntime {
 
     private static int openPools;
     private static boolean ucpInitialised;
+
 
     private UcpRuntime() {
     }
@@ -86,6 +93,41 @@ final class UcpRuntime {
         }
     }
 
+    /**
+     * DriverManager loads the JDBC drivers it can find once per JVM, through the thread's context class loader
+     * of its first use: here the system class loader, as in a plain JVM, and before a server scan (Payara's JDBC
+     * leak prevention) makes it load the adapter's drivers through an application's loader. The call comes from
+     * a class of its own throwaway loader: called from the adapter's, DriverManager would initialise the
+     * adapter's copy of every driver someone else registered. Called when the adapter starts.
+     */
+    static void initialiseDriverManager() {
+        Thread thread = Thread.currentThread();
+        ClassLoader context = thread.getContextClassLoader();
+        thread.setContextClassLoader(ClassLoader.getSystemClassLoader());
+        try {
+            Runnable probe = (Runnable) new ProbeLoader().loadProbe().getConstructor().newInstance();
+            probe.run();
+        } catch (ReflectiveOperationException | java.io.IOException | RuntimeException | LinkageError e) {
+            LOG.log(Level.FINE, "proxyra: initialising DriverManager", e);
+        } finally {
+            thread.setContextClassLoader(context);
+        }
+    }
+
+    /** Defines {@link DriverManagerProbe} once more, seeing nothing but the platform's classes. */
+    private static final class ProbeLoader extends ClassLoader {
+        ProbeLoader() {
+            super("proxyra-drivermanager-probe", ClassLoader.getPlatformClassLoader());
+        }
+
+        Class<?> loadProbe() throws java.io.IOException {
+            try (java.io.InputStream in = UcpRuntime.class.getResourceAsStream("DriverManagerProbe.class")) {
+                byte[] bytes = java.util.Objects.requireNonNull(in, "DriverManagerProbe.class").readAllBytes();
+                return defineClass(DriverManagerProbe.class.getName(), bytes, 0, bytes.length);
+            }
+        }
+    }
+
     static synchronized int openPools() {
         return openPools;
     }
@@ -108,9 +150,9 @@ final class UcpRuntime {
             }
             ucpInitialised = true;
         }
-        // pgjdbc's DataSource connects through DriverManager: register its driver again after a stop
-        if (!org.postgresql.Driver.isRegistered()) {
-            org.postgresql.Driver.register();
+        // pgjdbc registers its driver when the class initialises; proxyra does not need it there
+        if (org.postgresql.Driver.isRegistered()) {
+            org.postgresql.Driver.deregister();
         }
     }
 
@@ -120,11 +162,12 @@ final class UcpRuntime {
 
     /**
      * The resource adapter stopped: with no pool left in this loader, removes what the drivers and UCP
-     * registered globally. The next pool registers the PostgreSQL driver again.
+     * registered globally.
      */
     static synchronized void release() {
         if (openPools == 0) {
             deregisterDrivers();
+            awaitOwnThreads();
             unregisterMBeans();
             // the drivers' message bundles: the JDK keeps them softly, i.e. until memory runs short
             java.util.ResourceBundle.clearCache(ADAPTER);
@@ -132,7 +175,16 @@ final class UcpRuntime {
         }
     }
 
+    /**
+     * Without DriverManager.getDrivers(): called from here it would load and initialise the adapter's copy of every
+     * driver anyone else registered. pgjdbc's driver deregisters itself; ojdbc's is its registered default
+     * instance, whose DriverAction stops ojdbc's own threads. ojdbc's class is initialised first if it was not:
+     * lookups elsewhere (UCP's, the server's) can register it behind the adapter's back, and only initialising
+     * it tells for sure.
+     */
     private static void deregisterDrivers() {
+        deregisterOracleDriver();
+        // last: initialising ojdbc can make DriverManager initialise pgjdbc's driver, which registers itself
         try {
             if (org.postgresql.Driver.isRegistered()) {
                 org.postgresql.Driver.deregister();
@@ -140,13 +192,56 @@ final class UcpRuntime {
         } catch (SQLException e) {
             LOG.log(Level.FINE, "proxyra: deregistering the PostgreSQL driver", e);
         }
-        for (Driver driver : Collections.list(DriverManager.getDrivers())) {
-            if (driver.getClass().getClassLoader() == ADAPTER) {
-                try {
-                    DriverManager.deregisterDriver(driver);
-                } catch (SQLException e) {
-                    LOG.log(Level.FINE, "proxyra: deregistering " + driver.getClass().getName(), e);
-                }
+    }
+
+    private static void deregisterOracleDriver() {
+        try {
+            Class<?> oracle = Class.forName("oracle.jdbc.driver.OracleDriver", true, ADAPTER);
+            java.lang.reflect.Field instance = oracle.getDeclaredField("defaultDriver");
+            instance.setAccessible(true);
+            Object driver = instance.get(null);
+            if (driver instanceof Driver registered) {
+                DriverManager.deregisterDriver(registered);
+            }
+        } catch (ReflectiveOperationException | SQLException | RuntimeException | LinkageError e) {
+            LOG.log(Level.FINE, "proxyra: deregistering the Oracle driver", e);
+        }
+    }
+
+    /**
+     * Live threads that UCP or ojdbc started for this loader: of this loader's classes, or named as theirs and with
+     * this loader as their context loader.
+     */
+    private static java.util.List<Thread> ownThreads() {
+        Thread self = Thread.currentThread();
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t != self && (t.getClass().getClassLoader() == ADAPTER
+                        || (t.getContextClassLoader() == ADAPTER && isDriverOrPoolThread(t.getName()))))
+                .toList();
+    }
+
+    private static boolean isDriverOrPoolThread(String name) {
+        String n = name.toLowerCase(java.util.Locale.ROOT);
+        return n.contains("ucp") || n.startsWith("oracle") || n.equals("interrupttimer");
+    }
+
+    /**
+     * UCP's and ojdbc's threads end asynchronously after being told to: waits for them (at most 10 s), so that
+     * the adapter has let go of everything when stop() returns.
+     */
+    private static void awaitOwnThreads() {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        for (Thread t : ownThreads()) {
+            long left = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+            try {
+                t.join(Math.max(1, left));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            if (t.isAlive()) {
+                LOG.warning("proxyra: thread '" + t.getName() + "' of the adapter's class loader did not end within"
+                        + " 10 s of stopping; it keeps the adapter's classes loaded while it runs");
             }
         }
     }

@@ -26,6 +26,7 @@ public class ProxyraResourceAdapter implements ResourceAdapter, Serializable {
 
     @Override
     public void start(BootstrapContext context) {
+        PoolRegistry.prepareProcessWideState();
         pools = new PoolRegistry();
         LOG.info("proxyra: resource adapter started");
     }

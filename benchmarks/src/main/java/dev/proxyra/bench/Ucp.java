@@ -29,8 +29,9 @@ final class Ucp {
     static PoolDataSource pool(String url, int maxPoolSize, String connectionFactoryClassName) throws SQLException {
         PoolDataSource ucp = PoolDataSourceFactory.getPoolDataSource();
         ucp.setConnectionPoolName("bench-ucp-" + NUMBER.incrementAndGet());
+        // the connection factory proxyra's pool uses (pgjdbc's PGSimpleDataSource, connecting without DriverManager)
         ucp.setConnectionFactoryClassName(connectionFactoryClassName != null ? connectionFactoryClassName
-                : "org.postgresql.ds.PGSimpleDataSource");
+                : dev.proxyra.dialect.PostgresDataSource.class.getName());
         ucp.setURL(url);
         // UCP ignores setURL for PGSimpleDataSource: the factory property is what counts (FACTS.md).
         ucp.setConnectionFactoryProperty("url", url);

@@ -1,7 +1,6 @@
 package dev.proxyra.bench;
 
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -212,6 +211,7 @@ public final class Workloads {
      * one extra SET ROLE round trip is well under 1% of the connection set-up.
      */
     static final class NewConnection implements Workload {
+        private static final org.postgresql.Driver DRIVER = new org.postgresql.Driver();
         private final String url;
         private final Properties login = new Properties();
 
@@ -223,7 +223,8 @@ public final class Workloads {
 
         @Override
         public String borrowAndQuery(String caller) throws SQLException {
-            try (Connection c = DriverManager.getConnection(url, login); Statement s = c.createStatement()) {
+            // the driver itself, as proxyra's pool does (DriverManager only adds a lookup to the login)
+            try (Connection c = DRIVER.connect(url, login); Statement s = c.createStatement()) {
                 s.execute("SET ROLE " + quoted(c, caller));
                 return currentUser(s);
             }

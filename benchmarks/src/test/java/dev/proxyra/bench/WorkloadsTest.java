@@ -63,7 +63,7 @@ class WorkloadsTest {
     @Test
     void aLoginIsAPasswordCheckAsOnARealServer() {
         // Otherwise (e) and the login-per-request resource would measure a login no real server offers.
-        assertThatThrownBy(() -> java.sql.DriverManager.getConnection(db.url(), EmbeddedDatabase.PROXY_USER, "wrong"))
+        assertThatThrownBy(() -> dev.proxyra.testing.PgConnections.open(db.url(), EmbeddedDatabase.PROXY_USER, "wrong"))
                 .isInstanceOfSatisfying(java.sql.SQLException.class,
                         e -> assertThat(e.getSQLState()).isEqualTo("28P01"));
     }

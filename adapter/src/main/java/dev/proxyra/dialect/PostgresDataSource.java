@@ -1,0 +1,40 @@
+package dev.proxyra.dialect;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.Properties;
+
+import org.postgresql.ds.PGSimpleDataSource;
+
+/**
+ * pgjdbc's DataSource, with every JavaBean property UCP may set, but connecting through the driver itself
+ * instead of DriverManager. DriverManager initialises itself once per JVM by loading every java.sql.Driver
+ * the thread's context class loader can see; when the first proxyra borrow does that under the adapter's
+ * loader, the bundled ojdbc driver starts its own threads there, and they keep the adapter's class loader
+ * alive after undeploy.
+ */
+public class PostgresDataSource extends PGSimpleDataSource {
+    private static final long serialVersionUID = 1L;
+    private static final org.postgresql.Driver DRIVER = new org.postgresql.Driver();
+
+    @Override
+    public Connection getConnection() throws SQLException {
+        return getConnection(getUser(), getPassword());
+    }
+
+    @Override
+    public Connection getConnection(String user, String password) throws SQLException {
+        Properties info = new Properties();
+        if (user != null) {
+            info.setProperty("user", user);
+        }
+        if (password != null) {
+            info.setProperty("password", password);
+        }
+        Connection connection = DRIVER.connect(getUrl(), info);
+        if (connection == null) {
+            throw new SQLException("proxyra: not a PostgreSQL URL", "08001");
+        }
+        return connection;
+    }
+}
