@@ -37,7 +37,7 @@ public record ProxyraConfig(
 
     public enum PrincipalCase { UPPER, LOWER, AS_IS }
 
-    public enum UnauthenticatedAccess { DENY, PROXY_USER }
+    public enum UnauthenticatedAccess { DENY, METADATA_ONLY, PROXY_USER }
 
     public enum IdentityCheck { VERIFY, SCAN }
 

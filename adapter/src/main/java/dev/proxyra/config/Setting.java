@@ -71,9 +71,10 @@ public enum Setting {
             "Oracle: tag each session with the caller's principal name as its client identifier (CLIENT_IDENTIFIER"
                     + " in V$SESSION and the audit trail), sent with the next call at no extra round trip."),
     UNAUTHENTICATED_ACCESS("UnauthenticatedAccess", String.class, "DENY", false,
-            "What a request without a resolvable caller gets: DENY (an SQLException, SQLState 28000) or PROXY_USER"
-                    + " (a session as the proxy account itself).",
-            "DENY", "PROXY_USER"),
+            "What a request without a resolvable caller gets: DENY (an SQLException, SQLState 28000), METADATA_ONLY (a"
+                    + " connection that reads database metadata and runs no statement, refused with 28000: what a JPA"
+                    + " provider needs to deploy a persistence unit) or PROXY_USER (a session as the proxy account itself).",
+            "DENY", "METADATA_ONLY", "PROXY_USER"),
     ALLOW_EXPLICIT_USER("AllowExplicitUser", Boolean.class, "false", false,
             "Whether DataSource.getConnection(user, password) may name the database user explicitly."),
     IDENTITY_CHECK("IdentityCheck", String.class, "VERIFY", false,

@@ -95,8 +95,9 @@ public final class PostgresRole implements Dialect {
                 }
             }
         }
-        // Notifications the previous identity's LISTEN delivered before UNLISTEN, buffered by the driver.
-        physical.unwrap(PGConnection.class).getNotifications();
+        // Notifications the previous identity's LISTEN delivered before UNLISTEN, buffered by the driver: taken off
+        // its queue without I/O (PGConnection.getNotifications() first polls the socket with a 1 ms timeout).
+        physical.unwrap(BaseConnection.class).getQueryExecutor().getNotifications();
         return ranAsPrevious;
     }
 

@@ -18,6 +18,14 @@ interface CallerLookup {
     /** Candidate principal names, most specific first; empty when this source has no caller. */
     List<String> candidates() throws CallerResolutionException;
 
+    /**
+     * Whether this source knows for certain that nobody is signed in on this thread: the chain then stops, so that a
+     * weaker source cannot present the server's anonymous principal (WildFly's "anonymous") as a caller.
+     */
+    default boolean anonymous() throws CallerResolutionException {
+        return false;
+    }
+
     /** The caller's container groups as this source knows them (RoleMap); empty when it knows none. */
     default List<String> groups() throws CallerResolutionException {
         return List.of();
@@ -40,15 +48,28 @@ interface CallerLookup {
      */
     static List<String> names(Collection<? extends Principal> principals, Principal caller) {
         List<String> callers = new ArrayList<>();
-        if (caller != null && caller.getName() != null) {
+        if (caller != null && caller.getName() != null && !isAnonymous(caller)) {
             callers.add(caller.getName());
         }
         for (Principal p : principals) {
-            if (p != null && p.getName() != null && p != caller && !p.equals(caller) && !isGroup(p)) {
+            if (p != null && p.getName() != null && p != caller && !p.equals(caller) && !isGroup(p) && !isAnonymous(p)) {
                 callers.add(p.getName());
             }
         }
         return callers;
+    }
+
+    /**
+     * A server's stand-in for "nobody signed in", which portable APIs (Jakarta Security, the JACC Subject) report
+     * like a caller: WildFly's AnonymousPrincipal ("anonymous"), Liberty's WSPrincipal "UNAUTHENTICATED", Payara's
+     * PrincipalImpl "ANONYMOUS". Recognised by class, and by the server's default name only with its class.
+     */
+    static boolean isAnonymous(Principal p) {
+        String type = p.getClass().getName();
+        String name = p.getName();
+        return type.equals("org.wildfly.security.auth.principal.AnonymousPrincipal")
+                || (type.endsWith(".WSPrincipal") && "UNAUTHENTICATED".equals(name))
+                || (type.startsWith("org.glassfish.security.common.") && "ANONYMOUS".equals(name));
     }
 
     /** Containers put group principals beside the caller principal; they are never the caller. */

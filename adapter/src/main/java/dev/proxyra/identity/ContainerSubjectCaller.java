@@ -23,6 +23,12 @@ final class ContainerSubjectCaller implements CallerLookup {
     }
 
     @Override
+    public boolean anonymous() {
+        Subject s = subject();
+        return s != null && s.getPrincipals().stream().anyMatch(CallerLookup::isAnonymous);
+    }
+
+    @Override
     public List<String> groups() {
         Subject s = subject();
         return s == null ? List.of() : CallerLookup.groupNames(s.getPrincipals());

@@ -12,14 +12,26 @@ import java.util.Objects;
  * @param caller       the caller's principal name as resolved (for messages and audit), may be null
  * @param password     a password to send with an Oracle proxy session (explicit user only), else null
  * @param roles        Oracle roles to enable in the proxy session (RoleMap), sorted; empty: default roles
+ * @param metadataOnly the proxy account's session for a request without a caller that may read database metadata
+ *                     and run nothing (UnauthenticatedAccess=METADATA_ONLY)
  */
-public record DbIdentity(String databaseUser, String caller, String password, List<String> roles) {
+public record DbIdentity(String databaseUser, String caller, String password, List<String> roles, boolean metadataOnly) {
 
     /** The proxy account's own session: only with UnauthenticatedAccess=PROXY_USER. */
     public static final DbIdentity PROXY_ACCOUNT = new DbIdentity(null, null, null, List.of());
 
+    /** The proxy account's session, metadata only: UnauthenticatedAccess=METADATA_ONLY. */
+    public static final DbIdentity METADATA_ONLY = new DbIdentity(null, null, null, List.of(), true);
+
     public DbIdentity {
         roles = roles == null ? List.of() : roles.stream().sorted().distinct().toList();
+        if (metadataOnly && databaseUser != null) {
+            throw new IllegalArgumentException("only the proxy account's session can be metadata only");
+        }
+    }
+
+    public DbIdentity(String databaseUser, String caller, String password, List<String> roles) {
+        this(databaseUser, caller, password, roles, false);
     }
 
     public DbIdentity(String databaseUser, String caller, String password) {
@@ -53,7 +65,7 @@ public record DbIdentity(String databaseUser, String caller, String password, Li
 
     @Override
     public String toString() {
-        return isProxyAccount() ? "DbIdentity[proxy account]"
+        return isProxyAccount() ? (metadataOnly ? "DbIdentity[proxy account, metadata only]" : "DbIdentity[proxy account]")
                 : "DbIdentity[" + label() + (caller != null && !caller.equals(databaseUser) ? " for " + caller : "")
                         + (password != null ? ", password=***" : "") + "]";
     }

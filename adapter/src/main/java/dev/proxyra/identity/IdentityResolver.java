@@ -11,7 +11,8 @@ import dev.proxyra.config.ProxyraConfig;
 
 /**
  * Decides which database identity a connection request runs as, on the calling thread: the caller
- * chain (explicit user, CallerSource, Jakarta Security, JACC Subject), then prefix, map and case,
+ * chain (explicit user, CallerSource, the server's own security API, Jakarta Security, JACC Subject), then
+ * prefix, map and case,
  * then validation of the database user name. Every refusal is an SQLException with SQLState 28000
  * that says why; nothing here ever falls back to the proxy account unless UnauthenticatedAccess says so.
  */
@@ -38,9 +39,28 @@ public final class IdentityResolver {
         if (config.callerSource() != null) {
             chain.add(new ConfiguredCallerSource(config.callerSource()));
         }
-        chain.add(new SecurityContextCaller());
-        chain.add(new ContainerSubjectCaller());
+        ServerCaller server = ServerCaller.forThisServer();
+        if (server != null) {
+            chain.add(server);
+        }
+        // Each portable source only where its API is there: a server (or an embedding) may lack Jakarta Security,
+        // CDI or JACC, and a class that names them fails to initialise without them.
+        if (present("jakarta.security.enterprise.SecurityContext") && present("jakarta.enterprise.inject.spi.CDI")) {
+            chain.add(new SecurityContextCaller());
+        }
+        if (present("jakarta.security.jacc.PolicyContext")) {
+            chain.add(new ContainerSubjectCaller());
+        }
         return chain;
+    }
+
+    private static boolean present(String className) {
+        try {
+            Class.forName(className, false, IdentityResolver.class.getClassLoader());
+            return true;
+        } catch (ClassNotFoundException | LinkageError e) {
+            return false;
+        }
     }
 
     /** The identity for {@code DataSource.getConnection()}. */
@@ -58,14 +78,24 @@ public final class IdentityResolver {
                 DbIdentity identity = identityFor(caller, source.description());
                 return config.roleMap().isEmpty() ? identity : withRoles(identity, source);
             }
-            tried.add(source.description() + (names.isEmpty() ? ": no caller"
+            boolean anonymous;
+            try {
+                anonymous = names.isEmpty() && source.anonymous();
+            } catch (CallerResolutionException e) {
+                throw refused("the caller cannot be resolved: " + e.getMessage(), e.getCause());
+            }
+            tried.add(source.description() + (anonymous ? ": anonymous (nobody signed in)" : names.isEmpty() ? ": no caller"
                     : ": no principal starting with PrincipalPrefix '" + config.principalPrefix() + "' among " + names));
+            if (anonymous) {
+                break; // the server knows: no weaker source may present its anonymous principal as a caller
+            }
         }
-        if (config.unauthenticatedAccess() == ProxyraConfig.UnauthenticatedAccess.PROXY_USER) {
-            return DbIdentity.PROXY_ACCOUNT;
-        }
-        throw refused("no caller could be resolved for this connection request (tried " + String.join("; ", tried)
-                + "); UnauthenticatedAccess=DENY refuses to connect without a caller", null);
+        return switch (config.unauthenticatedAccess()) {
+            case PROXY_USER -> DbIdentity.PROXY_ACCOUNT;
+            case METADATA_ONLY -> DbIdentity.METADATA_ONLY;
+            case DENY -> throw refused("no caller could be resolved for this connection request (tried "
+                    + String.join("; ", tried) + "); UnauthenticatedAccess=DENY refuses to connect without a caller", null);
+        };
     }
 
     /** The identity for {@code DataSource.getConnection(user, password)}. */

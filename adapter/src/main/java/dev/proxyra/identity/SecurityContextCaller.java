@@ -46,6 +46,13 @@ final class SecurityContextCaller implements CallerLookup {
     }
 
     @Override
+    public boolean anonymous() {
+        SecurityContext context = context();
+        Principal caller = context == null ? null : context.getCallerPrincipal();
+        return caller != null && CallerLookup.isAnonymous(caller);
+    }
+
+    @Override
     public List<String> candidates() {
         SecurityContext context = context();
         if (context == null) {

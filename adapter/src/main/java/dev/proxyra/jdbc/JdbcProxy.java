@@ -285,6 +285,10 @@ final class JdbcProxy implements InvocationHandler {
             default:
                 break;
         }
+        if (connection.metadataOnly() && delegate instanceof DatabaseMetaData
+                && ResultSet.class.isAssignableFrom(method.getReturnType())) {
+            throw ConnectionHandle.metadataOnlyRefusal("DatabaseMetaData." + name); // a catalog query
+        }
         return wrapResult(invokeDelegate(method, args));
     }
 

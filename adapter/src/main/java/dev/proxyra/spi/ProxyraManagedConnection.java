@@ -105,7 +105,7 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
                 return refused;
             }
             ConnectionHandle handle = new ConnectionHandle(this, factory.config().leakDetection()
-                    ? new Throwable("proxyra: connection handle taken here") : null);
+                    ? new Throwable("proxyra: connection handle taken here") : null, identity.metadataOnly());
             handles.add(handle);
             return handle;
         }

@@ -129,7 +129,7 @@ class ConfigResolverTest {
         "MIN_POOL_SIZE|abc|invalid MinPoolSize 'abc' (from pool property MinPoolSize): expected a whole number >= 0",
         "CONNECTION_WAIT_TIMEOUT|-5|invalid ConnectionWaitTimeout '-5'",
         "DIALECT|mysql|invalid Dialect 'mysql' (from pool property Dialect): allowed values are auto, oracle, postgresql",
-        "UNAUTHENTICATED_ACCESS|ALLOW|invalid UnauthenticatedAccess 'ALLOW' (from pool property UnauthenticatedAccess): allowed values are DENY, PROXY_USER",
+        "UNAUTHENTICATED_ACCESS|ALLOW|invalid UnauthenticatedAccess 'ALLOW' (from pool property UnauthenticatedAccess): allowed values are DENY, METADATA_ONLY, PROXY_USER",
         "PRINCIPAL_CASE|title|invalid PrincipalCase 'title' (from pool property PrincipalCase): allowed values are UPPER, LOWER, AS_IS",
         "IDENTITY_CHECK|NONE|invalid IdentityCheck 'NONE' (from pool property IdentityCheck): allowed values are VERIFY, SCAN",
         "ALLOW_EXPLICIT_USER|yes|invalid AllowExplicitUser 'yes' (from pool property AllowExplicitUser): allowed values are true, false",

@@ -233,6 +233,55 @@ class IdentityResolverTest {
                 .hasMessageContaining("no principal starting with PrincipalPrefix 'example.' among [bob]");
     }
 
+    /** The attack of an anonymous request on WildFly: the portable APIs name a principal "anonymous". */
+    @Test
+    void aServersAnonymousPrincipalIsNeverTheCaller() {
+        Principal anonymous = new org.wildfly.security.auth.principal.AnonymousPrincipal();
+        assertThat(CallerLookup.isAnonymous(anonymous)).isTrue();
+        assertThat(CallerLookup.names(List.of(anonymous), anonymous)).isEmpty();
+        // a user who is really called anonymous is a user
+        Principal user = () -> "anonymous";
+        assertThat(CallerLookup.names(List.of(user), user)).containsExactly("anonymous");
+    }
+
+    @Test
+    void whenTheServerSaysNobodySignedInTheChainStopsThere() {
+        CallerLookup server = new CallerLookup() {
+            @Override
+            public String description() {
+                return "the server";
+            }
+
+            @Override
+            public List<String> candidates() {
+                return List.of();
+            }
+
+            @Override
+            public boolean anonymous() {
+                return true;
+            }
+        };
+        // a weaker source after it that would present the anonymous principal as a caller is never asked
+        IdentityResolver r = new IdentityResolver(pg(), List.of(server, source("portable", "anonymous")));
+        assertThatThrownBy(r::resolve).isInstanceOf(SQLException.class)
+                .satisfies(e -> assertThat(state(e)).isEqualTo("28000"))
+                .hasMessageContaining("the server: anonymous (nobody signed in)")
+                .hasMessageNotContaining("portable");
+    }
+
+    @Test
+    void withMetadataOnlyARequestWithoutACallerGetsTheMetadataOnlySession() throws SQLException {
+        IdentityResolver r = new IdentityResolver(pg(Setting.UNAUTHENTICATED_ACCESS, "METADATA_ONLY"),
+                List.of(source("nobody")));
+        DbIdentity identity = r.resolve();
+        assertThat(identity.metadataOnly()).isTrue();
+        assertThat(identity.isProxyAccount()).isTrue();
+        // a caller still gets its own identity, with nothing restricted
+        assertThat(new IdentityResolver(pg(Setting.UNAUTHENTICATED_ACCESS, "METADATA_ONLY"),
+                List.of(source("s", "alice"))).resolve().metadataOnly()).isFalse();
+    }
+
     private record GroupPrincipal(String getName) implements Principal {
     }
 }

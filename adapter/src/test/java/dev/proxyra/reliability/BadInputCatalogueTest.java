@@ -160,6 +160,12 @@ class BadInputCatalogueTest {
                         "applies to Oracle only"),
                 badConfig("CallerSource class that does not exist", f -> f.setCallerSource("com.example.NoSuchSource"),
                         "28000", "NoSuchSource"),
+                new Case("no caller with UnauthenticatedAccess=METADATA_ONLY: a statement", f -> f.setUnauthenticatedAccess(
+                        "METADATA_ONLY"), Request.as(null), "28000", "answers database metadata only", null, false,
+                        c -> {
+                            c.getMetaData().getDatabaseProductVersion();
+                            c.createStatement();
+                        }),
                 // what one caller can try on its session (one physical connection: the next caller gets the same one)
                 use("unwrap to the driver's own connection class", c -> c.unwrap(org.postgresql.core.BaseConnection.class),
                         "0A000", "never handed to the application"),
@@ -219,10 +225,10 @@ class BadInputCatalogueTest {
                 TestCallers.set(c.request().caller());
                 try (Connection conn = c.request().explicit() ? ds.getConnection(c.request().user(), c.request().password())
                         : ds.getConnection()) {
-                    servedAs = Adapters.currentUser(conn);
                     if (c.use() != null) {
                         c.use().on(conn);
                     }
+                    servedAs = Adapters.currentUser(conn);
                 } catch (SQLException e) {
                     failure = e;
                 } finally {

@@ -109,6 +109,11 @@ public final class Workloads {
             }
         }
 
+        /** Sessions the pool threw away: none in a healthy run, where every borrow reuses or switches one. */
+        long discarded() throws SQLException {
+            return mcf.pool().discardedCount();
+        }
+
         @Override
         public void close() {
             mcf.close();

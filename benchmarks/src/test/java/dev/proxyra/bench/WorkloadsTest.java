@@ -45,6 +45,9 @@ class WorkloadsTest {
                     assertThat(w.borrowAndQuery(caller)).isEqualTo(caller);
                 }
             }
+            if (w instanceof Workloads.Proxyra proxyra) {
+                assertThat(proxyra.discarded()).as("sessions discarded").isZero();
+            }
         }
     }
 
@@ -56,6 +59,10 @@ class WorkloadsTest {
             for (long seq = 0; seq < 5; seq++) {
                 String caller = Callers.forBorrow(scenario, 0, seq);
                 assertThat(w.borrowAndQuery(caller)).isEqualTo(caller);
+            }
+            if (w instanceof Workloads.Proxyra proxyra) {
+                // the fake speaks what the adapter sends: no session is thrown away and opened again
+                assertThat(proxyra.discarded()).as("sessions discarded over the in-memory driver").isZero();
             }
         }
     }

@@ -13,7 +13,7 @@ import java.sql.SQLException;
 @ApplicationScoped
 public class OrderService {
 
-    @Resource(lookup = "jdbc/erp")
+    @Resource(name = "jdbc/erp")
     DataSource erp;
 
     /** Inserts a row, then fails: the interceptor rolls the transaction back, so the row never lands. */

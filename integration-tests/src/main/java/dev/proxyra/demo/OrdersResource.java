@@ -22,7 +22,7 @@ import java.sql.SQLException;
 @RequestScoped
 public class OrdersResource {
 
-    @Resource(lookup = "jdbc/erp")
+    @Resource(name = "jdbc/erp")
     DataSource erp;
 
     @GET

@@ -21,7 +21,7 @@ import java.sql.SQLException;
 @RequestScoped
 public class PublicWhoAmIResource {
 
-    @Resource(lookup = "jdbc/erp")
+    @Resource(name = "jdbc/erp")
     DataSource erp;
 
     @Inject

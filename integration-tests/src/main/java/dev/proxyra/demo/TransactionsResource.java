@@ -32,7 +32,7 @@ import java.sql.Connection;
 @RequestScoped
 public class TransactionsResource {
 
-    @Resource(lookup = "jdbc/erp")
+    @Resource(name = "jdbc/erp")
     DataSource erp;
 
     @Resource

@@ -37,9 +37,9 @@ class ConfigurationIT extends DemoAppTest {
 
     @Test
     void asadminPoolWithoutPasswordPropertyGetsThePasswordFromMicroProfileConfig() throws Exception {
-        // what asadmin stored: URL and User, no Password
+        // what asadmin stored: URL, User and UnauthenticatedAccess, no Password
         List<String> properties = poolProperties(PayaraSetup.POOL_NAME);
-        assertThat(properties).containsExactlyInAnyOrder("URL", "User");
+        assertThat(properties).containsExactlyInAnyOrder("URL", "User", "UnauthenticatedAccess");
 
         // the database demands the password from app_proxy ...
         assertThatThrownBy(() -> DriverManager.getConnection(IntegrationSuite.database().url(), "app_proxy", "wrong"))
@@ -53,10 +53,13 @@ class ConfigurationIT extends DemoAppTest {
 
     @Test
     void connectionFactoryDefinitionGetsUrlAndPasswordFromMicroProfileConfig() throws Exception {
+        String item = "annotated-" + java.util.UUID.randomUUID();
+        demo.post("orders", "bob", "item", item).expect(200);
         Reply bob = demo.get("annotated/whoami", "bob").expect(200);
         assertThat(bob.text("caller")).isEqualTo("bob");
         assertThat(bob.text("databaseUser")).isEqualTo("bob");
         assertThat(bob.text("sessionUser")).isEqualTo("app_proxy");
+        assertThat(bob.rows("item")).contains(item);
         assertThat(bob.rows("owner")).containsOnly("bob");
 
         Reply alice = demo.get("annotated/whoami", "alice").expect(200);

@@ -6,13 +6,7 @@ import dev.proxyra.it.support.DemoAppTest;
 import dev.proxyra.it.support.IntegrationSuite;
 import jakarta.json.JsonObject;
 
-
-
-
-
 import org.junit.jupiter.api.Test;
-
-
 
 import java.util.UUID;
 
@@ -20,7 +14,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** JPA over proxyra: a persistence unit whose jta-data-source is the adapter's resource. */
 class JpaIT extends DemoAppTest {
-
 
     @Test
     void entitiesWrittenByAliceCarryAliceAsOwnerAndBobCannotReadThem() throws Exception {
@@ -57,5 +50,18 @@ class JpaIT extends DemoAppTest {
         Reply carol = demo.post("jpa/orders", "carol", "item", "jpa-carol-" + UUID.randomUUID());
         assertThat(carol.status()).isEqualTo(403);
         assertThat(carol.text("sqlState")).isEqualTo("28000");
+    }
+
+    /**
+     * The pool lets the provider log in without a caller at deploy time (UnauthenticatedAccess=METADATA_ONLY). The
+     * attack: an anonymous request through the same persistence unit. Its query is refused before it reaches the
+     * database.
+     */
+    @Test
+    void anAnonymousJpaQueryIsRefused() throws Exception {
+        Reply anonymous = demo.get("public/jpa/orders", null);
+        assertThat(anonymous.status()).isEqualTo(403);
+        assertThat(anonymous.text("sqlState")).isEqualTo("28000");
+        assertThat(anonymous.text("message")).contains("UnauthenticatedAccess=METADATA_ONLY");
     }
 }

@@ -18,6 +18,10 @@ import java.util.logging.Logger;
 import javax.sql.DataSource;
 
 import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
+import org.postgresql.core.BaseConnection;
+import org.postgresql.core.QueryExecutor;
+import org.postgresql.core.TransactionState;
 
 /**
  * A PostgreSQL stand-in that lives in memory: connections remember the role SET ROLE gave them and answer
@@ -113,13 +117,15 @@ public final class FakePgDataSource implements DataSource {
         private final String sessionUser;
         private String role;
         private boolean autoCommit = true;
+        /** A statement ran since the last commit or rollback with auto-commit off: what pgjdbc reports as OPEN. */
+        private boolean inTransaction;
         private boolean closed;
         private Object self;
 
         static Connection open(String user) {
             FakeConnection c = new FakeConnection(user);
             c.self = Proxy.newProxyInstance(FakePgDataSource.class.getClassLoader(),
-                    new Class<?>[] {Connection.class, PGConnection.class}, c);
+                    new Class<?>[] {Connection.class, PGConnection.class, BaseConnection.class}, c);
             return (Connection) c.self;
         }
 
@@ -131,25 +137,65 @@ public final class FakePgDataSource implements DataSource {
             return role != null ? role : sessionUser;
         }
 
-        void run(String sql) throws SQLException {
-            String s = sql.trim();
-            String lower = s.toLowerCase(Locale.ROOT);
-            if (lower.startsWith("set role ")) {
-                String name = s.substring(9).trim();
-                role = name.startsWith("\"") ? name.substring(1, name.length() - 1).replace("\"\"", "\"") : name;
-            } else if (lower.equals("reset role")) {
-                role = null;
-            } else if (!lower.isEmpty() && !lower.startsWith("select")) {
-                throw new SQLException("fake PostgreSQL does not understand: " + sql, "42601");
+        /**
+         * Runs one statement or a pipeline of them separated by ';', as pgjdbc's simple query protocol does, and
+         * returns the first query's row (null when none ran): what {@code Statement.getResultSet()} then shows.
+         */
+        ResultSet run(String sql, Statement from) throws SQLException {
+            ResultSet first = null;
+            for (String part : sql.split(";")) {
+                String s = part.trim();
+                String lower = s.toLowerCase(Locale.ROOT);
+                if (lower.isEmpty()) {
+                    continue;
+                }
+                if (!autoCommit) {
+                    inTransaction = true;
+                }
+                if (lower.equals("set role none") || lower.equals("reset role")) {
+                    role = null;
+                } else if (lower.startsWith("set role ")) {
+                    String name = s.substring(9).trim();
+                    role = name.startsWith("\"") ? name.substring(1, name.length() - 1).replace("\"\"", "\"") : name;
+                } else if (lower.startsWith("select")) {
+                    if (first == null) {
+                        String[] row = lower.contains("session_user") ? new String[] {currentUser(), sessionUser}
+                                : new String[] {currentUser()};
+                        first = FakeResultSet.of(row, from);
+                    }
+                } else if (!SESSION_RESET.contains(lower) && !lower.startsWith("discard ")) {
+                    throw new SQLException("fake PostgreSQL does not understand: " + s, "42601");
+                }
             }
+            return first;
         }
 
+        /** What proxyra's identity change resets (RESET ALL leaves the role alone, as PostgreSQL does). */
+        private static final java.util.Set<String> SESSION_RESET =
+                java.util.Set.of("close all", "reset all", "deallocate all", "unlisten *");
+
         ResultSet query(String sql, Statement from) throws SQLException {
-            run(sql);
-            String lower = sql.toLowerCase(Locale.ROOT);
-            String[] row = lower.contains("session_user") ? new String[] {currentUser(), sessionUser}
-                    : new String[] {currentUser()};
-            return FakeResultSet.of(row, from);
+            ResultSet rs = run(sql, from);
+            if (rs == null) {
+                throw new SQLException("no result set: " + sql, "02000");
+            }
+            return rs;
+        }
+
+        private Object queryExecutor() {
+            return Proxy.newProxyInstance(FakePgDataSource.class.getClassLoader(), new Class<?>[] {QueryExecutor.class},
+                    (p, m, a) -> switch (m.getName()) {
+                        case "getNotifications" -> new PGNotification[0];
+                        case "getTransactionState" -> transactionState();
+                        case "hashCode" -> System.identityHashCode(p);
+                        case "equals" -> p == a[0];
+                        case "toString" -> "FakeQueryExecutor";
+                        default -> defaultValue(m.getReturnType());
+                    });
+        }
+
+        private TransactionState transactionState() {
+            return inTransaction ? TransactionState.OPEN : TransactionState.IDLE;
         }
 
         @Override
@@ -164,10 +210,21 @@ public final class FakePgDataSource implements DataSource {
                 case "getAutoCommit":
                     return autoCommit;
                 case "setAutoCommit":
+                    if ((Boolean) args[0] && !autoCommit) {
+                        inTransaction = false; // JDBC: switching auto-commit on commits
+                    }
                     autoCommit = (Boolean) args[0];
                     return null;
                 case "commit":
                 case "rollback":
+                    inTransaction = false;
+                    return null;
+                case "getTransactionState":
+                    return transactionState();
+                case "getQueryExecutor":
+                    return queryExecutor();
+                case "getNotifications":
+                    return new PGNotification[0];
                 case "clearWarnings":
                 case "setReadOnly":
                 case "setTransactionIsolation":
@@ -269,11 +326,10 @@ public final class FakePgDataSource implements DataSource {
                     }
                     return last;
                 case "execute":
-                    connection.run(text);
-                    last = null;
-                    return false;
+                    last = connection.run(text, (Statement) self);
+                    return last != null;
                 case "executeUpdate":
-                    connection.run(text);
+                    connection.run(text, (Statement) self);
                     return 0;
                 case "getResultSet":
                     return last;

@@ -126,9 +126,7 @@ class RedeployIT {
 
     private void undeployAll() throws IOException, InterruptedException {
         asadmin("delete-connector-resource", PayaraSetup.JNDI_NAME);
-        asadmin("delete-connector-resource", PayaraSetup.JPA_JNDI_NAME);
         asadmin("delete-connector-connection-pool", PayaraSetup.POOL_NAME);
-        asadmin("delete-connector-connection-pool", PayaraSetup.JPA_POOL_NAME);
         asadmin("undeploy", PayaraSetup.RAR_NAME);
     }
 

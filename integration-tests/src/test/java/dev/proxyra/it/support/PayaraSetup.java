@@ -23,9 +23,6 @@ public final class PayaraSetup {
     public static final String RAR_NAME = "proxyra";
     public static final String POOL_NAME = "erp-pool";
     public static final String JNDI_NAME = "jdbc/erp";
-    /** The resource the demo's JPA persistence unit uses (see postBootCommands). */
-    public static final String JPA_POOL_NAME = "erp-jpa-pool";
-    public static final String JPA_JNDI_NAME = "jdbc/erp-jpa";
     /** Payara's max-pool-size for both pools (managed connections, not physical ones: UCP sizes those). */
     public static final int MAX_POOL_SIZE = 16;
 
@@ -63,23 +60,19 @@ public final class PayaraSetup {
      * The asadmin commands of the post-boot file, as an administrator would type them. The password is
      * not among the properties: proxyra reads it from MicroProfile Config ({@code PROXYRA_PASSWORD}).
      * <p>
-     * The second resource serves JPA: Payara creates an EntityManager while it deploys the application,
-     * and EclipseLink then opens a connection with no caller on the thread. With
-     * {@code UnauthenticatedAccess=PROXY_USER} that connection runs as app_proxy, which holds no
-     * privilege of its own; every request of a signed-in caller still runs as that caller.
+     * {@code UnauthenticatedAccess=METADATA_ONLY}: Payara creates an EntityManager while it deploys the
+     * application, and EclipseLink then logs in on a thread with no caller, reading database metadata only. A
+     * request without a caller gets such a connection too, and any statement on it is refused (28000).
      */
     public static List<String> postBootCommands(Path rar, String jdbcUrl) {
         // a small server-side pool and a short wait, so a leaked slot shows up as a fast failure
         String connection = "--connectiondefinition javax.sql.DataSource --transactionsupport LocalTransaction"
                 + " --steadypoolsize 0 --maxpoolsize " + MAX_POOL_SIZE + " --maxwait 10000"
-                + " --property URL=" + escapeProperty(jdbcUrl) + ":User=app_proxy";
+                + " --property URL=" + escapeProperty(jdbcUrl) + ":User=app_proxy:UnauthenticatedAccess=METADATA_ONLY";
         return List.of(
                 "deploy --name " + RAR_NAME + " " + rar.toAbsolutePath(),
                 "create-connector-connection-pool --raname " + RAR_NAME + " " + connection + " " + POOL_NAME,
-                "create-connector-resource --poolname " + POOL_NAME + " " + JNDI_NAME,
-                "create-connector-connection-pool --raname " + RAR_NAME + " " + connection
-                        + ":UnauthenticatedAccess=PROXY_USER " + JPA_POOL_NAME,
-                "create-connector-resource --poolname " + JPA_POOL_NAME + " " + JPA_JNDI_NAME);
+                "create-connector-resource --poolname " + POOL_NAME + " " + JNDI_NAME);
     }
 
     /** asadmin {@code --property} syntax: ':' separates properties, so ':' and '=' in a value are escaped. */
