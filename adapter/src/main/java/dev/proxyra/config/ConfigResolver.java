@@ -76,7 +76,19 @@ public final class ConfigResolver {
                 ProxyraConfig.UnauthenticatedAccess.valueOf(v.choice(Setting.UNAUTHENTICATED_ACCESS)),
                 v.flag(Setting.ALLOW_EXPLICIT_USER),
                 ProxyraConfig.IdentityCheck.valueOf(v.choice(Setting.IDENTITY_CHECK)),
+                poolName(v.text(Setting.POOL_NAME)),
                 v.prefix);
+    }
+
+    private static final java.util.regex.Pattern POOL_NAME = java.util.regex.Pattern.compile("[A-Za-z0-9._@-]{1,64}");
+
+    /** Safe in an ObjectName unquoted and in a metrics mapping (no ':', ',', '=', '/', quotes or spaces). */
+    private static String poolName(String name) {
+        if (name != null && !POOL_NAME.matcher(name).matches()) {
+            throw new InvalidConfigurationException("proxyra: invalid PoolName '" + name.replaceAll("\\p{Cntrl}", "?")
+                    + "': expected 1 to 64 letters, digits, '.', '_', '-' or '@'");
+        }
+        return name;
     }
 
     private static DialectKind dialect(String url, String configured) {

@@ -15,8 +15,9 @@ public interface ExternalConfig {
     }
 
     /**
-     * MicroProfile Config when an implementation is present for the calling thread's class loader,
-     * otherwise nothing: the adapter works without it.
+     * MicroProfile Config of the adapter's class loader (the server's sources: environment, system properties,
+     * secrets directories, password aliases) when an implementation is present, otherwise nothing: the adapter
+     * works without it.
      */
     static ExternalConfig microProfile() {
         try {

@@ -33,6 +33,7 @@ public record ProxyraConfig(
         UnauthenticatedAccess unauthenticatedAccess,
         boolean allowExplicitUser,
         IdentityCheck identityCheck,
+        String poolName,
         String configPrefix) {
 
     public enum PrincipalCase { UPPER, LOWER, AS_IS }
@@ -63,6 +64,6 @@ public record ProxyraConfig(
                 + ", principalMap=" + principalMap + ", requirePrincipalMapping=" + requirePrincipalMapping
                 + ", principalCase=" + principalCase + ", roleMap=" + roleMap + ", clientIdentifier=" + clientIdentifier + ", unauthenticatedAccess=" + unauthenticatedAccess
                 + ", allowExplicitUser=" + allowExplicitUser + ", identityCheck=" + identityCheck
-                + ", configPrefix=" + configPrefix + "]";
+                + (poolName != null ? ", poolName=" + poolName : "") + ", configPrefix=" + configPrefix + "]";
     }
 }

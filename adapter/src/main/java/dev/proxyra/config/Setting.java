@@ -5,7 +5,7 @@ import java.util.List;
 /**
  * Every user-facing configuration property: its public name (the JavaBean property of the managed
  * connection factory and the {@code config-property-name} in ra.xml), type, built-in default and
- * description. The README's reference table and ra.xml are checked against this table by the build.
+ * description. docs/configuration.md's reference table and ra.xml are checked against this table by the build.
  */
 public enum Setting {
     URL(String.class, null, false,
@@ -54,7 +54,7 @@ public enum Setting {
                     + " automatically from the database (12c and later)."),
     CALLER_SOURCE("CallerSource", String.class, null, false,
             "Class name of a dev.proxyra.identity.CallerSource that names the caller; tried after an explicit user"
-                    + " and before Jakarta Security and the JACC Subject."),
+                    + " and before the server's own security API, Jakarta Security and the JACC Subject."),
     PRINCIPAL_PREFIX("PrincipalPrefix", String.class, null, false,
             "When set, only principals whose name starts with this prefix count as the caller, and the prefix is stripped."),
     PRINCIPAL_MAP("PrincipalMap", String.class, null, false,
@@ -82,6 +82,9 @@ public enum Setting {
                     + " database before a pooled session is reused (one round trip; none extra when the reuse switches"
                     + " identity); SCAN only inspects the application's SQL text.",
             "VERIFY", "SCAN"),
+    POOL_NAME("PoolName", String.class, null, false,
+            "The pool's name in JMX (dev.proxyra:type=Pool,name=PoolName) and in log lines: letters, digits and . _ - @,"
+                    + " at most 64. Unset: the proxy account and the database of the URL, e.g. app_proxy@erp."),
     CONFIG_PREFIX("ConfigPrefix", String.class, "proxyra", false,
             "Prefix of the MicroProfile Config keys that supply properties not set on the pool: prefix.Property,"
                     + " e.g. proxyra.MaxPoolSize or the environment variable PROXYRA_MAXPOOLSIZE.");

@@ -51,17 +51,17 @@ final class ConfiguredCallerSource implements CallerLookup {
         }
         if (type == null) {
             throw new CallerResolutionException("the class named by property CallerSource, '" + className
-                    + "', cannot be loaded by the application's or the adapter's class loader", failure);
+                    + "', cannot be loaded by the application's or the adapter's class loader", failure, true);
         }
         if (!CallerSource.class.isAssignableFrom(type)) {
             throw new CallerResolutionException("the class named by property CallerSource, '" + className
-                    + "', does not implement " + CallerSource.class.getName(), null);
+                    + "', does not implement " + CallerSource.class.getName(), null, true);
         }
         try {
             return (CallerSource) type.getConstructor().newInstance();
         } catch (ReflectiveOperationException | RuntimeException e) {
             throw new CallerResolutionException("the class named by property CallerSource, '" + className
-                    + "', cannot be instantiated (it needs a public no-argument constructor): " + e, e);
+                    + "', cannot be instantiated (it needs a public no-argument constructor): " + e, e, true);
         }
     }
 }

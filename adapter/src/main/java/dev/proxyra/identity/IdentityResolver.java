@@ -1,20 +1,21 @@
 package dev.proxyra.identity;
 
 import java.sql.SQLException;
-import java.sql.SQLInvalidAuthorizationSpecException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
 import dev.proxyra.config.DialectKind;
 import dev.proxyra.config.ProxyraConfig;
+import dev.proxyra.monitoring.Refusal;
 
 /**
  * Decides which database identity a connection request runs as, on the calling thread: the caller
  * chain (explicit user, CallerSource, the server's own security API, Jakarta Security, JACC Subject), then
  * prefix, map and case,
  * then validation of the database user name. Every refusal is an SQLException with SQLState 28000
- * that says why; nothing here ever falls back to the proxy account unless UnauthenticatedAccess says so.
+ * that says why, tagged with its {@link Refusal} reason; nothing here ever falls back to the proxy account unless
+ * UnauthenticatedAccess says so.
  */
 public final class IdentityResolver {
     public static final String AUTHORIZATION_STATE = "28000";
@@ -71,7 +72,7 @@ public final class IdentityResolver {
             try {
                 names = source.candidates();
             } catch (CallerResolutionException e) {
-                throw refused("the caller cannot be resolved: " + e.getMessage(), e.getCause());
+                throw unresolved(e);
             }
             String caller = withPrefix(names);
             if (caller != null) {
@@ -82,7 +83,7 @@ public final class IdentityResolver {
             try {
                 anonymous = names.isEmpty() && source.anonymous();
             } catch (CallerResolutionException e) {
-                throw refused("the caller cannot be resolved: " + e.getMessage(), e.getCause());
+                throw unresolved(e);
             }
             tried.add(source.description() + (anonymous ? ": anonymous (nobody signed in)" : names.isEmpty() ? ": no caller"
                     : ": no principal starting with PrincipalPrefix '" + config.principalPrefix() + "' among " + names));
@@ -93,7 +94,7 @@ public final class IdentityResolver {
         return switch (config.unauthenticatedAccess()) {
             case PROXY_USER -> DbIdentity.PROXY_ACCOUNT;
             case METADATA_ONLY -> DbIdentity.METADATA_ONLY;
-            case DENY -> throw refused("no caller could be resolved for this connection request (tried "
+            case DENY -> throw refused(Refusal.NO_CALLER, "no caller could be resolved for this connection request (tried "
                     + String.join("; ", tried) + "); UnauthenticatedAccess=DENY refuses to connect without a caller", null);
         };
     }
@@ -101,14 +102,14 @@ public final class IdentityResolver {
     /** The identity for {@code DataSource.getConnection(user, password)}. */
     public DbIdentity resolveExplicit(String user, String password) throws SQLException {
         if (!config.allowExplicitUser()) {
-            throw refused("getConnection(user, password) is not allowed: set AllowExplicitUser=true to let"
+            throw refused(Refusal.CONFIGURATION, "getConnection(user, password) is not allowed: set AllowExplicitUser=true to let"
                     + " applications name the database user", null);
         }
         if (user == null) {
-            throw refused("getConnection(user, password) was called with a null user", null);
+            throw refused(Refusal.NO_CALLER, "getConnection(user, password) was called with a null user", null);
         }
         if (password != null && config.dialect() == DialectKind.POSTGRESQL) {
-            throw refused("a password cannot be checked on PostgreSQL (SET ROLE does not authenticate): call"
+            throw refused(Refusal.CONFIGURATION, "a password cannot be checked on PostgreSQL (SET ROLE does not authenticate): call"
                     + " getConnection(user, null) for user '" + printable(user) + "'", null);
         }
         DbIdentity identity = identityFor(user, "explicit user");
@@ -126,7 +127,8 @@ public final class IdentityResolver {
                 }
             }
         } catch (CallerResolutionException e) {
-            throw refused("the caller's groups cannot be resolved: " + e.getMessage(), e.getCause());
+            throw refused(e.isConfiguration() ? Refusal.CONFIGURATION : Refusal.NO_CALLER,
+                    "the caller's groups cannot be resolved: " + e.getMessage(), e.getCause());
         }
         return new DbIdentity(identity.databaseUser(), identity.caller(), identity.password(), roles);
     }
@@ -150,7 +152,7 @@ public final class IdentityResolver {
         if (mapped != null) {
             dbUser = mapped;
         } else if (config.requirePrincipalMapping()) {
-            throw refused("caller '" + printable(caller) + "' (from " + source + ") is not in PrincipalMap and"
+            throw refused(Refusal.NOT_MAPPED, "caller '" + printable(caller) + "' (from " + source + ") is not in PrincipalMap and"
                     + " RequirePrincipalMapping=true", null);
         } else {
             dbUser = switch (config.principalCase()) {
@@ -165,21 +167,21 @@ public final class IdentityResolver {
 
     private void validate(String dbUser, String caller, String source) throws SQLException {
         if (dbUser.isBlank()) {
-            throw refused("the " + what(dbUser, caller, source) + " is empty", null);
+            throw refused(Refusal.NOT_MAPPED, "the " + what(dbUser, caller, source) + " is empty", null);
         }
         int bytes = 0;
         for (int i = 0; i < dbUser.length(); ) {
             int cp = dbUser.codePointAt(i);
             if (Character.isISOControl(cp) || Character.getType(cp) == Character.FORMAT
                     || Character.getType(cp) == Character.SURROGATE) {
-                throw refused("the " + what(dbUser, caller, source) + " contains a control character (U+"
+                throw refused(Refusal.NOT_MAPPED, "the " + what(dbUser, caller, source) + " contains a control character (U+"
                         + String.format("%04X", cp) + ")", null);
             }
             bytes += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
             i += Character.charCount(cp);
         }
         if (bytes > maxNameBytes) {
-            throw refused("the " + what(dbUser, caller, source) + " is " + bytes + " bytes long; "
+            throw refused(Refusal.NOT_MAPPED, "the " + what(dbUser, caller, source) + " is " + bytes + " bytes long; "
                     + config.dialect().name().toLowerCase(Locale.ROOT) + " allows at most " + maxNameBytes, null);
         }
     }
@@ -202,7 +204,12 @@ public final class IdentityResolver {
         return name.codePointCount(0, name.length()) > 80 ? sb + "..." : sb.toString();
     }
 
-    private static SQLException refused(String why, Throwable cause) {
-        return new SQLInvalidAuthorizationSpecException("proxyra: " + why, AUTHORIZATION_STATE, cause);
+    private static SQLException refused(Refusal reason, String why, Throwable cause) {
+        return reason.authorization("proxyra: " + why, cause);
+    }
+
+    private static SQLException unresolved(CallerResolutionException e) {
+        return refused(e.isConfiguration() ? Refusal.CONFIGURATION : Refusal.NO_CALLER,
+                "the caller cannot be resolved: " + e.getMessage(), e.getCause());
     }
 }

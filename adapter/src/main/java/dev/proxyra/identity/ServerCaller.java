@@ -51,7 +51,9 @@ abstract class ServerCaller implements CallerLookup {
 
     /**
      * Payara (and GlassFish): {@code com.sun.enterprise.security.SecurityContext.getCurrent()}, set for every
-     * servlet and EJB call. Anonymous is the default context (its principal, "ANONYMOUS", is configurable).
+     * servlet and EJB call. Anonymous is the default context (its principal, "ANONYMOUS", is configurable). A context
+     * signed in to the administration realm is no application caller either: Payara leaves the console's
+     * administrator on admin threads, where an application's persistence unit may log in while it deploys.
      */
     static final class Payara extends ServerCaller {
         private Method current;
@@ -79,7 +81,8 @@ abstract class ServerCaller implements CallerLookup {
         private Object context() throws CallerResolutionException {
             Object context = call(current, null);
             return context == null || context == call(defaultContext, null)
-                    || Boolean.TRUE.equals(call(serverGenerated, context)) ? null : context;
+                    || Boolean.TRUE.equals(call(serverGenerated, context))
+                    || signedInTo(ADMIN_REALM, (Subject) call(subject, context)) ? null : context;
         }
 
         @Override
@@ -100,6 +103,30 @@ abstract class ServerCaller implements CallerLookup {
             Subject s = context == null ? null : (Subject) call(subject, context);
             return s == null ? List.of() : CallerLookup.groupNames(s.getPrincipals());
         }
+    }
+
+    /** Payara's administration realm (security-service admin-realm). */
+    static final String ADMIN_REALM = "admin-realm";
+
+    /**
+     * Whether {@code subject} signed in to {@code realm}: Payara records the realm of a sign-in in the password
+     * credential it keeps among the subject's private credentials ({@code getRealm()}).
+     */
+    static boolean signedInTo(String realm, Subject subject) {
+        if (subject == null) {
+            return false;
+        }
+        for (Object credential : subject.getPrivateCredentials()) {
+            try {
+                Method getRealm = credential.getClass().getMethod("getRealm");
+                if (realm.equals(getRealm.invoke(credential))) {
+                    return true;
+                }
+            } catch (ReflectiveOperationException | RuntimeException notACredentialWithARealm) {
+                // another kind of credential
+            }
+        }
+        return false;
     }
 
     /**

@@ -5,7 +5,6 @@ import java.io.Serializable;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.SQLFeatureNotSupportedException;
-import java.sql.SQLNonTransientConnectionException;
 import java.util.logging.Logger;
 
 import javax.naming.Reference;
@@ -17,6 +16,8 @@ import jakarta.resource.spi.ConnectionManager;
 
 import dev.proxyra.config.InvalidConfigurationException;
 import dev.proxyra.identity.DbIdentity;
+import dev.proxyra.monitoring.Refusal;
+import dev.proxyra.pool.IdentityPool;
 import dev.proxyra.spi.IdentityRequest;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
 
@@ -42,33 +43,58 @@ public final class ProxyraDataSource implements DataSource, Referenceable, Seria
 
     @Override
     public Connection getConnection() throws SQLException {
+        DbIdentity identity;
         try {
-            return allocate(identities().resolve());
+            identity = identities().resolve();
         } catch (SQLException e) {
-            throw logged(e);
+            throw refusedBeforeThePool(e);
         }
+        return allocate(identity);
     }
 
     @Override
     public Connection getConnection(String user, String password) throws SQLException {
+        DbIdentity identity;
         try {
-            return allocate(identities().resolveExplicit(user, password));
+            identity = identities().resolveExplicit(user, password);
         } catch (SQLException e) {
-            throw logged(e);
+            throw refusedBeforeThePool(e);
         }
+        return allocate(identity);
     }
 
-    /** Every refused request leaves the adapter's reason in the server log (never a password: messages carry none). */
-    private static SQLException logged(SQLException e) {
-        LOG.warning(() -> e.getMessage() + " [SQLState " + e.getSQLState() + "]");
+    /**
+     * A request refused before it reached the pool (no caller, not mapped, configuration): counted and logged by the
+     * pool's metrics (rate-limited per reason). The pool counts what it refuses itself.
+     */
+    private SQLException refusedBeforeThePool(SQLException e) {
+        Refusal reason = Refusal.of(e);
+        IdentityPool pool = null;
+        if (reason != null) {
+            try {
+                pool = factory.pool();
+            } catch (SQLException | RuntimeException noPool) {
+                // the configuration keeps the pool from opening: reported below
+            }
+        }
+        if (pool != null) {
+            pool.metrics().refused(reason, e);
+        } else if (!configurationReported) {
+            configurationReported = true; // the same error on every request: once at WARNING, then at FINE
+            LOG.warning(() -> e.getMessage() + " [SQLState " + e.getSQLState() + "]");
+        } else {
+            LOG.fine(() -> e.getMessage() + " [SQLState " + e.getSQLState() + "]");
+        }
         return e;
     }
+
+    private transient volatile boolean configurationReported;
 
     private dev.proxyra.identity.IdentityResolver identities() throws SQLException {
         try {
             return factory.identityResolver();
         } catch (InvalidConfigurationException e) {
-            throw new SQLNonTransientConnectionException(e.getMessage(), "08001", e);
+            throw Refusal.CONFIGURATION.nonTransientConnection(e.getMessage(), "08001", e);
         }
     }
 
@@ -77,15 +103,23 @@ public final class ProxyraDataSource implements DataSource, Referenceable, Seria
         try {
             connection = (Connection) manager.allocateConnection(factory, new IdentityRequest(identity));
         } catch (ResourceException e) {
-            throw sqlException(e);
+            throw logUnlessCounted(sqlException(e));
         }
         // A refused request comes back as a handle carrying the reason (see ConnectionHandle): closing it returns
         // the managed connection to the server's pool as after any use, with no error reported to the server.
         if (connection instanceof ConnectionHandle handle && handle.refusal() != null) {
             handle.close();
-            throw handle.refusal();
+            throw logUnlessCounted(handle.refusal());
         }
         return connection;
+    }
+
+    /** The pool counted and logged its own refusals; anything else that failed a request is logged here. */
+    private static SQLException logUnlessCounted(SQLException e) {
+        if (Refusal.of(e) == null) {
+            LOG.warning(() -> e.getMessage() + " [SQLState " + e.getSQLState() + "]");
+        }
+        return e;
     }
 
     /** The SQLException behind a server's ResourceException, so the caller sees the adapter's own reason. */

@@ -3,7 +3,6 @@ package dev.proxyra.pool;
 import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.SQLInvalidAuthorizationSpecException;
 import java.sql.SQLTransientConnectionException;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,7 +28,11 @@ import dev.proxyra.config.Redacted;
 import dev.proxyra.config.Secret;
 import dev.proxyra.dialect.Dialect;
 import dev.proxyra.identity.DbIdentity;
-import dev.proxyra.identity.IdentityResolver;
+import dev.proxyra.monitoring.HealthReport;
+import dev.proxyra.monitoring.PoolMetrics;
+import dev.proxyra.monitoring.PoolMetrics.Discard;
+import dev.proxyra.monitoring.PoolMetrics.Outcome;
+import dev.proxyra.monitoring.Refusal;
 
 /**
  * One UCP pool of physical connections logged in as the proxy account, and the one lifecycle every
@@ -54,7 +57,8 @@ import dev.proxyra.identity.IdentityResolver;
  * temporary objects, prepared statements, cursors, LISTEN, advisory locks) is kept for that identity and
  * reset before any other.</li>
  * </ol>
- * UCP does sizing, waiting, validation and replacement of dead connections.
+ * UCP does sizing, waiting, validation and replacement of dead connections. Every borrow, refusal and discard is
+ * counted in {@link PoolMetrics}, which JMX shows as {@code dev.proxyra:type=Pool,name=<name>} ({@link PoolMonitor}).
  */
 public final class IdentityPool implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(IdentityPool.class.getName());
@@ -74,10 +78,13 @@ public final class IdentityPool implements AutoCloseable {
     private final PoolDataSource ucp;
     /** One label set per label value: UCP copies what it is given, so a set can serve every borrow. */
     private final ConcurrentHashMap<String, Properties> labelSets = new ConcurrentHashMap<>();
+    /** The pool's name for operators: PoolName, or user@database; the JMX name and the name in messages. */
     private final String name;
-    private final LongAdder identitySwitches = new LongAdder();
+    /** UCP's name for the pool, unique within the process (see LOADER_TAG). */
+    private final String ucpName;
+    private final PoolMetrics metrics;
+    private final PoolMonitor monitor;
     private final boolean tagClients;
-    private final LongAdder discarded = new LongAdder();
     private final LongAdder escapesFound = new LongAdder();
     private final boolean verifyOnBorrow;
     private final AtomicInteger lentOut = new AtomicInteger();
@@ -94,7 +101,9 @@ public final class IdentityPool implements AutoCloseable {
         this.password = password;
         this.tagClients = config.clientIdentifier() && dialect.tagsClients();
         this.verifyOnBorrow = dialect.identityChangeableBySql() && config.identityCheck() == ProxyraConfig.IdentityCheck.VERIFY;
-        this.name = "proxyra-" + POOL_NUMBER.incrementAndGet() + "-" + LOADER_TAG;
+        this.ucpName = "proxyra-" + POOL_NUMBER.incrementAndGet() + "-" + LOADER_TAG;
+        this.name = config.poolName() != null ? config.poolName() : PoolMonitor.defaultName(user, config.url());
+        this.metrics = new PoolMetrics(name);
         UcpRuntime.poolOpened();
         try {
             this.ucp = UcpRuntime.underAdapterLoader(this::createUcp);
@@ -102,12 +111,14 @@ public final class IdentityPool implements AutoCloseable {
             UcpRuntime.poolClosed();
             throw e;
         }
-        LOG.fine(() -> "proxyra: created pool " + name + " for " + config);
+        this.monitor = PoolMonitor.register(this);
+        LOG.info(() -> "proxyra: pool " + name + " started (JMX " + monitor.objectName() + "): " + config
+                + (config.user() == null ? " as " + user + " (the server's credential)" : ""));
     }
 
     private PoolDataSource createUcp() throws SQLException {
         PoolDataSource ucp = PoolDataSourceFactory.getPoolDataSource();
-        ucp.setConnectionPoolName(name);
+        ucp.setConnectionPoolName(ucpName);
         ucp.setConnectionFactoryClassName(config.connectionFactoryClassName() != null
                 ? config.connectionFactoryClassName() : dialect.connectionFactoryClassName());
         ucp.setURL(config.url());
@@ -153,12 +164,29 @@ public final class IdentityPool implements AutoCloseable {
         return name;
     }
 
+    /** What this pool counted since it opened. */
+    public PoolMetrics metrics() {
+        return metrics;
+    }
+
     public Dialect dialect() {
         return dialect;
     }
 
     /** Borrows a physical connection and makes it run as {@code identity}, in a state fit for it. */
     public PhysicalSession borrow(DbIdentity identity) throws SQLException {
+        try {
+            return borrowTimed(identity, System.nanoTime());
+        } catch (SQLException e) {
+            Refusal reason = Refusal.of(e);
+            if (reason != null) {
+                metrics.refused(reason, e);
+            }
+            throw e;
+        }
+    }
+
+    private PhysicalSession borrowTimed(DbIdentity identity, long started) throws SQLException {
         if (closed) {
             throw new SQLTransientConnectionException("proxyra: pool " + name + " is closed (the resource adapter"
                     + " stopped or its configuration changed)", "08003");
@@ -166,9 +194,9 @@ public final class IdentityPool implements AutoCloseable {
         if (!identity.isProxyAccount() && identity.databaseUser().equalsIgnoreCase(user)) {
             // SET ROLE to the login role always succeeds (and an Oracle proxy session as itself makes no
             // sense): a caller of that name would run as the proxy account, which only UnauthenticatedAccess grants.
-            throw new SQLInvalidAuthorizationSpecException("proxyra: caller '" + identity.caller()
+            throw Refusal.NOT_AUTHORIZED.authorization("proxyra: caller '" + identity.caller()
                     + "' maps to database user '" + identity.databaseUser() + "', the proxy account itself; refused",
-                    IdentityResolver.AUTHORIZATION_STATE);
+                    null);
         }
         String want = IdentityLabels.valueFor(identity);
         Properties wanted = labelSet(want, identity);
@@ -179,57 +207,62 @@ public final class IdentityPool implements AutoCloseable {
         int failedChecks = 0;
         while (true) {
             Connection connection = take(wanted);
-            lentOut.incrementAndGet();
+            metrics.lentOut(lentOut.incrementAndGet());
             String have = null;
-            boolean ready;
+            Outcome outcome;
             try {
                 have = labelOf(connection);
-                ready = prepare(connection, have, want, identity);
+                outcome = prepare(connection, have, want, identity);
             } catch (SQLException e) {
                 boolean refused = dialect.isNotAuthorized(e) && dialect.classify(e) != Dialect.ErrorKind.FATAL;
                 if (!refused && have != null && System.nanoTime() < retryUntil) {
                     // A pooled session that is dead, or whose check or reset failed (whatever its own SQL left on
                     // it, e.g. a statement_timeout), is no good to anyone: another one is borrowed.
                     dead++;
-                    discardLent(connection, "it failed when borrowed: " + Secret.scrub(e.getMessage(), password));
+                    discardLent(connection, dialect.classify(e) == Dialect.ErrorKind.FATAL ? Discard.FATAL_ERROR
+                            : Discard.STATE_NOT_RESET, "it failed when borrowed: " + Secret.scrub(e.getMessage(), password));
                     continue;
                 }
                 throw afterFailedSwitch(connection, have, identity, e);
             } catch (RuntimeException | Error e) {
-                discardLent(connection, "unexpected failure while switching identity");
+                discardLent(connection, Discard.STATE_NOT_RESET, "unexpected failure while switching identity");
                 throw e;
             }
-            if (ready) {
+            if (outcome != null) {
+                metrics.borrowed(outcome, System.nanoTime() - started, want);
                 return new PhysicalSession(connection, identity);
             }
             failedChecks++;
-            discardLent(connection, "it no longer ran as its label said (application SQL or code outside proxyra"
-                    + " changed its identity)");
+            discardLent(connection, Discard.IDENTITY_CHANGED, "it no longer ran as its label said (application SQL"
+                    + " or code outside proxyra changed its identity)");
             if (System.nanoTime() >= retryUntil) {
-                throw new SQLTransientConnectionException("proxyra: pool " + name + " found no usable session within "
-                        + "ConnectionWaitTimeout=" + config.connectionWaitTimeout() + "s: " + failedChecks
-                        + " no longer ran as their label said and " + dead + " were dead or failed; all were discarded",
-                        "08001");
+                throw Refusal.DATABASE_UNREACHABLE.transientConnection("proxyra: pool " + name + " found no usable"
+                        + " session within ConnectionWaitTimeout=" + config.connectionWaitTimeout() + "s: "
+                        + failedChecks + " no longer ran as their label said and " + dead + " were dead or failed;"
+                        + " all were discarded", "08001", null);
             }
         }
     }
 
     /**
      * Verify or switch: makes a borrowed connection, labelled {@code have}, run as {@code identity}, labelled
-     * {@code want}. False: the session failed a check and must be discarded.
+     * {@code want}, and says how. Null: the session failed a check and must be discarded.
      */
-    private boolean prepare(Connection connection, String have, String want, DbIdentity identity) throws SQLException {
+    private Outcome prepare(Connection connection, String have, String want, DbIdentity identity) throws SQLException {
+        Outcome outcome;
         // A password means the caller must be authenticated now: never reuse a warm session for it.
         if (want.equals(have) && identity.password() == null) {
             boolean intact = dialect.identityIntact(connection, identity)
                     && (!verifyOnBorrow || dialect.verify(connection, identity));
             if (!recordCheck(intact, have)) {
-                return false;
+                return null;
             }
+            outcome = Outcome.WARM;
         } else {
             DbIdentity previous = IdentityLabels.identityIn(have);
             if (have != null && previous == null) {
-                return recordCheck(false, have); // a label proxyra did not write: state unknown
+                recordCheck(false, have); // a label proxyra did not write: state unknown
+                return null;
             }
             LabelableConnection labelable = (LabelableConnection) connection;
             if (have != null) {
@@ -238,15 +271,16 @@ public final class IdentityPool implements AutoCloseable {
                 labelable.removeConnectionLabel(IdentityLabels.CLIENT_KEY);
             }
             if (!recordCheck(dialect.changeIdentity(connection, previous, identity, verifyOnBorrow), have)) {
-                return false;
+                return null;
             }
             labelable.applyConnectionLabel(IdentityLabels.KEY, want);
-            identitySwitches.increment();
+            // a connection without a label never served anyone since it logged in
+            outcome = have == null ? Outcome.NEW_PHYSICAL : Outcome.SWITCHED;
         }
         if (tagClients) {
             tagClient(connection, identity);
         }
-        return true;
+        return outcome;
     }
 
     /**
@@ -257,30 +291,33 @@ public final class IdentityPool implements AutoCloseable {
     public void release(PhysicalSession session) {
         Connection connection = session.connection();
         String reason = null;
+        Discard discard = null;
         if (session.isBroken()) {
+            discard = Discard.FATAL_ERROR;
             reason = "a fatal error was reported on it";
         } else if (session.identityMayHaveChanged() && dialect.identityChangeableBySql()) {
+            discard = Discard.IDENTITY_CHANGED;
             reason = "the application ran SQL that can change the session's role";
         } else {
             try {
                 session.state().restore(connection, dialect);
                 if (!dialect.identityIntact(connection, session.identity())) {
+                    discard = Discard.IDENTITY_CHANGED;
                     reason = "its identity was changed outside proxyra";
+                    escapesFound.increment();
+                    LOG.warning("proxyra: a session of pool " + name + " was returned with its identity changed outside"
+                            + " proxyra; discarded");
                 } else if (session.state().clientInfoChanged()) {
                     // the application's client info may have replaced the caller's client identifier: set it again
                     ((LabelableConnection) connection).removeConnectionLabel(IdentityLabels.CLIENT_KEY);
                 }
             } catch (SQLException | RuntimeException e) {
+                discard = Discard.STATE_NOT_RESET;
                 reason = "its state could not be restored (" + Secret.scrub(e.toString(), password) + ")";
             }
         }
-        if (reason != null) {
-            if (reason.startsWith("its identity")) {
-                escapesFound.increment();
-                LOG.warning("proxyra: a session of pool " + name + " was returned with its identity changed outside"
-                        + " proxyra; discarded");
-            }
-            discardLent(connection, reason);
+        if (discard != null) {
+            discardLent(connection, discard, reason);
         } else {
             lentOut.decrementAndGet();
             returnToUcp(connection);
@@ -364,14 +401,21 @@ public final class IdentityPool implements AutoCloseable {
      */
     private SQLException afterFailedSwitch(Connection connection, String have, DbIdentity identity, SQLException e) {
         if (dialect.classify(e) == Dialect.ErrorKind.FATAL || !dialect.isNotAuthorized(e)) {
-            discardLent(connection, "switching identity failed: " + Secret.scrub(e.getMessage(), password));
+            boolean fatal = dialect.classify(e) == Dialect.ErrorKind.FATAL;
+            discardLent(connection, fatal ? Discard.FATAL_ERROR : Discard.STATE_NOT_RESET,
+                    "switching identity failed: " + Secret.scrub(e.getMessage(), password));
+            if (fatal) {
+                // the driver's own exception goes on, so that the managed connection reports the fatal error as
+                // such; counted here, where the reason is known
+                metrics.refused(Refusal.DATABASE_UNREACHABLE, e);
+            }
             return e;
         }
         DbIdentity previous = IdentityLabels.identityIn(have);
         DbIdentity now = dialect.identityAfterRefusal(previous);
         try {
             if (now != null && verifyOnBorrow && !recordCheck(dialect.verify(connection, now), have)) {
-                discardLent(connection, "it no longer ran as its label said");
+                discardLent(connection, Discard.IDENTITY_CHANGED, "it no longer ran as its label said");
             } else {
                 if (now != null) {
                     ((LabelableConnection) connection).applyConnectionLabel(IdentityLabels.KEY,
@@ -381,12 +425,11 @@ public final class IdentityPool implements AutoCloseable {
                 returnToUcp(connection);
             }
         } catch (SQLException | RuntimeException checkFailure) {
-            discardLent(connection, "checking a session after a refused switch failed");
+            discardLent(connection, Discard.STATE_NOT_RESET, "checking a session after a refused switch failed");
         }
-        return new SQLInvalidAuthorizationSpecException("proxyra: the proxy account may not act as database user '"
+        return Refusal.NOT_AUTHORIZED.authorization("proxyra: the proxy account may not act as database user '"
                 + identity.databaseUser() + "'" + (identity.caller() != null ? " (caller '" + identity.caller() + "')" : "")
-                + ": " + e.getMessage() + " [SQLState " + e.getSQLState() + ", error " + e.getErrorCode() + "]",
-                IdentityResolver.AUTHORIZATION_STATE, e);
+                + ": " + e.getMessage() + " [SQLState " + e.getSQLState() + ", error " + e.getErrorCode() + "]", e);
     }
 
     private SQLException borrowFailure(SQLException e) {
@@ -396,7 +439,7 @@ public final class IdentityPool implements AutoCloseable {
         }
         if (root instanceof IllegalArgumentException) {
             // e.g. pgjdbc's "URL invalid": a configuration error, not an unreachable database
-            return new java.sql.SQLNonTransientConnectionException("proxyra: invalid URL '"
+            return Refusal.CONFIGURATION.nonTransientConnection("proxyra: invalid URL '"
                     + Redact.url(config.url()) + "': the driver rejected it ("
                     + Secret.scrub(root.getMessage(), password) + ")", "08001", Redacted.copyOf(e, password));
         }
@@ -404,27 +447,27 @@ public final class IdentityPool implements AutoCloseable {
             // class 28: authorization; 08004: the server rejected the connection (pgjdbc: no password was provided)
             if (t instanceof SQLException s && s.getSQLState() != null
                     && (s.getSQLState().startsWith("28") || s.getSQLState().equals("08004"))) {
-                return new SQLInvalidAuthorizationSpecException("proxyra: the proxy account '" + user
+                return Refusal.CONFIGURATION.authorization("proxyra: the proxy account '" + user
                         + "' cannot log in to the database (check User and Password): "
-                        + Secret.scrub(s.getMessage(), password), IdentityResolver.AUTHORIZATION_STATE,
-                        Redacted.copyOf(e, password));
+                        + Secret.scrub(s.getMessage(), password), Redacted.copyOf(e, password));
             }
         }
-        int borrowed = borrowedCount();
-        String why = borrowed >= config.maxPoolSize()
+        boolean exhausted = borrowedCount() >= config.maxPoolSize();
+        String why = exhausted
                 ? "pool exhausted: all " + config.maxPoolSize() + " physical connections (MaxPoolSize) are in use"
                 : "the database is unreachable or refused the connection";
         String cause = root != e && root.getMessage() != null && !root.getMessage().startsWith("UCP-")
                 ? "; " + root.getMessage() : "";
-        return new SQLTransientConnectionException("proxyra: no connection from pool " + name + " within "
-                + "ConnectionWaitTimeout=" + config.connectionWaitTimeout() + "s: " + why + " ("
-                + Secret.scrub(e.getMessage() + cause, password) + ")", "08001", Redacted.copyOf(e, password));
+        return (exhausted ? Refusal.POOL_EXHAUSTED : Refusal.DATABASE_UNREACHABLE).transientConnection(
+                "proxyra: no connection from pool " + name + " within ConnectionWaitTimeout="
+                        + config.connectionWaitTimeout() + "s: " + why + " ("
+                        + Secret.scrub(e.getMessage() + cause, password) + ")", "08001", Redacted.copyOf(e, password));
     }
 
     /** Ends a lending by throwing the physical connection away (UCP closes it and opens another when needed). */
-    private void discardLent(Connection connection, String reason) {
+    private void discardLent(Connection connection, Discard why, String reason) {
         lentOut.decrementAndGet();
-        discarded.increment();
+        metrics.discarded(why);
         LOG.fine(() -> "proxyra: discarding a physical connection of pool " + name + ": " + reason);
         try {
             UcpRuntime.underAdapterLoader(() -> {
@@ -494,9 +537,9 @@ public final class IdentityPool implements AutoCloseable {
         }
     }
 
-    /** How many times a physical connection had to change identity (a round trip each). */
+    /** How many times a physical connection had to take an identity (a round trip each): switches and new ones. */
     public long identitySwitches() {
-        return identitySwitches.sum();
+        return metrics.borrows(Outcome.SWITCHED) + metrics.borrows(Outcome.NEW_PHYSICAL);
     }
 
     /** Pooled sessions found at borrow time no longer running as their label (IdentityCheck=VERIFY). */
@@ -504,9 +547,13 @@ public final class IdentityPool implements AutoCloseable {
         return escapesFound.sum();
     }
 
-    /** Physical connections thrown away (fatal error, identity changed by SQL). */
+    /** Physical connections thrown away, for any reason. */
     public long discardedCount() {
-        return discarded.sum();
+        long n = 0;
+        for (Discard d : Discard.values()) {
+            n += metrics.discards(d);
+        }
+        return n;
     }
 
     /** Whether {@code clear} is the password this pool logs in with. */
@@ -526,6 +573,7 @@ public final class IdentityPool implements AutoCloseable {
     void retire() {
         retired = true;
         closed = true;
+        monitor.unregister(); // its successor, with the new configuration, takes the name
         LOG.fine(() -> "proxyra: retired pool " + name + "; it closes when its last lent session returns");
         if (lentOut.get() == 0) {
             close();
@@ -540,13 +588,14 @@ public final class IdentityPool implements AutoCloseable {
         }
         closed = true;
         destroyed = true;
+        monitor.unregister();
         try {
             UcpRuntime.underAdapterLoader(() -> {
                 if (dialect.closeIdentitiesOnShutdown()) {
                     closeIdleIdentities();
                 }
                 try {
-                    UniversalConnectionPoolManagerImpl.getUniversalConnectionPoolManager().destroyConnectionPool(name);
+                    UniversalConnectionPoolManagerImpl.getUniversalConnectionPoolManager().destroyConnectionPool(ucpName);
                 } catch (UniversalConnectionPoolException e) {
                     // Never started (no borrow yet): nothing to close.
                     LOG.log(Level.FINE, "proxyra: destroying pool " + name, e);
@@ -558,6 +607,49 @@ public final class IdentityPool implements AutoCloseable {
         } finally {
             UcpRuntime.poolClosed();
         }
-        LOG.fine(() -> "proxyra: closed pool " + name);
+        LOG.info(() -> "proxyra: pool " + name + " stopped: " + metrics.summary());
+    }
+
+    /**
+     * Whether a physical connection can be had and the database answers: an idle connection, or a new one if the
+     * pool has room, is validated by the driver ({@code isValid}, no SQL of proxyra's) and given back unchanged,
+     * labels and all. Never lent, never switched, never counted as a borrow. A pool with every connection lent out
+     * is reported DOWN at once instead of waiting for one.
+     */
+    public HealthReport checkHealth() {
+        long started = System.nanoTime();
+        if (closed) {
+            return health(false, "pool closed", started);
+        }
+        int idle;
+        int borrowed;
+        try {
+            idle = ucp.getAvailableConnectionsCount();
+            borrowed = ucp.getBorrowedConnectionsCount();
+        } catch (SQLException e) {
+            return health(false, "pool statistics unavailable: " + Secret.scrub(e.getMessage(), password), started);
+        }
+        if (idle == 0 && borrowed >= config.maxPoolSize()) {
+            return health(false, "pool exhausted: all " + config.maxPoolSize() + " physical connections (MaxPoolSize)"
+                    + " are lent out", started);
+        }
+        try {
+            return UcpRuntime.underAdapterLoader(() -> {
+                try (Connection c = user != null && password != null ? ucp.getConnection(user, password.reveal())
+                        : ucp.getConnection()) {
+                    int seconds = Math.max(1, Math.min(5, config.connectionWaitTimeout()));
+                    return c.isValid(seconds)
+                            ? health(true, "the database answered; " + idle + " idle, " + borrowed + " lent out of at"
+                                    + " most " + config.maxPoolSize(), started)
+                            : health(false, "a physical connection did not answer within " + seconds + " s", started);
+                }
+            });
+        } catch (SQLException e) {
+            return health(false, borrowFailure(e).getMessage(), started);
+        }
+    }
+
+    private static HealthReport health(boolean up, String detail, long started) {
+        return new HealthReport(up, detail, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
     }
 }

@@ -49,6 +49,7 @@ public final class PoolRegistry implements AutoCloseable {
                 config.password() != null ? config.password() : credentialPassword);
         Entry entry = pools.get(key);
         if (entry == null) {
+            prepareProcessWideState();
             entry = new Entry(new IdentityPool(config, Dialect.of(config.dialect()), key.user(), key.password()));
             pools.put(key, entry);
         }
@@ -78,6 +79,10 @@ public final class PoolRegistry implements AutoCloseable {
         if (retire) {
             pool.retire();
         }
+    }
+
+    public synchronized boolean isClosed() {
+        return closed;
     }
 
     public synchronized List<IdentityPool> pools() {

@@ -43,6 +43,7 @@ final class UcpRuntime {
 
     private static int openPools;
     private static boolean ucpInitialised;
+    private static boolean driverManagerInitialised;
 
 
     private UcpRuntime() {
@@ -98,9 +99,14 @@ final class UcpRuntime {
      * of its first use: here the system class loader, as in a plain JVM, and before a server scan (Payara's JDBC
      * leak prevention) makes it load the adapter's drivers through an application's loader. The call comes from
      * a class of its own throwaway loader: called from the adapter's, DriverManager would initialise the
-     * adapter's copy of every driver someone else registered. Called when the adapter starts.
+     * adapter's copy of every driver someone else registered. Called when the adapter starts or opens its first
+     * pool, whichever comes first; once per copy of the adapter.
      */
-    static void initialiseDriverManager() {
+    static synchronized void initialiseDriverManager() {
+        if (driverManagerInitialised) {
+            return;
+        }
+        driverManagerInitialised = true;
         Thread thread = Thread.currentThread();
         ClassLoader context = thread.getContextClassLoader();
         thread.setContextClassLoader(ClassLoader.getSystemClassLoader());

@@ -41,6 +41,8 @@ import dev.proxyra.pool.PoolRegistry;
 public class ProxyraManagedConnectionFactory
         implements ManagedConnectionFactory, ResourceAdapterAssociation, TransactionSupport, AutoCloseable {
     private static final long serialVersionUID = 1L;
+    private static final java.util.logging.Logger LOG =
+            java.util.logging.Logger.getLogger(ProxyraManagedConnectionFactory.class.getName());
 
     private final EnumMap<Setting, Object> values = new EnumMap<>(Setting.class);
     private transient volatile ResourceAdapter resourceAdapter;
@@ -107,6 +109,8 @@ public class ProxyraManagedConnectionFactory
     public void setAllowExplicitUser(Boolean value) { set(Setting.ALLOW_EXPLICIT_USER, value); }
     public String getIdentityCheck() { return (String) get(Setting.IDENTITY_CHECK); }
     public void setIdentityCheck(String value) { set(Setting.IDENTITY_CHECK, value); }
+    public String getPoolName() { return (String) get(Setting.POOL_NAME); }
+    public void setPoolName(String value) { set(Setting.POOL_NAME, value); }
     public String getConfigPrefix() { return (String) get(Setting.CONFIG_PREFIX); }
     public void setConfigPrefix(String value) { set(Setting.CONFIG_PREFIX, value); }
 
@@ -171,12 +175,34 @@ public class ProxyraManagedConnectionFactory
 
     @Override
     public Object createConnectionFactory(ConnectionManager manager) {
+        // In a server the adapter owns the pools and closes them on undeploy; a factory not associated with it
+        // yet opens its pool with the first request instead of one nobody would close.
+        if (resourceAdapter instanceof ProxyraResourceAdapter) {
+            openPool();
+        }
         return new ProxyraDataSource(this, manager);
     }
 
     @Override
     public Object createConnectionFactory() {
+        openPool();
         return new ProxyraDataSource(this, new NonManagedConnectionManager());
+    }
+
+    /**
+     * Opens the pool (no physical connection yet: InitialPoolSize decides) as the server binds the DataSource, so that
+     * its MBean is there before the first request, and a configuration that cannot work is reported at deployment.
+     * A pool whose proxy account comes from the server's credential opens with the first request that brings it.
+     */
+    private void openPool() {
+        try {
+            if (config().user() != null) {
+                pool();
+            }
+        } catch (SQLException | RuntimeException e) {
+            LOG.warning(() -> "proxyra: the pool cannot open yet; every request will be refused until this is"
+                    + " corrected: " + e.getMessage());
+        }
     }
 
     @Override

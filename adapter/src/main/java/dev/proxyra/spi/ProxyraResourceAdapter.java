@@ -27,7 +27,12 @@ public class ProxyraResourceAdapter implements ResourceAdapter, Serializable {
     @Override
     public void start(BootstrapContext context) {
         PoolRegistry.prepareProcessWideState();
-        pools = new PoolRegistry();
+        // A server may bind connection factories, which open their pools here, before it starts the adapter
+        // (WildFly does): those pools are this adapter's, closed when it stops. Only a stopped adapter that is
+        // started again gets a new registry.
+        if (pools.isClosed()) {
+            pools = new PoolRegistry();
+        }
         LOG.info("proxyra: resource adapter started");
     }
 

@@ -180,6 +180,23 @@ class OracleThroughUcpTest {
         assertThat(mcf.pool().lentOut()).isZero();
     }
 
+    @Test
+    void aPooledSessionWhoseSwitchFailsIsDiscardedAndANewOneServesTheCaller() throws Exception {
+        mcf.setClientIdentifier(false);
+        use("alice");
+        physical(0).failNext(new SQLException("ORA-00600: internal error code", "60000", 600));
+        use("bob");
+        assertThat(physical(0).isClosed()).isTrue();
+        assertThat(FakeOracleDataSource.OPENED).hasSize(2);
+        assertThat(sessionCalls(physical(1))).containsExactly("openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=BOB})");
+        var metrics = mcf.pool().metrics();
+        assertThat(metrics.discards(dev.proxyra.monitoring.PoolMetrics.Discard.STATE_NOT_RESET)).isEqualTo(1);
+        assertThat(metrics.discards(dev.proxyra.monitoring.PoolMetrics.Discard.FATAL_ERROR)).isZero();
+        assertThat(metrics.discards(dev.proxyra.monitoring.PoolMetrics.Discard.IDENTITY_CHANGED)).isZero();
+        assertThat(metrics.borrows(dev.proxyra.monitoring.PoolMetrics.Outcome.NEW_PHYSICAL)).isEqualTo(2);
+        assertThat(mcf.pool().lentOut()).isZero();
+    }
+
     @ParameterizedTest
     @ValueSource(ints = {28150, 1017, 28000})
     void aRefusedProxySessionIsAClear28000AndThePhysicalConnectionStaysInThePool(int code) throws Exception {

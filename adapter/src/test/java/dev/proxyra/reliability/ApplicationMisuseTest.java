@@ -18,10 +18,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 
 import jakarta.resource.spi.ManagedConnection;
 
@@ -36,6 +34,7 @@ import dev.proxyra.jdbc.ProxyraDataSource;
 import dev.proxyra.spi.IdentityRequest;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
 import dev.proxyra.testing.Adapters;
+import dev.proxyra.testing.LogCapture;
 import dev.proxyra.testing.RecordingListener;
 import dev.proxyra.testing.RestartableDatabase;
 import dev.proxyra.testing.RestartableDatabaseExtension;
@@ -53,21 +52,7 @@ class ApplicationMisuseTest {
     private RestartableDatabase db;
     private ProxyraManagedConnectionFactory mcf;
     private final RecordingListener events = new RecordingListener();
-    private final List<LogRecord> logged = new CopyOnWriteArrayList<>();
-    private final Handler capture = new Handler() {
-        @Override
-        public void publish(LogRecord record) {
-            logged.add(record);
-        }
-
-        @Override
-        public void flush() {
-        }
-
-        @Override
-        public void close() {
-        }
-    };
+    private LogCapture log;
 
     @BeforeAll
     static void roleChangingFunction(RestartableDatabase db) throws SQLException {
@@ -83,12 +68,12 @@ class ApplicationMisuseTest {
         mcf = Scenario.factory(db.url());
         mcf.setMaxPoolSize(4);
         mcf.setConnectionWaitTimeout(5);
-        Logger.getLogger("dev.proxyra").addHandler(capture);
+        log = LogCapture.on("dev.proxyra", Level.INFO);
     }
 
     @AfterEach
     void tearDown() {
-        Logger.getLogger("dev.proxyra").removeHandler(capture);
+        log.close();
         TestCallers.set(null);
         mcf.close();
     }
@@ -189,7 +174,7 @@ class ApplicationMisuseTest {
         Connection leaked = takeAndForget(mc);
         mc.getLocalTransaction().commit();
 
-        List<LogRecord> reports = logged.stream().filter(r -> r.getLevel() == Level.WARNING
+        List<LogRecord> reports = log.records().stream().filter(r -> r.getLevel() == Level.WARNING
                 && r.getMessage() != null && r.getMessage().contains("still open when its transaction ended")).toList();
         String where = reports.isEmpty() || reports.get(0).getThrown() == null ? "" : stackOf(reports.get(0).getThrown());
         List<Integer> ids = events.ids();
@@ -219,7 +204,7 @@ class ApplicationMisuseTest {
         mc.getLocalTransaction().begin();
         Connection spanning = takeAndForget(mc);
         mc.getLocalTransaction().rollback();
-        List<LogRecord> reports = logged.stream().filter(r -> r.getLevel() == Level.WARNING
+        List<LogRecord> reports = log.records().stream().filter(r -> r.getLevel() == Level.WARNING
                 && r.getMessage() != null && r.getMessage().contains("still open when its transaction ended")).toList();
         boolean usableAfterTransaction = !spanning.isClosed() && spanning.isValid(5);
         Scenario.figures("misuse-handle-spanning-transactions", "requests=1 leaksReported=" + reports.size()

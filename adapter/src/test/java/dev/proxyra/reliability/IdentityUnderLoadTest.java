@@ -126,7 +126,7 @@ class IdentityUnderLoadTest {
                     .isEqualTo(expected);
             // 200 identities over 16 physical connections: every connection served many identities. Under this
             // contention UCP 23.26 itself sometimes opens one connection above MaxPoolSize from its creation
-            // thread and closes it again at a later timeout check (README, "MaxPoolSize and UCP").
+            // thread and closes it again at a later timeout check (docs/configuration.md, MaxPoolSize).
             assertThat(physical).isBetween(1, PHYSICAL + UCP_SURPLUS);
             assertThat(pool.identitySwitches()).isGreaterThan(IDENTITIES);
             assertThat(pool.lentOut()).as("leaked borrows").isZero();

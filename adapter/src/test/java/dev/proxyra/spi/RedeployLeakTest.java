@@ -59,7 +59,7 @@ class RedeployLeakTest {
                 jakarta.security.auth.message.AuthException.class), ClassLoader.getPlatformClassLoader());
         URLClassLoader adapter = new URLClassLoader("proxyra.rar", jars(ProxyraResourceAdapter.class,
                 oracle.ucp.jdbc.PoolDataSource.class, oracle.jdbc.OracleConnection.class, org.postgresql.Driver.class,
-                oracle.ons.ONS.class, oracle.simplefan.FanManager.class), server);
+                oracle.ons.ONS.class, oracle.simplefan.FanManager.class, org.HdrHistogram.Histogram.class), server);
         URLClassLoader application = new URLClassLoader("demo.war", jars(dev.proxyra.testing.TestCallers.class), adapter);
         adapters.add(new WeakReference<>(adapter));
         applications.add(new WeakReference<>(application));

@@ -61,6 +61,55 @@ class ResourceAdapterLifecycleTest {
         assertThat(ucpThreads()).extracting(Thread::getName).isEmpty();
     }
 
+    /** WildFly binds the connection factory, which opens its pool, before it starts the adapter. */
+    @Test
+    void poolsOpenedBeforeTheAdapterStartsAreClosedWhenItStops(EmbeddedDatabase db) throws Exception {
+        ProxyraResourceAdapter ra = new ProxyraResourceAdapter();
+        ProxyraManagedConnectionFactory mcf = Adapters.factory(db);
+        mcf.setResourceAdapter(ra);
+        mcf.createConnectionFactory(new jakarta.resource.spi.ConnectionManager() {
+            @Override
+            public Object allocateConnection(jakarta.resource.spi.ManagedConnectionFactory f,
+                                             jakarta.resource.spi.ConnectionRequestInfo info) {
+                throw new UnsupportedOperationException();
+            }
+        });
+        ra.start(null);
+        ManagedConnection mc = mcf.createManagedConnection(null, null);
+        try (Connection c = (Connection) mc.getConnection(null, new IdentityRequest(DbIdentity.of("alice", "alice")))) {
+            assertThat(Adapters.currentUser(c)).isEqualTo("alice");
+        }
+        mc.cleanup();
+        mc.destroy();
+        var pool = mcf.pool();
+        assertThat(ra.pools().pools()).containsExactly(pool);
+
+        ra.stop();
+        assertThat(pool.isClosed()).isTrue();
+        assertThat(db.proxySessions()).isZero();
+    }
+
+    /** A factory bound before it is associated with the adapter opens no pool the adapter would not close. */
+    @Test
+    void anUnassociatedManagedFactoryOpensNoPoolUntilItIsUsed(EmbeddedDatabase db) throws Exception {
+        ProxyraResourceAdapter ra = new ProxyraResourceAdapter();
+        ra.start(null);
+        ProxyraManagedConnectionFactory mcf = Adapters.factory(db);
+        mcf.createConnectionFactory(new jakarta.resource.spi.ConnectionManager() {
+            @Override
+            public Object allocateConnection(jakarta.resource.spi.ManagedConnectionFactory f,
+                                             jakarta.resource.spi.ConnectionRequestInfo info) {
+                throw new UnsupportedOperationException();
+            }
+        });
+        mcf.setResourceAdapter(ra);
+        mcf.createManagedConnection(null, null).destroy();
+        assertThat(ra.pools().pools()).hasSize(1);
+        var pool = ra.pools().pools().get(0);
+        ra.stop();
+        assertThat(pool.isClosed()).isTrue();
+    }
+
     @Test
     void equalConfigurationsShareOnePoolAndEqualFactories(EmbeddedDatabase db) throws SQLException {
         ProxyraResourceAdapter ra = new ProxyraResourceAdapter();

@@ -19,7 +19,9 @@ import java.sql.SQLException;
  * application defines itself instead of one an administrator created with asadmin. It names only the
  * proxy account and a MicroProfile Config prefix: the URL and the password come from
  * {@code annotated.URL} and {@code annotated.Password}, e.g. the environment variables
- * {@code ANNOTATED_URL} and {@code ANNOTATED_PASSWORD}.
+ * {@code ANNOTATED_URL} and {@code ANNOTATED_PASSWORD}. The property keys are the JavaBean property names
+ * ({@code configPrefix}, not {@code ConfigPrefix}): Open Liberty drops any other spelling without a word; every
+ * server accepts these.
  */
 @ConnectionFactoryDefinition(
         name = "java:app/jdbc/erp-annotated",
@@ -28,7 +30,7 @@ import java.sql.SQLException;
         interfaceName = "javax.sql.DataSource",
         transactionSupport = TransactionSupportLevel.LocalTransaction,
         maxPoolSize = 8,
-        properties = {"ConfigPrefix=annotated", "User=app_proxy", "MaxPoolSize=4"})
+        properties = {"configPrefix=annotated", "user=app_proxy", "poolName=erp-annotated"})
 @Path("annotated/whoami")
 @RequestScoped
 public class AnnotatedWhoAmIResource {

@@ -13,7 +13,7 @@ import java.sql.SQLException;
 @ApplicationScoped
 public class OrderService {
 
-    @Resource(name = "jdbc/erp")
+    @Resource(lookup = "java:comp/env/jdbc/erp")
     DataSource erp;
 
     /** Inserts a row, then fails: the interceptor rolls the transaction back, so the row never lands. */

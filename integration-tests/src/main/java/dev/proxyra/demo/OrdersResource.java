@@ -22,7 +22,7 @@ import java.sql.SQLException;
 @RequestScoped
 public class OrdersResource {
 
-    @Resource(name = "jdbc/erp")
+    @Resource(lookup = "java:comp/env/jdbc/erp")
     DataSource erp;
 
     @GET

@@ -32,7 +32,7 @@ import java.sql.Connection;
 @RequestScoped
 public class TransactionsResource {
 
-    @Resource(name = "jdbc/erp")
+    @Resource(lookup = "java:comp/env/jdbc/erp")
     DataSource erp;
 
     @Resource

@@ -21,7 +21,7 @@ import java.sql.SQLException;
 @RequestScoped
 public class WhoAmIResource {
 
-    @Resource(name = "jdbc/erp")
+    @Resource(lookup = "java:comp/env/jdbc/erp")
     DataSource erp;
 
     @Inject

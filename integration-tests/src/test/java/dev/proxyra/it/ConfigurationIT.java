@@ -37,9 +37,9 @@ class ConfigurationIT extends DemoAppTest {
 
     @Test
     void asadminPoolWithoutPasswordPropertyGetsThePasswordFromMicroProfileConfig() throws Exception {
-        // what asadmin stored: URL, User and UnauthenticatedAccess, no Password
+        // what asadmin stored: URL, User, UnauthenticatedAccess and PoolName, no Password
         List<String> properties = poolProperties(PayaraSetup.POOL_NAME);
-        assertThat(properties).containsExactlyInAnyOrder("URL", "User", "UnauthenticatedAccess");
+        assertThat(properties).containsExactlyInAnyOrder("URL", "User", "UnauthenticatedAccess", "PoolName");
 
         // the database demands the password from app_proxy ...
         assertThatThrownBy(() -> DriverManager.getConnection(IntegrationSuite.database().url(), "app_proxy", "wrong"))

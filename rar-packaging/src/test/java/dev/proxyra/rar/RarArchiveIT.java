@@ -198,7 +198,9 @@ class RarArchiveIT {
                 "ojdbc11-" + oracle + ".jar",
                 "ons-" + oracle + ".jar",
                 "simplefan-" + oracle + ".jar",
-                "postgresql-" + pg + ".jar");
+                "oraclepki.jar",
+                "postgresql-" + pg + ".jar",
+                "HdrHistogram-" + System.getProperty("hdrhistogram.version") + ".jar");
         assertThat(entries.keySet()).noneMatch(n -> n.contains("jakarta") || n.contains("javax") || n.contains("junit"));
 
         byte[] oracleLicense = entries.get("META-INF/licenses/oracle-free-use-terms.txt");
@@ -212,6 +214,13 @@ class RarArchiveIT {
             assertThat(oracleLicense).as("same text as shipped " + fan + " META-INF/license.txt")
                     .isEqualTo(jarEntry(entries.get(fan + oracle + ".jar"), "META-INF/license.txt"));
         }
+        assertThat(oracleLicense).as("same text as shipped oraclepki.jar's META-INF/license.txt")
+                .isEqualTo(jarEntry(entries.get("oraclepki.jar"), "META-INF/license.txt"));
+        // the name ojdbc11's manifest refers to, so that the Class-Path entry resolves inside the rar
+        assertThat(jarEntry(entries.get("ojdbc11-" + oracle + ".jar"), "META-INF/MANIFEST.MF"))
+                .asString(StandardCharsets.UTF_8).contains("Class-Path: oraclepki.jar");
+        assertThat(jarEntry(entries.get("oraclepki.jar"), "META-INF/MANIFEST.MF")).asString(StandardCharsets.UTF_8)
+                .contains("Automatic-Module-Name: com.oracle.security.oraclepki");
 
         byte[] pgLicense = entries.get("META-INF/licenses/postgresql-jdbc-license.txt");
         assertThat(pgLicense).as("PostgreSQL JDBC BSD-2 text").isNotNull();

@@ -34,8 +34,10 @@ import dev.proxyra.testing.EmbeddedDatabase;
 /**
  * The in-server load test: Payara Micro on 127.0.0.1 with proxyra.rar and a small benchmark war, against
  * an embedded PostgreSQL; HTTP clients (N concurrent, over M identities with a Zipf skew) call the same
- * endpoint backed by (1) proxyra, (2) Payara's own JDBC pool logged in as one shared account and (3) a new
- * physical login per request. The resources take turns, round after round, so drift hits all of them alike.
+ * endpoints backed by (1) proxyra, (2) Payara's own JDBC pool logged in as one shared account and (3) a new
+ * physical login per request. Two workloads: the realistic request ({@code /order}: read five of the caller's rows by
+ * index under row-level security, insert one, commit) and the worst case ({@code /who}: select current_user). The
+ * resources take turns, round after round, so drift hits all of them alike.
  * Writes load.json and load.png beside the microbenchmark results.
  *
  * <p>System properties (set by the module's -Pload profile): load.payaraMicro, load.rar, load.postgresqlJar,
@@ -50,6 +52,12 @@ public final class LoadMain {
     /** The resources this run drives (load.resources, default all three in this order). */
     static final List<String> ACTIVE = List.of(System.getProperty("load.resources", String.join(",", RESOURCES))
             .split(",")).stream().map(String::trim).filter(RESOURCES::contains).toList();
+    static final List<String> WORKLOADS = List.of("order", "who");
+    /** The workloads this run drives (load.workloads, default both). */
+    static final List<String> ACTIVE_WORKLOADS = List.of(System.getProperty("load.workloads", String.join(",", WORKLOADS))
+            .split(",")).stream().map(String::trim).filter(WORKLOADS::contains).toList();
+    /** The shared account of resource (2): it may read and write every caller's rows (BYPASSRLS). */
+    static final String SHARED_ACCOUNT = "bench_shared";
 
     private LoadMain() {
     }
@@ -74,6 +82,7 @@ public final class LoadMain {
         Files.createDirectories(work);
 
         try (EmbeddedDatabase db = EmbeddedDatabase.startWithPasswordLogins()) {
+            db.execute(schema(identities));
             Path war = buildWar(webClasses, work.resolve("bench.war"));
             int port = freePort();
             Path preBoot = work.resolve("pre-boot-commands.txt");
@@ -105,26 +114,31 @@ public final class LoadMain {
             try {
                 HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                         .connectTimeout(Duration.ofSeconds(5)).build();
-                String base = "http://127.0.0.1:" + port + "/bench/who/";
-                awaitReady(http, base, payara, Duration.ofSeconds(240));
+                String base = "http://127.0.0.1:" + port + "/bench/";
+                awaitReady(http, base + "who/", payara, Duration.ofSeconds(240));
                 checkBootCommands(work);
                 System.out.println("# load: ready; " + clients + " clients over " + identities
                         + " identities (Zipf s=" + skew + "), " + rounds + " rounds of " + warmup + "+" + seconds + " s");
                 // Payara's, the adapter's and the driver's code paths are cold: run each resource once unrecorded.
-                for (String resource : ACTIVE) {
-                    drive(http, base + resource, resource, 0, clients, identities, skew, initialWarmup, 1);
+                for (String workload : ACTIVE_WORKLOADS) {
+                    for (String resource : ACTIVE) {
+                        drive(http, base, workload, resource, 0, clients, identities, skew, initialWarmup, 1);
+                    }
                 }
                 for (int r = 1; r <= rounds; r++) {
                     // The order rotates every round: the server keeps warming up and the machine's load drifts,
                     // and neither may always favour the resource that runs last.
-                    for (int k = 0; k < ACTIVE.size(); k++) {
-                        String resource = ACTIVE.get((k + r - 1) % ACTIVE.size());
-                        LoadRound round = drive(http, base + resource, resource, r, clients, identities, skew,
-                                warmup, seconds);
-                        System.out.println(String.format(Locale.ROOT,
-                                "# load round %d %-8s %8.1f req/s  p50 %7.2f ms  p99 %7.2f ms  errors %d", r, resource,
-                                round.requestsPerSecond(), round.p50Millis(), round.p99Millis(), round.errors()));
-                        results.add(round);
+                    for (String workload : ACTIVE_WORKLOADS) {
+                        for (int k = 0; k < ACTIVE.size(); k++) {
+                            String resource = ACTIVE.get((k + r - 1) % ACTIVE.size());
+                            LoadRound round = drive(http, base, workload, resource, r, clients, identities, skew,
+                                    warmup, seconds);
+                            System.out.println(String.format(Locale.ROOT,
+                                    "# load round %d %-5s %-12s %8.1f req/s  p50 %7.2f ms  p99 %7.2f ms  errors %d", r,
+                                    workload, resource, round.requestsPerSecond(), round.p50Millis(), round.p99Millis(),
+                                    round.errors()));
+                            results.add(round);
+                        }
                     }
                 }
             } finally {
@@ -140,9 +154,13 @@ public final class LoadMain {
             env.put("server", "Payara Micro " + System.getProperty("load.payaraVersion", micro.getFileName().toString())
                     + ", -Xmx768m -XX:+UseSerialGC");
             env.put("setup", clients + " HTTP clients (JDK HttpClient, HTTP/1.1 keep-alive, BASIC auth) over " + identities
-                    + " identities, Zipf s=" + skew + "; " + initialWarmup + " s unrecorded warm-up per resource, then "
-                    + rounds + " rounds x " + ACTIVE.size() + " resources (the order rotated every round), " + warmup
-                    + " s warm-up + " + seconds + " s measured each");
+                    + " identities, Zipf s=" + skew + "; " + initialWarmup + " s unrecorded warm-up per workload and"
+                    + " resource, then " + rounds + " rounds x " + ACTIVE_WORKLOADS.size() + " workloads x " + ACTIVE.size()
+                    + " resources (the order rotated every round), " + warmup + " s warm-up + " + seconds
+                    + " s measured each");
+            env.put("workloads", "order: one transaction reading the caller's 5 latest of " + ROWS_PER_CALLER
+                    + " rows by index (row-level security for (1) and (3), a WHERE clause for (2)), inserting one and"
+                    + " committing; who: select current_user");
             env.put("pools", maxPool + " physical connections for proxyra (UCP MaxPoolSize; Payara pools up to 64"
                     + " thin managed connections) and for the shared JDBC pool; IdentityCheck=VERIFY (default);"
                     + " PostgreSQL checks every login with scram-sha-256; Payara, PostgreSQL and the clients share"
@@ -171,14 +189,47 @@ public final class LoadMain {
                 "create-connector-resource --poolname proxyra-scan-pool jdbc/proxyra-scan",
                 "create-jdbc-connection-pool --datasourceclassname org.postgresql.ds.PGSimpleDataSource"
                         + " --restype javax.sql.DataSource --steadypoolsize " + maxPool + " --maxpoolsize " + maxPool
-                        + " --maxwait 10000 --property user=app_proxy:password=${ENV\\=PROXYRA_PASSWORD}:url=" + escapedUrl
+                        + " --maxwait 10000 --property user=" + SHARED_ACCOUNT + ":password=${ENV\\=PROXYRA_PASSWORD}:url="
+                        + escapedUrl
                         + " shared-pool",
                 "create-jdbc-resource --connectionpoolid shared-pool jdbc/shared");
     }
 
-    /** N clients, each calling {@code url} as a Zipf-chosen caller as fast as answers come back. */
-    static LoadRound drive(HttpClient http, String url, String resource, int round, int clients, int identities,
-            double skew, int warmupSeconds, int seconds) throws InterruptedException {
+    static final int ROWS_PER_CALLER = 20;
+
+    /**
+     * The realistic request's table: each caller's rows under row-level security, an index that serves "the caller's
+     * latest", the callers' grants, and the shared account of resource (2), which bypasses row-level security as such
+     * an account's applications need.
+     */
+    static String schema(int identities) {
+        return """
+                CREATE TABLE bench_orders (id bigserial PRIMARY KEY, owner name NOT NULL DEFAULT current_user,
+                    item text NOT NULL, created timestamptz NOT NULL DEFAULT now());
+                CREATE INDEX bench_orders_owner_id ON bench_orders (owner, id);
+                ALTER TABLE bench_orders ENABLE ROW LEVEL SECURITY;
+                CREATE POLICY own ON bench_orders USING (owner = current_user) WITH CHECK (owner = current_user);
+                GRANT SELECT, INSERT ON bench_orders TO callers;
+                GRANT USAGE ON SEQUENCE bench_orders_id_seq TO callers;
+                CREATE ROLE %1$s LOGIN BYPASSRLS PASSWORD '%2$s';
+                GRANT SELECT, INSERT ON bench_orders TO %1$s;
+                GRANT USAGE ON SEQUENCE bench_orders_id_seq TO %1$s;
+                INSERT INTO bench_orders (owner, item)
+                    SELECT 'caller' || lpad(i::text, 3, '0'), 'seed ' || j
+                    FROM generate_series(1, %3$d) i, generate_series(1, %4$d) j;
+                ANALYZE bench_orders;
+                """.formatted(SHARED_ACCOUNT, EmbeddedDatabase.PROXY_PASSWORD, identities, ROWS_PER_CALLER);
+    }
+
+    /** What a request answers: the caller for every resource, except the shared account's current_user. */
+    static String expectedAnswer(String workload, String resource, String caller) {
+        return workload.equals("who") && resource.equals("shared") ? SHARED_ACCOUNT : caller;
+    }
+
+    /** N clients, each calling the workload's endpoint as a Zipf-chosen caller as fast as answers come back. */
+    static LoadRound drive(HttpClient http, String base, String workload, String resource, int round, int clients,
+            int identities, double skew, int warmupSeconds, int seconds) throws InterruptedException {
+        String url = base + workload + "/" + resource;
         Zipf zipf = new Zipf(identities, skew);
         String[] auth = new String[identities];
         String[] expected = new String[identities];
@@ -186,7 +237,7 @@ public final class LoadMain {
             String caller = String.format("caller%03d", i + 1);
             auth[i] = "Basic " + Base64.getEncoder().encodeToString((caller + ":" + BenchCallers.PASSWORD)
                     .getBytes(StandardCharsets.UTF_8));
-            expected[i] = resource.equals("shared") ? EmbeddedDatabase.PROXY_USER : caller;
+            expected[i] = expectedAnswer(workload, resource, caller);
         }
         URI uri = URI.create(url);
         long start = System.nanoTime();
@@ -231,7 +282,7 @@ public final class LoadMain {
                 } finally {
                     done.countDown();
                 }
-            }, "load-" + resource + "-" + c);
+            }, "load-" + workload + "-" + resource + "-" + c);
             t.setDaemon(true);
             t.start();
         }
@@ -240,7 +291,7 @@ public final class LoadMain {
             latencies.add(l.toArray());
         }
         long[] all = latencies.stream().flatMapToLong(java.util.Arrays::stream).toArray();
-        return LoadRound.of(resource, round, clients, seconds, all, errors.get());
+        return LoadRound.of(workload, resource, round, clients, seconds, all, errors.get());
     }
 
     private static void awaitReady(HttpClient http, String base, Process payara, Duration timeout) throws Exception {

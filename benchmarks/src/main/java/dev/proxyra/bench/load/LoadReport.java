@@ -21,8 +21,18 @@ import org.knowm.xchart.style.Styler.LegendPosition;
 
 import dev.proxyra.bench.Chart;
 
-/** The load test's rounds, their per-resource summary, the ratios from paired rounds, JSON and a chart. */
+/**
+ * The load test's rounds, their summary per workload and resource, the ratios from paired rounds, JSON and a chart.
+ */
 public final class LoadReport {
+    /** The workloads, in the order they are reported: the realistic request first, the worst case second. */
+    static final Map<String, String> WORKLOADS = new LinkedHashMap<>();
+
+    static {
+        WORKLOADS.put("order", "realistic request: read 5 own rows by index under row-level security, insert one, commit");
+        WORKLOADS.put("who", "worst case: select current_user");
+    }
+
     static final Map<String, String> LABELS = Map.of(
             "proxyra", "(1) proxyra (each caller's own role)",
             "proxyra-scan", "(1') proxyra, IdentityCheck=SCAN",
@@ -38,7 +48,7 @@ public final class LoadReport {
     }
 
     /** Mean, min and max over the rounds of one resource. */
-    public record Summary(String resource, double rps, double rpsMin, double rpsMax, double p50, double p99,
+    public record Summary(String workload, String resource, double rps, double rpsMin, double rpsMax, double p50, double p99,
             double p99Max, long requests, long errors) {
     }
 
@@ -52,12 +62,21 @@ public final class LoadReport {
 
     public List<Summary> summaries() {
         List<Summary> out = new ArrayList<>();
+        for (String w : WORKLOADS.keySet()) {
+            out.addAll(summaries(w));
+        }
+        return out;
+    }
+
+    public List<Summary> summaries(String workload) {
+        List<Summary> out = new ArrayList<>();
         for (String r : LoadMain.RESOURCES) {
-            List<LoadRound> mine = rounds.stream().filter(x -> x.resource().equals(r)).toList();
+            List<LoadRound> mine = rounds.stream().filter(x -> x.workload().equals(workload) && x.resource().equals(r))
+                    .toList();
             if (mine.isEmpty()) {
                 continue;
             }
-            out.add(new Summary(r, mine.stream().mapToDouble(LoadRound::requestsPerSecond).average().orElse(Double.NaN),
+            out.add(new Summary(workload, r, mine.stream().mapToDouble(LoadRound::requestsPerSecond).average().orElse(Double.NaN),
                     mine.stream().mapToDouble(LoadRound::requestsPerSecond).min().orElse(Double.NaN),
                     mine.stream().mapToDouble(LoadRound::requestsPerSecond).max().orElse(Double.NaN),
                     mine.stream().mapToDouble(LoadRound::p50Millis).average().orElse(Double.NaN),
@@ -70,19 +89,33 @@ public final class LoadReport {
 
     public List<PairedRatio> ratios() {
         List<PairedRatio> out = new ArrayList<>();
-        add(out, "(1)/(2)", "proxyra throughput vs the shared-account pool", "proxyra", "shared", 0.9, true);
-        add(out, "(1)/(3)", "proxyra throughput vs a new login per request", "proxyra", "login", 20.0, true);
-        add(out, "(1')/(2)", "proxyra with IdentityCheck=SCAN vs the shared-account pool", "proxyra-scan", "shared", 0.9,
-                true);
+        for (String w : WORKLOADS.keySet()) {
+            out.addAll(ratios(w));
+        }
         return out;
     }
 
-    private void add(List<PairedRatio> out, String name, String meaning, String num, String den, Double target,
-            boolean atLeast) {
+    /** The targets hold for the realistic request; the worst case shows the floor, without a target. */
+    public List<PairedRatio> ratios(String workload) {
+        boolean realistic = workload.equals("order");
+        List<PairedRatio> out = new ArrayList<>();
+        add(out, workload, workload + " (1)/(2)", "proxyra throughput vs the shared-account pool", "proxyra", "shared",
+                realistic ? 0.9 : null, true);
+        add(out, workload, workload + " (1)/(3)", "proxyra throughput vs a new login per request", "proxyra", "login",
+                realistic ? 20.0 : null, true);
+        add(out, workload, workload + " (1')/(2)", "proxyra with IdentityCheck=SCAN vs the shared-account pool",
+                "proxyra-scan", "shared", realistic ? 0.9 : null, true);
+        return out;
+    }
+
+    private void add(List<PairedRatio> out, String workload, String name, String meaning, String num, String den,
+            Double target, boolean atLeast) {
         List<Double> values = new ArrayList<>();
         for (int r : rounds.stream().map(LoadRound::round).distinct().sorted().toList()) {
-            var n = rounds.stream().filter(x -> x.round() == r && x.resource().equals(num)).findFirst();
-            var d = rounds.stream().filter(x -> x.round() == r && x.resource().equals(den)).findFirst();
+            var n = rounds.stream().filter(x -> x.round() == r && x.workload().equals(workload)
+                    && x.resource().equals(num)).findFirst();
+            var d = rounds.stream().filter(x -> x.round() == r && x.workload().equals(workload)
+                    && x.resource().equals(den)).findFirst();
             if (n.isPresent() && d.isPresent() && d.get().requestsPerSecond() > 0) {
                 values.add(n.get().requestsPerSecond() / d.get().requestsPerSecond());
             }
@@ -104,9 +137,9 @@ public final class LoadReport {
         sb.append("  },\n  \"rounds\": [\n");
         for (int k = 0; k < rounds.size(); k++) {
             LoadRound r = rounds.get(k);
-            sb.append(String.format(Locale.ROOT, "    {\"resource\": %s, \"round\": %d, \"clients\": %d, \"seconds\": %.0f,"
+            sb.append(String.format(Locale.ROOT, "    {\"workload\": %s, \"resource\": %s, \"round\": %d, \"clients\": %d, \"seconds\": %.0f,"
                     + " \"requests\": %d, \"errors\": %d, \"requestsPerSecond\": %.1f, \"p50Millis\": %.3f,"
-                    + " \"p99Millis\": %.3f, \"meanMillis\": %.3f}%s%n", q(r.resource()), r.round(), r.clients(),
+                    + " \"p99Millis\": %.3f, \"meanMillis\": %.3f}%s%n", q(r.workload()), q(r.resource()), r.round(), r.clients(),
                     r.seconds(), r.requests(), r.errors(), r.requestsPerSecond(), r.p50Millis(), r.p99Millis(),
                     r.meanMillis(), k + 1 < rounds.size() ? "," : ""));
         }
@@ -114,10 +147,10 @@ public final class LoadReport {
         List<Summary> ss = summaries();
         for (int k = 0; k < ss.size(); k++) {
             Summary s = ss.get(k);
-            sb.append(String.format(Locale.ROOT, "    {\"resource\": %s, \"label\": %s, \"requestsPerSecond\": %.1f,"
+            sb.append(String.format(Locale.ROOT, "    {\"workload\": %s, \"resource\": %s, \"label\": %s, \"requestsPerSecond\": %.1f,"
                     + " \"requestsPerSecondMin\": %.1f, \"requestsPerSecondMax\": %.1f, \"p50Millis\": %.3f,"
                     + " \"p99Millis\": %.3f, \"p99MillisMax\": %.3f, \"requests\": %d, \"errors\": %d}%s%n",
-                    q(s.resource()), q(LABELS.get(s.resource())), s.rps(), s.rpsMin(), s.rpsMax(), s.p50(), s.p99(),
+                    q(s.workload()), q(s.resource()), q(LABELS.get(s.resource())), s.rps(), s.rpsMin(), s.rpsMax(), s.p50(), s.p99(),
                     s.p99Max(), s.requests(), s.errors(), k + 1 < ss.size() ? "," : ""));
         }
         sb.append("  ],\n  \"ratios\": [\n");
@@ -136,11 +169,18 @@ public final class LoadReport {
     public String toMarkdown() {
         StringBuilder sb = new StringBuilder("# proxyra in-server load results (Payara Micro)\n\n");
         environment.forEach((k, v) -> sb.append("- ").append(k).append(": ").append(v).append("\n"));
-        sb.append("\n| resource | requests/s (mean; min – max over rounds) | p50 ms | p99 ms | requests | errors |\n");
-        sb.append("|---|---:|---:|---:|---:|---:|\n");
-        for (Summary s : summaries()) {
-            sb.append(String.format(Locale.ROOT, "| %s | %,.0f (%,.0f – %,.0f) | %.1f | %.1f | %,d | %d |%n",
-                    LABELS.get(s.resource()), s.rps(), s.rpsMin(), s.rpsMax(), s.p50(), s.p99(), s.requests(), s.errors()));
+        for (var w : WORKLOADS.entrySet()) {
+            if (summaries(w.getKey()).isEmpty()) {
+                continue;
+            }
+            sb.append("\n## ").append(w.getValue()).append("\n");
+            sb.append("\n| resource | requests/s (mean; min – max over rounds) | p50 ms | p99 ms | requests | errors |\n");
+            sb.append("|---|---:|---:|---:|---:|---:|\n");
+            for (Summary s : summaries(w.getKey())) {
+                sb.append(String.format(Locale.ROOT, "| %s | %,.0f (%,.0f – %,.0f) | %.1f | %.1f | %,d | %d |%n",
+                        LABELS.get(s.resource()), s.rps(), s.rpsMin(), s.rpsMax(), s.p50(), s.p99(), s.requests(),
+                        s.errors()));
+            }
         }
         sb.append("\n| ratio (throughput, paired by round) | mean | min – max | target |\n|---|---:|---:|---|\n");
         for (PairedRatio r : ratios()) {
@@ -153,8 +193,8 @@ public final class LoadReport {
 
     public void print() {
         for (Summary s : summaries()) {
-            System.out.println(String.format(Locale.ROOT, "%-44s %8.1f req/s (%.1f..%.1f)  p50 %7.2f ms  p99 %7.2f ms"
-                    + "  errors %d", LABELS.get(s.resource()), s.rps(), s.rpsMin(), s.rpsMax(), s.p50(), s.p99(),
+            System.out.println(String.format(Locale.ROOT, "%-5s %-44s %8.1f req/s (%.1f..%.1f)  p50 %7.2f ms  p99 %7.2f ms"
+                    + "  errors %d", s.workload(), LABELS.get(s.resource()), s.rps(), s.rpsMin(), s.rpsMax(), s.p50(), s.p99(),
                     s.errors()));
         }
         for (PairedRatio r : ratios()) {
@@ -165,23 +205,31 @@ public final class LoadReport {
     }
 
     public void renderChart(Path png) throws IOException {
-        List<Summary> ss = summaries();
-        List<String> x = ss.stream().map(s -> LABELS.get(s.resource())).toList();
         CategoryChart rps = new CategoryChartBuilder().width(1200).height(420)
-                .title("Payara Micro, one endpoint (select current_user) on " + ss.size() + " resources: requests per"
-                        + " second (mean of rounds; whiskers span min..max)").yAxisTitle("requests / s").build();
+                .title("Payara Micro: requests per second (mean of rounds; whiskers span min..max)")
+                .yAxisTitle("requests / s").build();
         style(rps);
-        rps.getStyler().setLegendVisible(false);
+        rps.getStyler().setLegendPosition(LegendPosition.InsideNE);
         rps.getStyler().setYAxisDecimalPattern("#,##0");
-        rps.addSeries("throughput", x, ss.stream().map(Summary::rps).toList(),
-                ss.stream().map(s -> (s.rpsMax() - s.rpsMin()) / 2).toList()).setFillColor(new Color(0x3b6ea8));
         CategoryChart latency = new CategoryChartBuilder().width(1200).height(420)
-                .title("Latency per request (ms, mean of rounds' percentiles)").yAxisTitle("ms").build();
+                .title("p99 latency per request (ms, mean of rounds)").yAxisTitle("ms").build();
         style(latency);
         latency.getStyler().setLegendPosition(LegendPosition.InsideNW);
         latency.getStyler().setYAxisDecimalPattern("#,##0.0");
-        latency.addSeries("p50", x, ss.stream().map(Summary::p50).toList()).setFillColor(new Color(0x5a9e52));
-        latency.addSeries("p99", x, ss.stream().map(Summary::p99).toList()).setFillColor(new Color(0xe08a2e));
+        Color[] colours = {new Color(0x3b6ea8), new Color(0xe08a2e)};
+        int k = 0;
+        for (var w : WORKLOADS.entrySet()) {
+            List<Summary> ss = summaries(w.getKey());
+            if (ss.isEmpty()) {
+                continue;
+            }
+            List<String> x = ss.stream().map(s -> LABELS.get(s.resource())).toList();
+            String name = w.getKey().equals("order") ? "realistic request" : "select current_user";
+            rps.addSeries(name, x, ss.stream().map(Summary::rps).toList(),
+                    ss.stream().map(s -> (s.rpsMax() - s.rpsMin()) / 2).toList()).setFillColor(colours[k % 2]);
+            latency.addSeries(name, x, ss.stream().map(Summary::p99).toList()).setFillColor(colours[k % 2]);
+            k++;
+        }
         BufferedImage a = BitmapEncoder.getBufferedImage(rps);
         BufferedImage b = BitmapEncoder.getBufferedImage(latency);
         List<String> footer = new ArrayList<>();

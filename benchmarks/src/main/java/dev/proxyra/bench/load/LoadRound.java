@@ -2,15 +2,18 @@ package dev.proxyra.bench.load;
 
 import java.util.Arrays;
 
-/** One measured round against one resource: throughput and latency percentiles, from raw latencies. */
-public record LoadRound(String resource, int round, int clients, double seconds, long requests, long errors,
-        double requestsPerSecond, double p50Millis, double p99Millis, double meanMillis) {
+/**
+ * One measured round of one workload against one resource: throughput and latency percentiles, from raw latencies.
+ */
+public record LoadRound(String workload, String resource, int round, int clients, double seconds, long requests,
+        long errors, double requestsPerSecond, double p50Millis, double p99Millis, double meanMillis) {
 
-    static LoadRound of(String resource, int round, int clients, double seconds, long[] latenciesNanos, long errors) {
+    static LoadRound of(String workload, String resource, int round, int clients, double seconds, long[] latenciesNanos,
+            long errors) {
         long[] sorted = latenciesNanos.clone();
         Arrays.sort(sorted);
         double mean = sorted.length == 0 ? Double.NaN : Arrays.stream(sorted).average().orElse(Double.NaN) / 1e6;
-        return new LoadRound(resource, round, clients, seconds, sorted.length, errors, sorted.length / seconds,
+        return new LoadRound(workload, resource, round, clients, seconds, sorted.length, errors, sorted.length / seconds,
                 percentile(sorted, 0.50) / 1e6, percentile(sorted, 0.99) / 1e6, mean);
     }
 

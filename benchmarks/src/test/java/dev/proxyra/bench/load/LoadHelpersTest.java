@@ -37,7 +37,7 @@ class LoadHelpersTest {
         for (int i = 0; i < 100; i++) {
             ms[i] = (i + 1) * 1_000_000L;
         }
-        LoadRound r = LoadRound.of("proxyra", 1, 4, 2.0, ms, 3);
+        LoadRound r = LoadRound.of("who", "proxyra", 1, 4, 2.0, ms, 3);
         assertThat(r.p50Millis()).isEqualTo(50.0);
         assertThat(r.p99Millis()).isEqualTo(99.0);
         assertThat(r.requestsPerSecond()).isEqualTo(50.0);
@@ -47,12 +47,15 @@ class LoadHelpersTest {
     @Test
     void ratiosArePairedByRound(@TempDir Path dir) throws Exception {
         List<LoadRound> rounds = List.of(
-                new LoadRound("proxyra", 1, 16, 10, 9000, 0, 900, 10, 30, 11),
-                new LoadRound("shared", 1, 16, 10, 10000, 0, 1000, 9, 25, 10),
-                new LoadRound("login", 1, 16, 10, 300, 0, 30, 400, 600, 420),
-                new LoadRound("proxyra", 2, 16, 10, 4000, 0, 400, 20, 60, 21),
-                new LoadRound("shared", 2, 16, 10, 5000, 0, 500, 18, 50, 19),
-                new LoadRound("login", 2, 16, 10, 200, 0, 20, 500, 700, 520));
+                new LoadRound("order", "proxyra", 1, 16, 10, 9000, 0, 900, 10, 30, 11),
+                new LoadRound("order", "shared", 1, 16, 10, 10000, 0, 1000, 9, 25, 10),
+                new LoadRound("order", "login", 1, 16, 10, 300, 0, 30, 400, 600, 420),
+                new LoadRound("order", "proxyra", 2, 16, 10, 4000, 0, 400, 20, 60, 21),
+                new LoadRound("order", "shared", 2, 16, 10, 5000, 0, 500, 18, 50, 19),
+                new LoadRound("order", "login", 2, 16, 10, 200, 0, 20, 500, 700, 520),
+                // the worst case, paired separately and without a target
+                new LoadRound("who", "proxyra", 1, 16, 10, 20000, 0, 2000, 5, 15, 6),
+                new LoadRound("who", "shared", 1, 16, 10, 25000, 0, 2500, 4, 12, 5));
         LoadReport report = new LoadReport(Map.of("setup", "test"), rounds);
         LoadReport.PairedRatio r12 = report.ratios().get(0);
         assertThat(r12.min()).isCloseTo(0.8, within(1e-9));
@@ -60,7 +63,11 @@ class LoadHelpersTest {
         assertThat(r12.mean()).isCloseTo(0.85, within(1e-9));
         assertThat(r12.met()).isFalse();
         assertThat(report.ratios().get(1).mean()).isCloseTo(25, within(1e-9));
-        assertThat(report.toJson()).contains("\"ratio\": \"(1)/(2)\"");
+        LoadReport.PairedRatio worst = report.ratios("who").get(0);
+        assertThat(worst.mean()).isCloseTo(0.8, within(1e-9));
+        assertThat(worst.target()).isNull();
+        assertThat(report.toJson()).contains("\"ratio\": \"order (1)/(2)\"").contains("\"workload\": \"who\"");
+        assertThat(report.toMarkdown()).contains("## realistic request").contains("## worst case");
         Path png = dir.resolve("load.png");
         System.setProperty("java.awt.headless", "true");
         report.renderChart(png);
@@ -85,7 +92,8 @@ class LoadHelpersTest {
         List<String> commands = LoadMain.postBootCommands(Path.of("/x/proxyra.rar"),
                 "jdbc:postgresql://127.0.0.1:5432/postgres", 10);
         assertThat(commands.get(1)).contains("URL=jdbc\\:postgresql\\://127.0.0.1\\:5432/postgres:User=app_proxy:MaxPoolSize=10");
-        assertThat(commands.get(5)).contains("password=${ENV\\=PROXYRA_PASSWORD}").doesNotContain("proxy-secret");
+        assertThat(commands.get(5)).contains("user=bench_shared:password=${ENV\\=PROXYRA_PASSWORD}")
+                .doesNotContain("proxy-secret");
         assertThat(commands.get(3)).contains(":IdentityCheck=SCAN proxyra-scan-pool");
     }
 }

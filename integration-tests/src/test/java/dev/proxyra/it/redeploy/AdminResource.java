@@ -44,6 +44,19 @@ public class AdminResource {
                 .build().toString()).build();
     }
 
+    /** The names of proxyra's MBeans in the server, one per line. */
+    @GET
+    @Path("mbeans")
+    @Produces(MediaType.TEXT_PLAIN)
+    public String mbeans() throws javax.management.MalformedObjectNameException {
+        StringBuilder names = new StringBuilder();
+        for (javax.management.ObjectName name : java.lang.management.ManagementFactory.getPlatformMBeanServer()
+                .queryNames(new javax.management.ObjectName("dev.proxyra:*"), null)) {
+            names.append(name).append('\n');
+        }
+        return names.toString();
+    }
+
     @GET
     @Path("pid")
     @Produces(MediaType.TEXT_PLAIN)

@@ -76,8 +76,11 @@ class RedeployIT {
             demo.get("public/whoami", null).expect(403);
             demo.post("tx/commit", "alice", "item", "redeploy cycle " + cycle).expect(200);
             demo.get("jpa/orders", "bob").expect(200);
+            assertThat(get("asadmin/mbeans").lines()).as("proxyra's MBeans while deployed")
+                    .containsExactly("dev.proxyra:type=Pool,name=erp");
             asadmin("undeploy", "demo");
             undeployAll();
+            assertThat(get("asadmin/mbeans")).as("proxyra's MBeans after the rar was undeployed").isEmpty();
         }
         Path control = controlRar();
         for (int cycle = 0; cycle < CYCLES; cycle++) {

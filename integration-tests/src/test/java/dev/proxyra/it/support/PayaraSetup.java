@@ -63,12 +63,14 @@ public final class PayaraSetup {
      * {@code UnauthenticatedAccess=METADATA_ONLY}: Payara creates an EntityManager while it deploys the
      * application, and EclipseLink then logs in on a thread with no caller, reading database metadata only. A
      * request without a caller gets such a connection too, and any statement on it is refused (28000).
+     * {@code PoolName=erp}: the pool's MBean is {@code dev.proxyra:type=Pool,name=erp}.
      */
     public static List<String> postBootCommands(Path rar, String jdbcUrl) {
         // a small server-side pool and a short wait, so a leaked slot shows up as a fast failure
         String connection = "--connectiondefinition javax.sql.DataSource --transactionsupport LocalTransaction"
                 + " --steadypoolsize 0 --maxpoolsize " + MAX_POOL_SIZE + " --maxwait 10000"
-                + " --property URL=" + escapeProperty(jdbcUrl) + ":User=app_proxy:UnauthenticatedAccess=METADATA_ONLY";
+                + " --property URL=" + escapeProperty(jdbcUrl) + ":User=app_proxy:UnauthenticatedAccess=METADATA_ONLY"
+                + ":PoolName=erp";
         return List.of(
                 "deploy --name " + RAR_NAME + " " + rar.toAbsolutePath(),
                 "create-connector-connection-pool --raname " + RAR_NAME + " " + connection + " " + POOL_NAME,
@@ -82,10 +84,17 @@ public final class PayaraSetup {
 
     /** Writes the command files and empties the root directory and the logs of an earlier run. */
     public void prepare(Path rar, String jdbcUrl) throws IOException {
+        prepare(rar, jdbcUrl, List.of());
+    }
+
+    /** As {@link #prepare(Path, String)}, with more post-boot commands after proxyra's. */
+    public void prepare(Path rar, String jdbcUrl, List<String> morePostBootCommands) throws IOException {
         Files.createDirectories(dir);
         Files.writeString(preBootFile(),
                 "set configs.config.server-config.network-config.network-listeners.network-listener.http-listener.address=127.0.0.1\n");
-        Files.writeString(postBootFile(), String.join("\n", postBootCommands(rar, jdbcUrl)) + "\n");
+        List<String> postBoot = new ArrayList<>(postBootCommands(rar, jdbcUrl));
+        postBoot.addAll(morePostBootCommands);
+        Files.writeString(postBootFile(), String.join("\n", postBoot) + "\n");
         deleteTree(dir.resolve("logs"));
         try (Stream<Path> files = Files.list(dir)) {
             for (Path p : files.filter(p -> p.getFileName().toString().startsWith("server.log")).toList()) {

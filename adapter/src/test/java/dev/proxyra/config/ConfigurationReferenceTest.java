@@ -10,10 +10,10 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
 /**
- * The README's configuration reference is the factory's property table: this test fails, printing the
+ * docs/configuration.md's reference is the factory's property table: this test fails, printing the
  * table to paste, whenever a property, default or description changes on one side only.
  */
-class ReadmeReferenceTest {
+class ConfigurationReferenceTest {
     private static final String BEGIN = "<!-- configuration-reference:begin -->";
     private static final String END = "<!-- configuration-reference:end -->";
 
@@ -32,15 +32,15 @@ class ReadmeReferenceTest {
     }
 
     @Test
-    void readmeConfigurationReferenceMatchesTheFactoryProperties() throws IOException {
-        String readme = Files.readString(Path.of("..", "README.md"), StandardCharsets.UTF_8);
-        int begin = readme.indexOf(BEGIN);
-        int end = readme.indexOf(END);
-        assertThat(begin).as("README.md must contain " + BEGIN).isNotNegative();
-        assertThat(end).as("README.md must contain " + END).isGreaterThan(begin);
-        String documented = readme.substring(begin + BEGIN.length(), end).strip();
+    void theConfigurationReferenceMatchesTheFactoryProperties() throws IOException {
+        String page = Files.readString(Path.of("..", "docs", "configuration.md"), StandardCharsets.UTF_8);
+        int begin = page.indexOf(BEGIN);
+        int end = page.indexOf(END);
+        assertThat(begin).as("docs/configuration.md must contain " + BEGIN).isNotNegative();
+        assertThat(end).as("docs/configuration.md must contain " + END).isGreaterThan(begin);
+        String documented = page.substring(begin + BEGIN.length(), end).strip();
         assertThat(documented)
-                .as("README.md configuration reference is out of date; replace it with:%n%s", renderTable())
+                .as("docs/configuration.md configuration reference is out of date; replace it with:%n%s", renderTable())
                 .isEqualTo(renderTable().strip());
     }
 }

@@ -1,0 +1,88 @@
+package dev.proxyra.bench.web;
+
+import java.io.IOException;
+import java.security.Principal;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Properties;
+
+import javax.sql.DataSource;
+
+import jakarta.annotation.Resource;
+import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+
+import org.postgresql.PGConnection;
+
+/**
+ * One workload of the load test, served through each resource it compares: {@code .../proxyra} takes a connection
+ * from proxyra (runs as the caller; {@code .../proxyra-scan} the same with IdentityCheck=SCAN), {@code .../shared}
+ * from Payara's own JDBC pool logged in as one shared account (the database does not know the caller), and
+ * {@code .../login} opens a new physical connection per request and sets the caller's role. Answers with what the
+ * workload returns. Deployed only by the load test ({@code dev.proxyra.bench.load.LoadMain}), which requires a
+ * signed-in caller on every request.
+ */
+abstract class WorkloadServlet extends HttpServlet {
+    private static final long serialVersionUID = 1L;
+
+    @Resource(lookup = "jdbc/proxyra")
+    private transient DataSource proxyra;
+
+    @Resource(lookup = "jdbc/proxyra-scan")
+    private transient DataSource proxyraScan;
+
+    @Resource(lookup = "jdbc/shared")
+    private transient DataSource shared;
+
+    /**
+     * Runs the workload on {@code c} and closes it. {@code sharedAccountCaller}: the caller, when the connection is
+     * the shared account's and the application must filter and stamp rows itself; null when the database knows
+     * the caller.
+     */
+    protected abstract String serve(Connection c, String sharedAccountCaller) throws SQLException;
+
+    @Override
+    protected void doGet(HttpServletRequest req, HttpServletResponse resp) throws IOException {
+        Principal caller = req.getUserPrincipal();
+        if (caller == null) {
+            resp.sendError(401);
+            return;
+        }
+        String which = req.getPathInfo() == null ? "" : req.getPathInfo();
+        try {
+            String answer = switch (which) {
+                case "/proxyra" -> serve(proxyra.getConnection(), null);
+                case "/proxyra-scan" -> serve(proxyraScan.getConnection(), null);
+                case "/shared" -> serve(shared.getConnection(), caller.getName());
+                case "/login" -> serve(login(caller.getName()), null);
+                default -> null;
+            };
+            if (answer == null) {
+                resp.sendError(404);
+                return;
+            }
+            resp.setContentType("text/plain");
+            resp.getWriter().write(answer);
+        } catch (SQLException e) {
+            resp.sendError(500, e.getSQLState() + " " + e.getMessage());
+        }
+    }
+
+    /** A new physical connection as the proxy account, SET ROLE to the caller. */
+    static Connection login(String caller) throws SQLException {
+        Properties p = new Properties();
+        p.setProperty("user", System.getenv().getOrDefault("BENCH_LOGIN_USER", "app_proxy"));
+        p.setProperty("password", System.getenv("PROXYRA_PASSWORD"));
+        Connection c = DriverManager.getConnection(System.getenv("BENCH_DB_URL"), p);
+        try (Statement s = c.createStatement()) {
+            s.execute("SET ROLE " + c.unwrap(PGConnection.class).escapeIdentifier(caller));
+        } catch (SQLException e) {
+            c.close();
+            throw e;
+        }
+        return c;
+    }
+}

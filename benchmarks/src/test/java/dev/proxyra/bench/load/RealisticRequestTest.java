@@ -1,0 +1,74 @@
+package dev.proxyra.bench.load;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.postgresql.PGConnection;
+
+import dev.proxyra.bench.web.OrderServlet;
+import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.PgConnections;
+
+/** The load test's realistic request does what it says on each resource, against a real PostgreSQL. */
+class RealisticRequestTest {
+    private static EmbeddedDatabase db;
+
+    @BeforeAll
+    static void start() throws Exception {
+        db = EmbeddedDatabase.start();
+        db.execute(LoadMain.schema(3));
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        db.close();
+    }
+
+    private static Connection as(String caller) throws SQLException {
+        Connection c = PgConnections.open(db.url(), EmbeddedDatabase.PROXY_USER, EmbeddedDatabase.PROXY_PASSWORD);
+        try (Statement s = c.createStatement()) {
+            s.execute("SET ROLE " + c.unwrap(PGConnection.class).escapeIdentifier(caller));
+        }
+        return c;
+    }
+
+    @Test
+    void underRowLevelSecurityTheCallerReadsAndWritesOnlyItsOwnRows() throws Exception {
+        int before = db.queryInt("select count(*) from bench_orders where owner = 'caller002'");
+        assertThat(OrderServlet.order(as("caller002"), null)).isEqualTo("caller002");
+        assertThat(db.queryInt("select count(*) from bench_orders where owner = 'caller002'")).isEqualTo(before + 1);
+        // the read the request made saw only the caller's rows: the policy holds for the same statement
+        try (Connection c = as("caller002"); Statement s = c.createStatement()) {
+            var rs = s.executeQuery("select count(*) from (" + "select owner from bench_orders order by id desc limit 50"
+                    + ") latest where owner <> 'caller002'");
+            rs.next();
+            assertThat(rs.getInt(1)).isZero();
+        }
+    }
+
+    @Test
+    void theSharedAccountFiltersAndStampsTheOwnerItself() throws Exception {
+        try (Connection shared = PgConnections.open(db.url(), LoadMain.SHARED_ACCOUNT, EmbeddedDatabase.PROXY_PASSWORD)) {
+            assertThat(OrderServlet.order(shared, "caller003")).isEqualTo("caller003");
+        }
+    }
+
+    /** The attack on the benchmark's honesty: a caller cannot stamp another caller's name on a row. */
+    @Test
+    void aCallerCannotWriteAsAnother() throws Exception {
+        try (Connection c = as("caller001")) {
+            assertThatThrownBy(() -> {
+                try (var add = c.prepareStatement("insert into bench_orders(owner, item) values ('caller002', 'x')")) {
+                    add.execute();
+                }
+            }).isInstanceOf(SQLException.class).hasMessageContaining("row-level security");
+        }
+    }
+}

@@ -1,0 +1,98 @@
+package dev.proxyra.it.servers;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import dev.proxyra.it.support.PayaraSetup;
+
+/**
+ * Payara Micro as the demo and its users run it: pre- and post-boot command files (proxyra.rar deployed, the pool and
+ * the resource created by asadmin commands, the file realm's users), the applications given with {@code --deploy}.
+ */
+public final class PayaraMicroServer implements DemoServer {
+    private final ServerEnvironment env;
+    private final PayaraSetup setup;
+    private int port;
+    private Process process;
+
+    public PayaraMicroServer(ServerEnvironment env) {
+        this.env = env;
+        this.setup = new PayaraSetup(env.work().resolve("micro"));
+    }
+
+    @Override
+    public String name() {
+        return "Payara Micro " + System.getProperty("payara-micro.version", "6");
+    }
+
+    @Override
+    public URI root() {
+        return URI.create("http://127.0.0.1:" + port + "/");
+    }
+
+    @Override
+    public String anonymousName() {
+        return "ANONYMOUS";
+    }
+
+    @Override
+    public List<String> connectionErrorMarkers() {
+        return List.of("RAR5117", "RAR5114", "RAR7132", "connectionErrorOccurred");
+    }
+
+    @Override
+    public String log() throws IOException {
+        return setup.log();
+    }
+
+    /** asadmin's file realm users of plain.war and ejb.war, one password file each. */
+    static List<String> fileUsers(Path dir) throws IOException {
+        List<String> commands = new ArrayList<>();
+        for (String[] user : TestWars.USERS) {
+            Path passwordFile = dir.resolve("password-" + user[0] + ".txt");
+            Files.writeString(passwordFile, "AS_ADMIN_USERPASSWORD=" + user[1] + "\n");
+            commands.add("create-file-user --groups user --passwordfile " + passwordFile + " " + user[0]);
+        }
+        return commands;
+    }
+
+    @Override
+    public void start() throws Exception {
+        port = ServerProcess.freePort();
+        Files.createDirectories(setup.dir());
+        setup.prepare(env.rar(), env.jdbcUrl(), fileUsers(setup.dir()));
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx768m", "-jar", PayaraSetup.microJar().toString()));
+        command.addAll(setup.microOptions());
+        command.addAll(List.of("--port", Integer.toString(port)));
+        for (Path war : List.of(env.demoWar(), env.plainWar(), env.ejbWar())) {
+            command.addAll(List.of("--deploy", war.toString()));
+        }
+        process = ServerProcess.start(env.work(), env.processEnvironment(), setup.dir().resolve("console.log"), command);
+        ServerProcess.await(name() + " answering on " + root(), Duration.ofMinutes(4), setup.dir(), () -> {
+            if (!process.isAlive()) {
+                throw new IllegalStateException(name() + " exited with " + process.exitValue());
+            }
+            // Payara Micro answers HTTP before it ran the post-boot commands and deployed the applications
+            return ServerProcess.fileContains(setup.dir().resolve("console.log"), " ready in ");
+        });
+        setup.assertBootSucceeded();
+        for (String app : List.of("demo", "plain", "ejb")) {
+            setup.assertDeployed(app);
+        }
+    }
+
+    @Override
+    public void close() throws Exception {
+        if (process != null) {
+            process.destroy(); // Payara Micro shuts down on SIGTERM
+            ServerProcess.stop(process, Duration.ofSeconds(60));
+            process = null;
+        }
+    }
+}

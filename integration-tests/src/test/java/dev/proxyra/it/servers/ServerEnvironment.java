@@ -1,0 +1,36 @@
+package dev.proxyra.it.servers;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+import dev.proxyra.it.support.IntegrationSuite;
+
+/** What every server of the suites is given: the archives, the database, the password, a work directory. */
+public record ServerEnvironment(Path rar, Path demoWar, Path plainWar, Path ejbWar, String jdbcUrl, String proxyPassword,
+                                Path work, Path distributions) {
+
+    /** For the server called {@code name}, in the failsafe run (the suite database, the built archives). */
+    public static ServerEnvironment forServer(String name) throws Exception {
+        Path work = Path.of(System.getProperty("it.work")).resolve(name).toAbsolutePath();
+        Files.createDirectories(work);
+        Path wars = work.resolve("wars");
+        String password = System.getenv("PROXYRA_PASSWORD");
+        if (password == null || password.isBlank()) {
+            throw new IllegalStateException("PROXYRA_PASSWORD is not set (run through failsafe)");
+        }
+        return new ServerEnvironment(Path.of(System.getProperty("proxyra.rar")).toAbsolutePath(),
+                Path.of(System.getProperty("proxyra.war")).toAbsolutePath(), TestWars.plainWar(wars),
+                TestWars.ejbWar(wars), IntegrationSuite.database().url(), password, work,
+                Path.of(System.getProperty("it.servers")).toAbsolutePath());
+    }
+
+    /**
+     * The environment the server process gets: the proxy password for proxyra's pool (PROXYRA_PASSWORD) and URL and
+     * password of the demo's {@code @ConnectionFactoryDefinition} (ConfigPrefix annotated).
+     */
+    public Map<String, String> processEnvironment() {
+        return Map.of("PROXYRA_PASSWORD", proxyPassword, "ANNOTATED_URL", jdbcUrl, "ANNOTATED_PASSWORD", proxyPassword,
+                "JAVA_HOME", System.getProperty("java.home"));
+    }
+}

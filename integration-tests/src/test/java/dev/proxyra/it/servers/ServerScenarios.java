@@ -1,0 +1,327 @@
+package dev.proxyra.it.servers;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.URI;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import dev.proxyra.it.support.DemoClient;
+import dev.proxyra.it.support.DemoClient.Reply;
+import dev.proxyra.it.support.IntegrationSuite;
+
+/**
+ * The one scenario set every server runs, over HTTP as a client would: the same proxyra.rar, demo.war and test wars on
+ * each, configured the way the server's users configure it. A subclass only says which server.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+public abstract class ServerScenarios {
+    protected DemoServer server;
+    protected DemoClient demo;
+    protected DemoClient plain;
+    protected DemoClient ejb;
+
+    /** The server under test, not started. */
+    protected abstract DemoServer create(ServerEnvironment env) throws Exception;
+
+    /** The directory name of this server's work directory. */
+    protected abstract String id();
+
+    @BeforeAll
+    void startServer() throws Exception {
+        server = create(ServerEnvironment.forServer(id()));
+        grantARoleNamedLikeTheAnonymousIdentity(server.anonymousName());
+        try {
+            server.start();
+        } catch (Exception | Error e) {
+            server.close();
+            throw e;
+        }
+        demo = new DemoClient(server.demo());
+        plain = new DemoClient(server.plain());
+        ejb = new DemoClient(server.ejb());
+    }
+
+    @AfterAll
+    void stopServer() throws Exception {
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    /**
+     * The bait: a database role named like the server's anonymous identity, which the proxy account may become and
+     * which may read and write the demo's rows. Were proxyra ever to take the anonymous identity for a caller, an
+     * anonymous request would run as it and succeed.
+     */
+    private static void grantARoleNamedLikeTheAnonymousIdentity(String name) throws Exception {
+        String role = "\"" + name.replace("\"", "\"\"") + "\"";
+        try (Connection c = IntegrationSuite.database().superuser(); Statement s = c.createStatement()) {
+            try (ResultSet rs = s.executeQuery("select count(*) from pg_roles where rolname = '" + name + "'")) {
+                rs.next();
+                if (rs.getInt(1) == 0) {
+                    s.execute("CREATE ROLE " + role + " NOLOGIN");
+                }
+            }
+            s.execute("GRANT " + role + " TO app_proxy");
+            s.execute("GRANT SELECT, INSERT ON orders TO " + role);
+        }
+    }
+
+    @Test
+    @Order(1)
+    void signedInCallersRunAsThemselvesAndSeeOnlyTheirOwnRows() throws Exception {
+        String aliceItem = "alice-" + UUID.randomUUID();
+        String bobItem = "bob-" + UUID.randomUUID();
+        assertThat(demo.post("orders", "alice", "item", aliceItem).expect(200).text("owner")).isEqualTo("alice");
+        assertThat(demo.post("orders", "bob", "item", bobItem).expect(200).text("owner")).isEqualTo("bob");
+        for (String[] who : new String[][] {{"alice", aliceItem, bobItem}, {"bob", bobItem, aliceItem}}) {
+            Reply r = demo.get("whoami", who[0]).expect(200);
+            assertThat(r.text("caller")).isEqualTo(who[0]);
+            assertThat(r.text("databaseUser")).isEqualTo(who[0]);
+            assertThat(r.text("sessionUser")).isEqualTo("app_proxy");
+            assertThat(r.rows("item")).contains(who[1]).doesNotContain(who[2]);
+            assertThat(r.rows("owner")).containsOnly(who[0]);
+        }
+        assertThat(IntegrationSuite.database().ownerOfItem(aliceItem)).isEqualTo("alice");
+        assertThat(IntegrationSuite.database().ownerOfItem(bobItem)).isEqualTo("bob");
+    }
+
+    @Test
+    @Order(2)
+    void aCallerWithoutADatabaseRoleIsRefusedWith28000InEveryKindOfApplication() throws Exception {
+        for (Reply carol : List.of(demo.get("whoami", "carol"), plain.get("whoami", "carol"), ejb.get("ejb", "carol"),
+                ejb.get("executor", "carol"))) {
+            assertThat(carol.status()).as(carol.toString()).isEqualTo(403);
+            assertThat(carol.text("sqlState")).isEqualTo("28000");
+            assertThat(carol.text("message")).startsWith("proxyra:").contains("carol");
+        }
+    }
+
+    /**
+     * A refusal must give back what the server lent for the attempt: more refusals than any of the servers' pools has
+     * managed connections by default (Payara 32, WildFly 20, Open Liberty 50), then the pool still serves alice.
+     */
+    @Test
+    @Order(2)
+    void refusedCallersDoNotUseUpTheServersPool() throws Exception {
+        for (int i = 0; i < 60; i++) {
+            Reply carol = i % 2 == 0 ? demo.get("whoami", "carol") : plain.get("whoami", "carol");
+            assertThat(carol.status()).as("refusal %d: %s", i + 1, carol).isEqualTo(403);
+            assertThat(carol.text("sqlState")).as("refusal %d: %s", i + 1, carol).isEqualTo("28000");
+        }
+        assertThat(demo.get("whoami", "alice").expect(200).text("databaseUser")).isEqualTo("alice");
+    }
+
+    @Test
+    @Order(3)
+    void theServersAnonymousIdentityIsNoCallerEvenWithARoleOfItsName() throws Exception {
+        try (Connection c = IntegrationSuite.database().superuser(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("select pg_has_role('app_proxy', '" + server.anonymousName() + "', 'MEMBER')")) {
+            rs.next();
+            assertThat(rs.getBoolean(1)).as("the bait role " + server.anonymousName() + " is there").isTrue();
+        }
+        for (Reply anonymous : List.of(demo.get("public/whoami", null), plain.get("public/whoami", null),
+                demo.get("public/jpa/orders", null))) {
+            assertThat(anonymous.status()).as(anonymous.toString()).isEqualTo(403);
+            assertThat(anonymous.text("sqlState")).isEqualTo("28000");
+            assertThat(anonymous.text("message")).startsWith("proxyra:").contains("UnauthenticatedAccess=METADATA_ONLY");
+        }
+        // and the protected pages ask for credentials before any database work
+        assertThat(demo.get("whoami", null).status()).isEqualTo(401);
+        assertThat(plain.get("whoami", null).status()).isEqualTo(401);
+        // a refusal is an answer: JPA did not take it for a lost connection and retry (RefusalsAreAnswers)
+        assertThat(server.log()).doesNotContain("Attempting to retry query");
+    }
+
+    @Test
+    @Order(4)
+    void aServletWithoutCdiOrJakartaSecurityGetsTheCallerTheServerSignedIn() throws Exception {
+        for (String user : new String[] {"alice", "bob"}) {
+            Reply r = plain.get("whoami", user).expect(200);
+            assertThat(r.text("caller")).isEqualTo(user);
+            assertThat(r.text("databaseUser")).isEqualTo(user);
+            assertThat(r.text("sessionUser")).isEqualTo("app_proxy");
+        }
+    }
+
+    @Test
+    @Order(5)
+    void anEjbRunsAsItsCaller() throws Exception {
+        Reply r = ejb.get("ejb", "alice").expect(200);
+        assertThat(r.text("caller")).isEqualTo("alice");
+        assertThat(r.text("databaseUser")).isEqualTo("alice");
+    }
+
+    @Test
+    @Order(6)
+    void aManagedExecutorTaskRunsAsTheCallerWhoSubmittedIt() throws Exception {
+        for (String user : new String[] {"alice", "bob"}) {
+            assertThat(ejb.get("executor", user).expect(200).text("databaseUser")).isEqualTo(user);
+        }
+    }
+
+    @Test
+    @Order(7)
+    void codeUnderRunAsRunsAsTheRunAsPrincipal() throws Exception {
+        Reply r = ejb.get("runas", "alice").expect(200);
+        assertThat(r.text("databaseUser")).isEqualTo(TestWars.RUN_AS);
+        assertThat(r.text("caller")).isEqualTo(TestWars.RUN_AS);
+    }
+
+    @Test
+    @Order(8)
+    void aConnectionFactoryTheApplicationDefinesServesTheCallerToo() throws Exception {
+        Reply alice = demo.get("annotated/whoami", "alice").expect(200);
+        assertThat(alice.text("databaseUser")).isEqualTo("alice");
+        assertThat(alice.text("sessionUser")).isEqualTo("app_proxy");
+        Reply carol = demo.get("annotated/whoami", "carol").expect(403);
+        assertThat(carol.text("sqlState")).isEqualTo("28000");
+    }
+
+    @Test
+    @Order(10)
+    void userTransactionCommitPersistsAsTheCaller() throws Exception {
+        String item = "tx-commit-" + UUID.randomUUID();
+        Reply r = demo.post("tx/commit", "alice", "item", item).expect(200);
+        assertThat(r.json().getJsonObject("committed").getString("owner")).isEqualTo("alice");
+        assertThat(demo.get("orders", "bob").expect(200).rows("item")).doesNotContain(item);
+        assertThat(IntegrationSuite.database().ownerOfItem(item)).isEqualTo("alice");
+    }
+
+    @Test
+    @Order(11)
+    void userTransactionRollbackLeavesNothing() throws Exception {
+        String item = "tx-rollback-" + UUID.randomUUID();
+        Reply r = demo.post("tx/rollback", "bob", "item", item).expect(200);
+        assertThat(r.json().getJsonObject("rolledBack").getString("owner")).isEqualTo("bob");
+        assertThat(IntegrationSuite.database().ownerOfItem(item)).isNull();
+    }
+
+    @Test
+    @Order(12)
+    void aTransactionalBeanThatThrowsRollsBack() throws Exception {
+        String item = "tx-transactional-" + UUID.randomUUID();
+        assertThat(demo.post("tx/transactional-failure", "alice", "item", item).expect(409).text("rolledBack"))
+                .isEqualTo(item);
+        assertThat(IntegrationSuite.database().ownerOfItem(item)).isNull();
+    }
+
+    @Test
+    @Order(13)
+    void twoConnectionsInOneTransactionShareOneDatabaseSession() throws Exception {
+        for (String user : new String[] {"alice", "bob"}) {
+            Reply r = demo.get("tx/session", user).expect(200);
+            int first = r.json().getInt("first");
+            assertThat(first).isPositive();
+            assertThat(r.json().getInt("second")).isEqualTo(first);
+            assertThat(r.json().getInt("nestedOuter")).isEqualTo(first);
+            assertThat(r.json().getInt("nestedInner")).isEqualTo(first);
+            assertThat(r.text("databaseUser")).isEqualTo(user);
+        }
+    }
+
+    @Test
+    @Order(20)
+    void jpaWritesAndReadsAsTheCaller() throws Exception {
+        String item = "jpa-" + UUID.randomUUID();
+        String id = demo.post("jpa/orders", "alice", "item", item).expect(200).text("id");
+        assertThat(IntegrationSuite.database().ownerOfItem(item)).isEqualTo("alice");
+        assertThat(demo.get("jpa/orders", "alice").expect(200).rows("owner")).containsOnly("alice");
+        assertThat(demo.get("jpa/orders/" + id, "alice").expect(200).text("owner")).isEqualTo("alice");
+        assertThat(demo.get("jpa/orders", "bob").expect(200).rows("item")).doesNotContain(item);
+        demo.get("jpa/orders/" + id, "bob").expect(404);
+        Reply carol = demo.post("jpa/orders", "carol", "item", "jpa-carol-" + UUID.randomUUID());
+        assertThat(carol.status()).isEqualTo(403);
+        assertThat(carol.text("sqlState")).isEqualTo("28000");
+    }
+
+    @Test
+    @Order(30)
+    void concurrentCallersNeverSeeAnotherIdentity() throws Exception {
+        List<String> users = List.of("alice", "bob", "carol");
+        int clients = 8;
+        int requests = 40;
+        ExecutorService pool = Executors.newFixedThreadPool(clients);
+        try {
+            List<Future<List<String>>> results = new ArrayList<>();
+            for (int c = 0; c < clients; c++) {
+                int client = c;
+                Callable<List<String>> run = () -> {
+                    List<String> wrong = new ArrayList<>();
+                    for (int i = 0; i < requests; i++) {
+                        String user = users.get((client + i) % users.size());
+                        DemoClient app = i % 2 == 0 ? demo : plain;
+                        Reply r = app.get("whoami", user);
+                        if (user.equals("carol")) {
+                            if (r.status() != 403 || !"28000".equals(r.text("sqlState"))) {
+                                wrong.add("carol was not refused: " + r);
+                            }
+                        } else if (r.status() != 200 || !user.equals(r.text("databaseUser"))
+                                || !user.equals(r.text("caller"))) {
+                            wrong.add(user + " got " + r);
+                        }
+                    }
+                    return wrong;
+                };
+                results.add(pool.submit(run));
+            }
+            List<String> wrong = new ArrayList<>();
+            for (Future<List<String>> f : results) {
+                wrong.addAll(f.get());
+            }
+            assertThat(wrong).as("answers with a wrong identity out of " + clients * requests).isEmpty();
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    @Order(40)
+    void theReadinessCheckReportsThePool() throws Exception {
+        java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(readiness()).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(readiness() + ": " + r.body()).isEqualTo(200);
+        assertThat(r.body()).contains("proxyra pools").contains("the database answered");
+    }
+
+    /** Where the server serves MicroProfile Health's readiness. */
+    protected URI readiness() {
+        return server.root().resolve("health/ready");
+    }
+
+    /**
+     * After every refusal above: the server took none of them for a broken connection, the pool said it started, and
+     * the proxy password is nowhere in what the server wrote.
+     */
+    @Test
+    @Order(50)
+    void refusalsAreNotConnectionErrorsAndTheLogHasNoSecret() throws Exception {
+        String log = server.log();
+        for (String marker : server.connectionErrorMarkers()) {
+            assertThat(log).as("server log of " + server.name()).doesNotContain(marker);
+        }
+        assertThat(log).contains("proxyra: pool erp started (JMX dev.proxyra:type=Pool,name=erp)");
+        // ojdbc11's manifest names oraclepki.jar, which the rar ships: no server warns about a missing Class-Path entry
+        // (WildFly WFLYSRV0059, Open Liberty SRVE9967W)
+        assertThat(log).doesNotContain("WFLYSRV0059").doesNotContain("SRVE9967W");
+        assertThat(log).doesNotContain(System.getenv("PROXYRA_PASSWORD"));
+    }
+}
