@@ -59,7 +59,7 @@ public record ProxyraConfig(
                 + ", validateConnectionOnBorrow=" + validateConnectionOnBorrow
                 + ", networkTimeout=" + networkTimeout + ", abandonedConnectionTimeout=" + abandonedConnectionTimeout
                 + ", leakDetection=" + leakDetection + ", fastConnectionFailoverEnabled=" + fastConnectionFailoverEnabled
-                + ", onsConfiguration=" + onsConfiguration
+                + ", onsConfiguration=" + Redact.settings(onsConfiguration)
                 + ", callerSource=" + callerSource + ", principalPrefix=" + principalPrefix
                 + ", principalMap=" + principalMap + ", requirePrincipalMapping=" + requirePrincipalMapping
                 + ", principalCase=" + principalCase + ", roleMap=" + roleMap + ", clientIdentifier=" + clientIdentifier + ", unauthenticatedAccess=" + unauthenticatedAccess

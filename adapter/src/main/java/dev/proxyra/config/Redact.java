@@ -11,6 +11,11 @@ public final class Redact {
     private Redact() {
     }
 
+    /** Settings text such as ONSConfiguration with any {@code ...password=} value replaced by ***. */
+    public static String settings(String text) {
+        return text == null ? null : URL_SECRET.matcher(text).replaceAll("$1***");
+    }
+
     /** A JDBC URL with any password parameter or user-info password replaced by ***. */
     public static String url(String url) {
         if (url == null) {

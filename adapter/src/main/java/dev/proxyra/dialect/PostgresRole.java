@@ -59,14 +59,20 @@ public final class PostgresRole implements Dialect {
     private static final String WHO_AM_I = "select current_user, session_user";
 
     /**
-     * What DISCARD ALL does, except SET SESSION AUTHORIZATION DEFAULT (the role is set explicitly just before),
-     * as statements that may share one round trip (DISCARD ALL itself refuses to run in a pipeline): cursors,
-     * settings (including SET SESSION CHARACTERISTICS and custom variables), prepared statements (pgjdbc
-     * notices DEALLOCATE ALL and prepares its cached statements again), LISTEN, session advisory locks,
-     * temporary objects, sequence state and cached plans.
+     * What DISCARD ALL does to what a caller can leave behind, as statements that may share one round trip (DISCARD
+     * ALL itself refuses to run in a pipeline): cursors, settings (including SET SESSION CHARACTERISTICS and custom
+     * variables), LISTEN, session advisory locks, temporary objects and sequence state; last, whether SQL PREPAREd
+     * statements exist, which are then deallocated in a second round trip ({@link #DEALLOCATE_SQL_PREPARED}).
+     * Not dropped: the driver's own protocol-level prepared statements and the plans cached for them. They hold
+     * no caller's data; PostgreSQL plans again when the role, search_path or a relation they use changes (RLS
+     * included), and keeping them spares every request after a switch parsing and planning its statements anew.
      */
-    static final String RESET_SESSION = "CLOSE ALL; RESET ALL; DEALLOCATE ALL; UNLISTEN *;"
-            + " SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES; DISCARD PLANS";
+    static final String RESET_SESSION = "CLOSE ALL; RESET ALL; UNLISTEN *; SELECT pg_advisory_unlock_all();"
+            + " DISCARD TEMP; DISCARD SEQUENCES;"
+            + " SELECT pg_catalog.count(*) FROM pg_catalog.pg_prepared_statements WHERE from_sql";
+
+    /** Only after a caller used SQL PREPARE; pgjdbc notices DEALLOCATE ALL and prepares its statements again. */
+    static final String DEALLOCATE_SQL_PREPARED = "DEALLOCATE ALL";
 
     /**
      * A fresh session: just the role. A reused one: [the check;] the role; the reset, as one pipeline, so one
@@ -93,6 +99,18 @@ public final class PostgresRole implements Dialect {
                 try (ResultSet rs = s.getResultSet()) {
                     ranAsPrevious = runsAs(rs, previous);
                 }
+            }
+            String lastValue = null; // the last result is the count of SQL-prepared statements
+            while (s.getMoreResults() || s.getUpdateCount() != -1) {
+                ResultSet rs = s.getResultSet();
+                if (rs != null) {
+                    try (rs) {
+                        lastValue = rs.next() ? rs.getString(1) : null;
+                    }
+                }
+            }
+            if (lastValue == null || !lastValue.equals("0")) {
+                s.execute(DEALLOCATE_SQL_PREPARED);
             }
         }
         // Notifications the previous identity's LISTEN delivered before UNLISTEN, buffered by the driver: taken off

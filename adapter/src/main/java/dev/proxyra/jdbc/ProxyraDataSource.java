@@ -64,21 +64,15 @@ public final class ProxyraDataSource implements DataSource, Referenceable, Seria
     }
 
     /**
-     * A request refused before it reached the pool (no caller, not mapped, configuration): counted and logged by the
-     * pool's metrics (rate-limited per reason). The pool counts what it refuses itself.
+     * A request refused before it reached the pool (no caller, not mapped, configuration): counted on the factory's
+     * open pool and logged rate-limited per reason. Never opens a pool: a refused request has no business with one.
+     * The pool counts what it refuses itself.
      */
     private SQLException refusedBeforeThePool(SQLException e) {
         Refusal reason = Refusal.of(e);
-        IdentityPool pool = null;
         if (reason != null) {
-            try {
-                pool = factory.pool();
-            } catch (SQLException | RuntimeException noPool) {
-                // the configuration keeps the pool from opening: reported below
-            }
-        }
-        if (pool != null) {
-            pool.metrics().refused(reason, e);
+            IdentityPool pool = factory.openedPool();
+            (pool != null ? pool.metrics() : factory.metricsBeforeThePoolOpens()).refused(reason, e);
         } else if (!configurationReported) {
             configurationReported = true; // the same error on every request: once at WARNING, then at FINE
             LOG.warning(() -> e.getMessage() + " [SQLState " + e.getSQLState() + "]");

@@ -15,12 +15,12 @@ import org.HdrHistogram.ConcurrentHistogram;
 import org.HdrHistogram.Histogram;
 
 /**
- * What one pool counts. Every event moves exactly one counter; recording is a few uncontended adds (LongAdder,
- * HdrHistogram's wait-free recorder), nothing that locks or allocates on the borrow path.
+ * What one pool counts. Each event moves its own counter; recording is LongAdder adds and one record in an
+ * HdrHistogram ConcurrentHistogram (a few atomic adds), nothing that locks on the borrow path.
  * <p>
  * Refusals are also logged, at most one WARNING per reason per minute with the count of those not logged since; every
- * refusal is logged at FINE. An attack of unauthenticated requests therefore adds six lines a minute at most, while
- * the counters keep the exact figures.
+ * refusal is logged at FINE. An attack of unauthenticated requests therefore adds one line a minute (six if every
+ * reason occurs) at most, while the counters keep the exact figures.
  */
 public final class PoolMetrics {
     private static final Logger LOG = Logger.getLogger(PoolMetrics.class.getName());

@@ -363,11 +363,15 @@ public final class IdentityPool implements AutoCloseable {
         } catch (SQLException e) {
             throw borrowFailure(e);
         } finally {
-            if (!started) {
-                // the first borrow made UCP create its pool, introspecting the factory class on this thread
-                started = true;
-                UcpRuntime.forgetIntrospection(ucp.getConnectionFactoryClassName());
-            }
+            afterFirstBorrow();
+        }
+    }
+
+    private void afterFirstBorrow() {
+        if (!started) {
+            // the first borrow made UCP create its pool, introspecting the factory class on this thread
+            started = true;
+            UcpRuntime.forgetIntrospection(ucp.getConnectionFactoryClassName());
         }
     }
 
@@ -405,9 +409,14 @@ public final class IdentityPool implements AutoCloseable {
             discardLent(connection, fatal ? Discard.FATAL_ERROR : Discard.STATE_NOT_RESET,
                     "switching identity failed: " + Secret.scrub(e.getMessage(), password));
             if (fatal) {
-                // the driver's own exception goes on, so that the managed connection reports the fatal error as
-                // such; counted here, where the reason is known
-                metrics.refused(Refusal.DATABASE_UNREACHABLE, e);
+                // The refusal keeps the driver's SQLState and chains the driver's exception as the next one, where
+                // the dialect finds its error code: the managed connection still reports the fatal error as such.
+                SQLException refused = Refusal.DATABASE_UNREACHABLE.transientConnection("proxyra: pool " + name
+                        + ": the connection to the database failed while switching identity: "
+                        + Secret.scrub(e.getMessage(), password), e.getSQLState(), e);
+                refused.setNextException(e);
+                metrics.refused(Refusal.DATABASE_UNREACHABLE, refused);
+                return refused;
             }
             return e;
         }
@@ -566,6 +575,11 @@ public final class IdentityPool implements AutoCloseable {
         return closed;
     }
 
+    /** Whether its physical connections are closed (a retired pool is closed to borrows before that). */
+    synchronized boolean isDestroyed() {
+        return destroyed;
+    }
+
     /**
      * No factory uses this pool any more (its configuration changed): no new borrows; the physical connections
      * close as soon as none is lent out.
@@ -610,13 +624,48 @@ public final class IdentityPool implements AutoCloseable {
         LOG.info(() -> "proxyra: pool " + name + " stopped: " + metrics.summary());
     }
 
+    /** The check running now, whose answer concurrent callers share. */
+    private final java.util.concurrent.atomic.AtomicReference<java.util.concurrent.CompletableFuture<HealthReport>>
+            healthInFlight = new java.util.concurrent.atomic.AtomicReference<>();
+
     /**
      * Whether a physical connection can be had and the database answers: an idle connection, or a new one if the
-     * pool has room, is validated by the driver ({@code isValid}, no SQL of proxyra's) and given back unchanged,
-     * labels and all. Never lent, never switched, never counted as a borrow. A pool with every connection lent out
-     * is reported DOWN at once instead of waiting for one.
+     * pool has room, is validated by the driver ({@code isValid}; pgjdbc sends an empty query, ojdbc a ping) and
+     * given back unchanged, labels and all. Never lent, never switched, never counted as a borrow. A pool with every
+     * connection lent out is reported DOWN at once instead of waiting for one. One check runs at a time, so probes
+     * never take more than one connection: a caller that comes while one runs gets its answer, or DOWN if it takes
+     * longer than ConnectionWaitTimeout plus 5 s.
      */
     public HealthReport checkHealth() {
+        java.util.concurrent.CompletableFuture<HealthReport> mine = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.CompletableFuture<HealthReport> running = healthInFlight.compareAndExchange(null, mine);
+        if (running != null) {
+            long started = System.nanoTime();
+            long seconds = Math.max(1, config.connectionWaitTimeout()) + 5L;
+            try {
+                return running.get(seconds, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                return health(false, "the running health check did not finish within " + seconds + " s", started);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return health(false, "interrupted while waiting for the running health check", started);
+            } catch (java.util.concurrent.ExecutionException e) {
+                return health(false, "the health check failed: " + e.getCause(), started);
+            }
+        }
+        try {
+            HealthReport report = check();
+            mine.complete(report);
+            return report;
+        } catch (RuntimeException | Error e) {
+            mine.completeExceptionally(e);
+            throw e;
+        } finally {
+            healthInFlight.set(null);
+        }
+    }
+
+    private HealthReport check() {
         long started = System.nanoTime();
         if (closed) {
             return health(false, "pool closed", started);
@@ -642,6 +691,8 @@ public final class IdentityPool implements AutoCloseable {
                             ? health(true, "the database answered; " + idle + " idle, " + borrowed + " lent out of at"
                                     + " most " + config.maxPoolSize(), started)
                             : health(false, "a physical connection did not answer within " + seconds + " s", started);
+                } finally {
+                    afterFirstBorrow();
                 }
             });
         } catch (SQLException e) {

@@ -20,7 +20,16 @@ import dev.proxyra.dialect.Dialect;
  */
 public final class PoolRegistry implements AutoCloseable {
     private final Map<Key, Entry> pools = new HashMap<>();
+    /** Whether a resource adapter owns these pools (else a factory used without one, e.g. in an application). */
+    private final boolean ofResourceAdapter;
+    /** Retired pools, which close once their last lent session is back, or when the adapter stops. */
+    private final Set<IdentityPool> retired = Collections.newSetFromMap(new IdentityHashMap<>());
     private boolean closed;
+
+    /** {@code ofResourceAdapter}: the pools of a deployed adapter, whose bundled drivers it keeps to itself. */
+    public PoolRegistry(boolean ofResourceAdapter) {
+        this.ofResourceAdapter = ofResourceAdapter;
+    }
 
     /** The proxy account a pool logs in as: the configured one, else the server's credential. */
     private record Key(ProxyraConfig config, String user, Secret password) {
@@ -49,7 +58,9 @@ public final class PoolRegistry implements AutoCloseable {
                 config.password() != null ? config.password() : credentialPassword);
         Entry entry = pools.get(key);
         if (entry == null) {
-            prepareProcessWideState();
+            if (ofResourceAdapter) {
+                prepareProcessWideState(); // a server may open pools before it starts the adapter
+            }
             entry = new Entry(new IdentityPool(config, Dialect.of(config.dialect()), key.user(), key.password()));
             pools.put(key, entry);
         }
@@ -70,6 +81,8 @@ public final class PoolRegistry implements AutoCloseable {
                     e.users.remove(user);
                     if (e.users.isEmpty()) {
                         it.remove();
+                        retired.removeIf(IdentityPool::isDestroyed);
+                        retired.add(pool);
                         retire = true;
                     }
                     break;
@@ -91,9 +104,9 @@ public final class PoolRegistry implements AutoCloseable {
         return all;
     }
 
-    /** For a starting resource adapter: see {@link UcpRuntime#initialiseDriverManager}. */
+    /** For a starting resource adapter: see {@link UcpRuntime#resourceAdapterInUse}. */
     public static void prepareProcessWideState() {
-        UcpRuntime.initialiseDriverManager();
+        UcpRuntime.resourceAdapterInUse();
     }
 
     /**
@@ -112,6 +125,8 @@ public final class PoolRegistry implements AutoCloseable {
             toClose = new ArrayList<>();
             pools.values().forEach(e -> toClose.add(e.pool));
             pools.clear();
+            toClose.addAll(retired);
+            retired.clear();
         }
         toClose.forEach(IdentityPool::close);
     }

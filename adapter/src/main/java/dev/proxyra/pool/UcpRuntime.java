@@ -21,7 +21,9 @@ import javax.management.ObjectName;
  * cannot see UCP's classes at all); they are stopped with the last pool;</li>
  * <li>UCP's JVM shutdown hook, which would pin this loader until the JVM exits, is not registered: the
  * adapter stops UCP itself;</li>
- * <li>the bundled drivers stay out of DriverManager (proxyra connects through the drivers themselves): a
+ * <li>under a resource adapter, the bundled drivers stay out of DriverManager (proxyra connects through the
+ * drivers themselves; only the adapter's own copies: a driver class a parent loader lends it, such as a server's
+ * pgjdbc library, is the server's and stays registered): a
  * registered driver makes every DriverManager lookup anywhere in the server load its class through that
  * caller's class loader, and a long-lived application's loader that found the adapter's copy keeps the
  * adapter's loader alive in the JVM's own dictionary, which no heap reference shows. For the same reason
@@ -44,6 +46,8 @@ final class UcpRuntime {
     private static int openPools;
     private static boolean ucpInitialised;
     private static boolean driverManagerInitialised;
+    /** A resource adapter of this copy of the classes opened pools: the bundled drivers are its own. */
+    private static boolean resourceAdapterInUse;
 
 
     private UcpRuntime() {
@@ -102,6 +106,17 @@ final class UcpRuntime {
      * adapter's copy of every driver someone else registered. Called when the adapter starts or opens its first
      * pool, whichever comes first; once per copy of the adapter.
      */
+    /**
+     * A resource adapter of this copy of the classes starts or opens a pool: DriverManager is initialised (see
+     * {@link #initialiseDriverManager}) and the drivers this copy bundles are kept out of it. Not for a factory used
+     * without a resource adapter: there the adapter's classes are usually the application's, and so are its
+     * drivers, whose DriverManager registration the application may rely on.
+     */
+    static synchronized void resourceAdapterInUse() {
+        resourceAdapterInUse = true;
+        initialiseDriverManager();
+    }
+
     static synchronized void initialiseDriverManager() {
         if (driverManagerInitialised) {
             return;
@@ -157,7 +172,18 @@ final class UcpRuntime {
             ucpInitialised = true;
         }
         // pgjdbc registers its driver when the class initialises; proxyra does not need it there
-        if (org.postgresql.Driver.isRegistered()) {
+        if (resourceAdapterInUse) {
+            deregisterOwnPostgresDriver();
+        }
+    }
+
+    /**
+     * Only the adapter's own copy of pgjdbc: a server that has pgjdbc in a parent class loader (a common library,
+     * Payara Micro's --addlibs, a WildFly module) lends the adapter its classes, and its DriverManager registration
+     * is what the server's own pools connect through.
+     */
+    private static void deregisterOwnPostgresDriver() throws SQLException {
+        if (org.postgresql.Driver.class.getClassLoader() == ADAPTER && org.postgresql.Driver.isRegistered()) {
             org.postgresql.Driver.deregister();
         }
     }
@@ -172,6 +198,7 @@ final class UcpRuntime {
      */
     static synchronized void release() {
         if (openPools == 0) {
+            resourceAdapterInUse = false;
             deregisterDrivers();
             awaitOwnThreads();
             unregisterMBeans();
@@ -192,9 +219,7 @@ final class UcpRuntime {
         deregisterOracleDriver();
         // last: initialising ojdbc can make DriverManager initialise pgjdbc's driver, which registers itself
         try {
-            if (org.postgresql.Driver.isRegistered()) {
-                org.postgresql.Driver.deregister();
-            }
+            deregisterOwnPostgresDriver();
         } catch (SQLException e) {
             LOG.log(Level.FINE, "proxyra: deregistering the PostgreSQL driver", e);
         }
@@ -202,7 +227,11 @@ final class UcpRuntime {
 
     private static void deregisterOracleDriver() {
         try {
-            Class<?> oracle = Class.forName("oracle.jdbc.driver.OracleDriver", true, ADAPTER);
+            Class<?> oracle = Class.forName("oracle.jdbc.driver.OracleDriver", false, ADAPTER);
+            if (oracle.getClassLoader() != ADAPTER) {
+                return; // the server's ojdbc, lent to the adapter: its registration is the server's
+            }
+            Class.forName(oracle.getName(), true, ADAPTER);
             java.lang.reflect.Field instance = oracle.getDeclaredField("defaultDriver");
             instance.setAccessible(true);
             Object driver = instance.get(null);

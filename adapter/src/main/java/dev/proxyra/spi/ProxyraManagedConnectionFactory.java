@@ -196,7 +196,8 @@ public class ProxyraManagedConnectionFactory
      */
     private void openPool() {
         try {
-            if (config().user() != null) {
+            // with the proxy account or its password left to the server's credential, the pool is the credential's
+            if (config().user() != null && config().password() != null) {
                 pool();
             }
         } catch (SQLException | RuntimeException e) {
@@ -237,6 +238,36 @@ public class ProxyraManagedConnectionFactory
         }
         return null;
     }
+
+    /**
+     * The pool this factory has open (the one of requests without a server credential, else the last credential's),
+     * or null; never opens one. Refusals decided before the pool are counted on it.
+     */
+    public IdentityPool openedPool() {
+        IdentityPool p = defaultPool;
+        if (p != null && !p.isClosed()) {
+            return p;
+        }
+        CredentialPool last = credentialPool;
+        return last != null && !last.pool().isClosed() ? last.pool() : null;
+    }
+
+    /** Counts and logs (rate-limited) the refusals of requests that came before any pool of this factory opened. */
+    public dev.proxyra.monitoring.PoolMetrics metricsBeforeThePoolOpens() {
+        dev.proxyra.monitoring.PoolMetrics m = metricsBeforeThePoolOpens;
+        if (m == null) {
+            synchronized (this) {
+                m = metricsBeforeThePoolOpens;
+                if (m == null) {
+                    m = new dev.proxyra.monitoring.PoolMetrics("(not open yet)");
+                    metricsBeforeThePoolOpens = m;
+                }
+            }
+        }
+        return m;
+    }
+
+    private transient volatile dev.proxyra.monitoring.PoolMetrics metricsBeforeThePoolOpens;
 
     /** The pool serving requests without a server-supplied credential (non-managed use, statistics). */
     public IdentityPool pool() throws SQLException {
@@ -314,7 +345,7 @@ public class ProxyraManagedConnectionFactory
         }
         synchronized (this) {
             if (ownPools == null) {
-                ownPools = new PoolRegistry();
+                ownPools = new PoolRegistry(false);
             }
             return ownPools;
         }
@@ -383,7 +414,8 @@ public class ProxyraManagedConnectionFactory
     public String toString() {
         StringBuilder sb = new StringBuilder("ProxyraManagedConnectionFactory[");
         snapshot().forEach((k, v) -> sb.append(k.propertyName()).append('=')
-                .append(k.secret() ? "***" : k == Setting.URL ? dev.proxyra.config.Redact.url((String) v) : v).append(", "));
+                .append(k.secret() ? "***" : k == Setting.URL ? dev.proxyra.config.Redact.url((String) v)
+                        : k == Setting.ONS_CONFIGURATION ? dev.proxyra.config.Redact.settings((String) v) : v).append(", "));
         if (sb.charAt(sb.length() - 1) == ' ') {
             sb.setLength(sb.length() - 2);
         }

@@ -22,7 +22,7 @@ public class ProxyraResourceAdapter implements ResourceAdapter, Serializable {
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = Logger.getLogger(ProxyraResourceAdapter.class.getName());
 
-    private transient volatile PoolRegistry pools = new PoolRegistry();
+    private transient volatile PoolRegistry pools = new PoolRegistry(true);
 
     @Override
     public void start(BootstrapContext context) {
@@ -31,7 +31,7 @@ public class ProxyraResourceAdapter implements ResourceAdapter, Serializable {
         // (WildFly does): those pools are this adapter's, closed when it stops. Only a stopped adapter that is
         // started again gets a new registry.
         if (pools.isClosed()) {
-            pools = new PoolRegistry();
+            pools = new PoolRegistry(true);
         }
         LOG.info("proxyra: resource adapter started");
     }

@@ -183,6 +183,19 @@ class ConfigResolverTest {
     }
 
     @Test
+    void anOnsWalletPasswordNeverAppearsInToString() {
+        ProxyraManagedConnectionFactory mcf = new ProxyraManagedConnectionFactory();
+        mcf.setExternalConfig(ExternalConfig.NONE);
+        mcf.setURL("jdbc:oracle:thin:@//h:1521/svc");
+        mcf.setUser("app_proxy");
+        mcf.setPassword("s3cr3t-value");
+        mcf.setFastConnectionFailoverEnabled(true);
+        mcf.setONSConfiguration("nodes=rac1:6200,rac2:6200\nwalletfile=/w/ewallet.p12\nwalletpassword=w4ll3t");
+        assertThat(mcf.toString()).doesNotContain("w4ll3t").contains("walletpassword=***").contains("rac1:6200");
+        assertThat(mcf.config().toString()).doesNotContain("w4ll3t").contains("walletpassword=***");
+    }
+
+    @Test
     void principalMapParsesPairsAndRefusesDuplicates() {
         assertThat(ConfigResolver.principalMap(" alice = ALICE_DB , bob=BOB_DB,"))
                 .containsExactly(Map.entry("alice", "ALICE_DB"), Map.entry("bob", "BOB_DB"));

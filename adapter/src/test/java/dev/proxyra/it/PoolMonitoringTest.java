@@ -135,6 +135,28 @@ class PoolMonitoringTest {
         assertRefused(ds, null, "RefusalsNoCaller", "no-caller");
     }
 
+    /**
+     * The attack: requests without a caller against a pool whose password the server's credential brings. A refused
+     * request opens no pool (a pool without the password would report DOWN for good and take the name); the
+     * refusals are still logged, rate-limited.
+     */
+    @Test
+    void aRefusedRequestOpensNoPool() throws Exception {
+        ProxyraManagedConnectionFactory mcf = factory("credential");
+        mcf.setPassword(null); // the server's credential brings it
+        ProxyraDataSource ds = Adapters.dataSource(mcf);
+        TestCallers.set(null);
+        for (int i = 0; i < 20; i++) {
+            assertThatThrownBy(ds::getConnection).isInstanceOfSatisfying(SQLException.class,
+                    e -> assertThat(Refusal.of(e)).isEqualTo(Refusal.NO_CALLER));
+        }
+        assertThat(mcf.openedPool()).isNull();
+        assertThat(JMX.isRegistered(name("credential"))).isFalse();
+        assertThat(mcf.metricsBeforeThePoolOpens().refusals(Refusal.NO_CALLER)).isEqualTo(20);
+        assertThat(log.records()).filteredOn(r -> r.getLevel() == Level.WARNING).hasSize(1);
+        assertThat(log.records()).noneMatch(r -> r.getMessage().contains("started"));
+    }
+
     @Test
     void notMapped() throws Exception {
         ProxyraManagedConnectionFactory mcf = factory("not-mapped");

@@ -10,7 +10,9 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 import org.junit.jupiter.api.AfterEach;
@@ -82,9 +84,12 @@ class SessionIsolationTest {
     }
 
     private int notesAsSuperuser(String body) throws SQLException {
-        try (Connection c = db.superuser();
-             PreparedStatement ps = c.prepareStatement("select count(*) from notes where body = ?")) {
-            ps.setString(1, body);
+        return countAsSuperuser("select count(*) from notes where body = ?", body);
+    }
+
+    private int countAsSuperuser(String sql, String parameter) throws SQLException {
+        try (Connection c = db.superuser(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, parameter);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 return rs.getInt(1);
@@ -237,24 +242,43 @@ class SessionIsolationTest {
         }
     }
 
+    /**
+     * The attack on the statements and plans the switch keeps: pgjdbc's server-side prepared statement (beyond its
+     * prepareThreshold, 5) is reused by the next caller, whose row-level security must still decide what it sees;
+     * a search_path or a temporary table the previous caller left must not decide what it reads.
+     */
     @Test
     void theDriversStatementCacheStaysCorrectAcrossTheReset() throws Exception {
-        String sql = "select current_user, count(*) from notes where body <> ?";
+        String sql = "select current_user, count(*), pg_catalog.count(*) filter (where owner <> current_user)"
+                + " from notes where body <> ?";
+        Map<String, String> own = new HashMap<>();
+        for (String caller : new String[] {"alice", "bob"}) {
+            own.put(caller, String.valueOf(notesOwnedBy(caller)));
+        }
         for (String caller : new String[] {"alice", "bob", "alice", "bob"}) {
             as(caller, c -> {
-                // beyond pgjdbc's prepareThreshold (5): server-side prepared statements, then DEALLOCATE ALL at the switch
                 for (int i = 0; i < 8; i++) {
                     try (PreparedStatement ps = c.prepareStatement(sql)) {
                         ps.setString(1, "none");
                         try (ResultSet rs = ps.executeQuery()) {
                             rs.next();
                             assertThat(rs.getString(1)).isEqualTo(caller);
+                            assertThat(rs.getString(2)).as("rows %s sees", caller).isEqualTo(own.get(caller));
+                            assertThat(rs.getString(3)).as("rows of others %s sees", caller).isEqualTo("0");
                         }
                     }
                 }
+                // the next caller's reuse must not resolve notes through what this one leaves
+                exec(c, "CREATE TEMP TABLE notes (id int, owner name, body text)");
+                exec(c, "INSERT INTO pg_temp.notes VALUES (1, 'mallory', 'x'), (2, 'mallory', 'y')");
+                exec(c, "SET search_path = pg_temp, public");
                 return null;
             });
         }
+    }
+
+    private int notesOwnedBy(String owner) throws SQLException {
+        return countAsSuperuser("select count(*) from notes where owner = ? and body <> 'none'", owner);
     }
 
     @Test

@@ -39,7 +39,7 @@ class RedeployLeakTest {
         List<WeakReference<ClassLoader>> adapters = new ArrayList<>();
         List<WeakReference<ClassLoader>> applications = new ArrayList<>();
         for (int cycle = 0; cycle < CYCLES; cycle++) {
-            deployUseUndeploy(db, adapters, applications);
+            deployUseUndeploy(db, adapters, applications, false);
         }
         for (int i = 0; i < CYCLES; i++) {
             assertThat(Collected.eventually(adapters.get(i))).as("the adapter's class loader of cycle %d", i).isTrue();
@@ -49,17 +49,36 @@ class RedeployLeakTest {
         assertThat(db.proxySessions()).isZero();
     }
 
+    /**
+     * The attack on the server's own pools: the server has pgjdbc in a common library (Payara Micro's --addlibs,
+     * asadmin add-library, a WildFly module), which it lends the adapter. Its DriverManager registration is what the
+     * server's pools (pgjdbc's DataSources connect through DriverManager) need; proxyra must leave it alone, while
+     * it uses and after it stops.
+     */
+    @Test
+    void aDriverTheServerLendsTheAdapterStaysRegistered(EmbeddedDatabase db) throws Exception {
+        deployUseUndeploy(db, new ArrayList<>(), new ArrayList<>(), true);
+        assertThat(db.proxySessions()).isZero();
+    }
+
     private static void deployUseUndeploy(EmbeddedDatabase db, List<WeakReference<ClassLoader>> adapters,
-                                          List<WeakReference<ClassLoader>> applications) throws Exception {
-        URLClassLoader server = new URLClassLoader("server", jars(jakarta.resource.spi.ResourceAdapter.class,
+                                          List<WeakReference<ClassLoader>> applications, boolean serverLendsPgjdbc)
+            throws Exception {
+        List<Class<?>> serverLibraries = new ArrayList<>(List.of(jakarta.resource.spi.ResourceAdapter.class,
                 jakarta.security.enterprise.SecurityContext.class, jakarta.enterprise.inject.spi.CDI.class,
                 jakarta.security.jacc.PolicyContext.class, jakarta.inject.Inject.class,
                 jakarta.transaction.Transaction.class, jakarta.interceptor.Interceptor.class,
                 jakarta.el.ELContext.class, jakarta.annotation.Priority.class, jakarta.servlet.http.HttpServletRequest.class,
-                jakarta.security.auth.message.AuthException.class), ClassLoader.getPlatformClassLoader());
-        URLClassLoader adapter = new URLClassLoader("proxyra.rar", jars(ProxyraResourceAdapter.class,
-                oracle.ucp.jdbc.PoolDataSource.class, oracle.jdbc.OracleConnection.class, org.postgresql.Driver.class,
-                oracle.ons.ONS.class, oracle.simplefan.FanManager.class, org.HdrHistogram.Histogram.class), server);
+                jakarta.security.auth.message.AuthException.class));
+        List<Class<?>> rarLibraries = new ArrayList<>(List.of(ProxyraResourceAdapter.class,
+                oracle.ucp.jdbc.PoolDataSource.class, oracle.jdbc.OracleConnection.class,
+                oracle.ons.ONS.class, oracle.simplefan.FanManager.class, org.HdrHistogram.Histogram.class));
+        (serverLendsPgjdbc ? serverLibraries : rarLibraries).add(org.postgresql.Driver.class);
+        URLClassLoader server = new URLClassLoader("server", jars(serverLibraries.toArray(new Class<?>[0])),
+                ClassLoader.getPlatformClassLoader());
+        URLClassLoader adapter = new URLClassLoader("proxyra.rar", jars(rarLibraries.toArray(new Class<?>[0])), server);
+        java.lang.reflect.Method serversDriverRegistered = serverLendsPgjdbc
+                ? Class.forName("org.postgresql.Driver", true, server).getMethod("isRegistered") : null;
         URLClassLoader application = new URLClassLoader("demo.war", jars(dev.proxyra.testing.TestCallers.class), adapter);
         adapters.add(new WeakReference<>(adapter));
         applications.add(new WeakReference<>(application));
@@ -93,11 +112,18 @@ class RedeployLeakTest {
                     assertThat(caller).isEqualTo("carol");
                 }
             }
+            if (serverLendsPgjdbc) {
+                assertThat(serversDriverRegistered.invoke(null)).as("the server's pgjdbc, while proxyra runs").isEqualTo(true);
+            }
         } finally {
             callers.getMethod("set", String.class).invoke(null, (Object) null);
             thread.setContextClassLoader(before);
         }
         raType.getMethod("stop").invoke(ra);
+        if (serverLendsPgjdbc) {
+            assertThat(serversDriverRegistered.invoke(null)).as("the server's pgjdbc, after proxyra stopped").isEqualTo(true);
+            Class.forName("org.postgresql.Driver", true, server).getMethod("deregister").invoke(null);
+        }
         application.close();
         adapter.close();
         server.close();

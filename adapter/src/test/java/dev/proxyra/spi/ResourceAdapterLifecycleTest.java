@@ -89,6 +89,26 @@ class ResourceAdapterLifecycleTest {
         assertThat(db.proxySessions()).isZero();
     }
 
+    /** A pool retired by a changed property while a session is lent out still closes when the adapter stops. */
+    @Test
+    void aRetiredPoolWithASessionLentOutClosesWhenTheAdapterStops(EmbeddedDatabase db) throws Exception {
+        ProxyraResourceAdapter ra = new ProxyraResourceAdapter();
+        ra.start(null);
+        ProxyraManagedConnectionFactory mcf = Adapters.factory(db);
+        mcf.setResourceAdapter(ra);
+        ManagedConnection mc = mcf.createManagedConnection(null, null);
+        Connection lent = (Connection) mc.getConnection(null, new IdentityRequest(DbIdentity.of("alice", "alice")));
+        assertThat(Adapters.currentUser(lent)).isEqualTo("alice");
+        var pool = mcf.pool();
+        mcf.setMaxPoolSize(3); // retires the pool; it waits for the lent session
+        assertThat(ra.pools().pools()).doesNotContain(pool);
+        assertThat(db.proxySessions()).isEqualTo(1);
+
+        ra.stop();
+        assertThat(db.proxySessions()).isZero();
+        assertThatThrownBy(lent::createStatement).isInstanceOf(SQLException.class);
+    }
+
     /** A factory bound before it is associated with the adapter opens no pool the adapter would not close. */
     @Test
     void anUnassociatedManagedFactoryOpensNoPoolUntilItIsUsed(EmbeddedDatabase db) throws Exception {

@@ -3,7 +3,6 @@ package dev.proxyra.bench.web;
 import java.io.IOException;
 import java.security.Principal;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Properties;
@@ -71,12 +70,18 @@ abstract class WorkloadServlet extends HttpServlet {
         }
     }
 
+    /**
+     * pgjdbc comes from Payara's --addlibs, which DriverManager does not scan once it initialised itself under
+     * another class loader: the driver is asked directly, as a DataSource would.
+     */
+    private static final org.postgresql.Driver POSTGRESQL = new org.postgresql.Driver();
+
     /** A new physical connection as the proxy account, SET ROLE to the caller. */
     static Connection login(String caller) throws SQLException {
         Properties p = new Properties();
         p.setProperty("user", System.getenv().getOrDefault("BENCH_LOGIN_USER", "app_proxy"));
         p.setProperty("password", System.getenv("PROXYRA_PASSWORD"));
-        Connection c = DriverManager.getConnection(System.getenv("BENCH_DB_URL"), p);
+        Connection c = POSTGRESQL.connect(System.getenv("BENCH_DB_URL"), p);
         try (Statement s = c.createStatement()) {
             s.execute("SET ROLE " + c.unwrap(PGConnection.class).escapeIdentifier(caller));
         } catch (SQLException e) {

@@ -101,11 +101,22 @@ final class Browser implements AutoCloseable {
         return element;
     }
 
+    /**
+     * Types until the field holds exactly {@code text}: a console that moves the focus while a dialog opens (HAL
+     * focuses its first field after the animation) would otherwise send the keys to another field.
+     */
     WebElement type(By by, String text) {
-        WebElement element = visible(by);
-        element.clear();
-        element.sendKeys(text);
-        return element;
+        return wait.until(d -> {
+            WebElement element = d.findElement(by);
+            if (!element.isDisplayed()) {
+                return null;
+            }
+            if (!text.equals(element.getAttribute("value"))) {
+                element.clear();
+                element.sendKeys(text);
+            }
+            return text.equals(element.getAttribute("value")) ? element : null;
+        });
     }
 
     /** A screenshot named after the step, numbered in order: 01-console.png, 02-... */
