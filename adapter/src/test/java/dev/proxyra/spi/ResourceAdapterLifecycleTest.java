@@ -21,6 +21,11 @@ import dev.proxyra.testing.PostgresExtension;
 @ExtendWith(PostgresExtension.class)
 class ResourceAdapterLifecycleTest {
 
+    /** A server's connection manager as far as binding the DataSource goes: nothing is allocated through it. */
+    private static final jakarta.resource.spi.ConnectionManager BINDING_ONLY = (factory, info) -> {
+        throw new UnsupportedOperationException();
+    };
+
     private static Set<Thread> ucpThreads() {
         return Thread.getAllStackTraces().keySet().stream()
                 .filter(t -> t.isAlive() && t.getName().startsWith("UCP"))
@@ -67,13 +72,7 @@ class ResourceAdapterLifecycleTest {
         ProxyraResourceAdapter ra = new ProxyraResourceAdapter();
         ProxyraManagedConnectionFactory mcf = Adapters.factory(db);
         mcf.setResourceAdapter(ra);
-        mcf.createConnectionFactory(new jakarta.resource.spi.ConnectionManager() {
-            @Override
-            public Object allocateConnection(jakarta.resource.spi.ManagedConnectionFactory f,
-                                             jakarta.resource.spi.ConnectionRequestInfo info) {
-                throw new UnsupportedOperationException();
-            }
-        });
+        mcf.createConnectionFactory(BINDING_ONLY);
         ra.start(null);
         ManagedConnection mc = mcf.createManagedConnection(null, null);
         try (Connection c = (Connection) mc.getConnection(null, new IdentityRequest(DbIdentity.of("alice", "alice")))) {
@@ -115,13 +114,7 @@ class ResourceAdapterLifecycleTest {
         ProxyraResourceAdapter ra = new ProxyraResourceAdapter();
         ra.start(null);
         ProxyraManagedConnectionFactory mcf = Adapters.factory(db);
-        mcf.createConnectionFactory(new jakarta.resource.spi.ConnectionManager() {
-            @Override
-            public Object allocateConnection(jakarta.resource.spi.ManagedConnectionFactory f,
-                                             jakarta.resource.spi.ConnectionRequestInfo info) {
-                throw new UnsupportedOperationException();
-            }
-        });
+        mcf.createConnectionFactory(BINDING_ONLY);
         mcf.setResourceAdapter(ra);
         mcf.createManagedConnection(null, null).destroy();
         assertThat(ra.pools().pools()).hasSize(1);
