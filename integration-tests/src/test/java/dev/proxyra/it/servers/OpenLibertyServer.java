@@ -182,13 +182,26 @@ public final class OpenLibertyServer implements DemoServer {
     /**
      * Undeploys as the guide says: the resource adapter, its connection factory and the applications using it leave
      * server.xml, and Liberty applies the change while it runs. Returns when the adapter reported that it stopped.
+     * The new server.xml replaces the old one in one rename, so Liberty's polling never reads half a file.
      */
     public void undeploy() throws Exception {
         Path config = serverDir.resolve("server.xml");
-        Files.writeString(config, withoutProxyra(Files.readString(config)));
         Path messages = serverDir.resolve("logs/messages.log");
-        ServerProcess.await(name() + " stopping proxyra", Duration.ofMinutes(2), messages.getParent(),
-                () -> ServerProcess.fileContains(messages, "proxyra: resource adapter stopped"));
+        int updatesBefore = ServerProcess.count(messages, "CWWKG0016I");
+        Path edited = serverDir.resolve("server.xml.edited");
+        Files.writeString(edited, withoutProxyra(Files.readString(config)));
+        Files.move(edited, config, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        try {
+            ServerProcess.await(name() + " stopping proxyra", Duration.ofMinutes(2), messages.getParent(),
+                    () -> ServerProcess.fileContains(messages, "proxyra: resource adapter stopped"));
+        } catch (IllegalStateException e) {
+            boolean noticed = ServerProcess.count(messages, "CWWKG0016I") > updatesBefore;
+            throw new IllegalStateException(e.getMessage() + (noticed ? "; Liberty began the configuration update"
+                    : "; Liberty never began a configuration update (no new CWWKG0016I)") + "\nits log:\n"
+                    + ServerProcess.lastLines(messages, 40) + "\nits threads:\n"
+                    + ServerProcess.threadDump(process, "dev.proxyra", "oracle.ucp", "ConfigRefresher", "rar."), e);
+        }
     }
 
     static String withoutProxyra(String serverXml) {

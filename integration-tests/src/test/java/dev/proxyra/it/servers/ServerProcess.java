@@ -159,6 +159,45 @@ public final class ServerProcess {
         }
     }
 
+    /** The last {@code n} lines of {@code file}, for a failure message. */
+    static String lastLines(Path file, int n) {
+        try {
+            List<String> lines = Files.readAllLines(file, StandardCharsets.ISO_8859_1);
+            return String.join("\n", lines.subList(Math.max(0, lines.size() - n), lines.size()));
+        } catch (IOException e) {
+            return "(" + file + " unreadable: " + e + ")";
+        }
+    }
+
+    /**
+     * The stacks of the threads of {@code server}'s Java processes that mention any of {@code frames}, taken with
+     * the JDK's jcmd: what a server that does not answer is busy with, for a failure message.
+     */
+    static String threadDump(Process server, String... frames) {
+        Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+        StringBuilder relevant = new StringBuilder();
+        for (ProcessHandle java : server.descendants().filter(ProcessHandle::isAlive).toList()) {
+            try {
+                String dump = run(Path.of("."), Map.of(), Duration.ofSeconds(30),
+                        List.of(jcmd.toString(), Long.toString(java.pid()), "Thread.print"));
+                for (String thread : dump.split("\n\n")) {
+                    for (String frame : frames) {
+                        if (thread.contains(frame)) {
+                            relevant.append(thread).append("\n\n");
+                            break;
+                        }
+                    }
+                }
+            } catch (IOException e) {
+                relevant.append("(no thread dump of ").append(java.pid()).append(": ").append(e).append(")\n");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        return relevant.toString();
+    }
+
     static void deleteTree(Path dir) throws IOException {
         if (!Files.exists(dir)) {
             return;
