@@ -1,15 +1,20 @@
 package dev.proxyra.pool;
 
 import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 import oracle.ucp.ConnectionLabelingCallback;
 
 import dev.proxyra.identity.DbIdentity;
 
 /**
- * Steers UCP towards a physical connection that already runs as the requested identity. Choosing is
- * all it does: {@link #configure} leaves the switch to {@link IdentityPool}, which checks the label of
- * every connection UCP hands out, so fresh, warm and re-used connections go through one code path.
+ * Steers UCP towards a physical connection that already runs as the requested identity and, when none is
+ * free, towards the one whose identity was wanted longest ago: like an LRU cache, the sessions of the
+ * callers asking most often keep their identity, and fewer borrows pay a switch. Choosing is all it does:
+ * {@link #configure} leaves the switch to {@link IdentityPool}, which checks the label of every connection UCP
+ * hands out, so fresh, warm and re-used connections go through one code path; a cost never decides who a
+ * session runs as.
  */
 final class IdentityLabels implements ConnectionLabelingCallback {
     static final String KEY = "proxyra.identity";
@@ -17,6 +22,36 @@ final class IdentityLabels implements ConnectionLabelingCallback {
     static final String CLIENT_KEY = "proxyra.client";
     private static final int FRESH = 1;
     private static final int SWITCH = 10;
+    /** How many borrows back recency still tells sessions apart; older is all the same, the cheapest switch. */
+    private static final long RECENCY_SPAN = 1L << 30;
+    private static final int MAX_REMEMBERED = 10_000;
+
+    /** Per label value: the set borrows name (UCP copies what it is given, so one set serves every borrow). */
+    private final ConcurrentHashMap<String, Wanted> wanted = new ConcurrentHashMap<>();
+    /** Ticks once per borrow: a borrow order, not a time, so sessions are ranked the same on any machine. */
+    private final AtomicLong borrows = new AtomicLong();
+
+    private static final class Wanted {
+        final Properties labels;
+        volatile long lastBorrow;
+
+        Wanted(Properties labels) {
+            this.labels = labels;
+        }
+    }
+
+    /** The label set to borrow {@code identity} (label value {@code value}) with, noting that it is wanted now. */
+    Properties borrowing(String value, DbIdentity identity) {
+        Wanted w = wanted.get(value);
+        if (w == null) {
+            if (wanted.size() >= MAX_REMEMBERED) {
+                wanted.clear(); // bounded: beyond this many distinct identities, recency starts afresh
+            }
+            w = wanted.computeIfAbsent(value, v -> new Wanted(labelsFor(identity)));
+        }
+        w.lastBorrow = borrows.incrementAndGet();
+        return w.labels;
+    }
 
     static Properties labelsFor(DbIdentity identity) {
         Properties labels = new Properties();
@@ -73,7 +108,12 @@ final class IdentityLabels implements ConnectionLabelingCallback {
         if (want != null && want.equals(have)) {
             return 0;
         }
-        return have == null ? FRESH : SWITCH;
+        if (have == null) {
+            return FRESH;
+        }
+        Wanted last = wanted.get(have);
+        long age = last == null ? RECENCY_SPAN : Math.min(RECENCY_SPAN, borrows.get() - last.lastBorrow);
+        return SWITCH + (int) (RECENCY_SPAN - age); // at most SWITCH + 2^30, far below Integer.MAX_VALUE ("none fits")
     }
 
     @Override

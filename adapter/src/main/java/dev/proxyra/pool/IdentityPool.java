@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
@@ -69,15 +68,14 @@ public final class IdentityPool implements AutoCloseable {
      * second copy's "proxyra-1" from being refused (UCP-0).
      */
     private static final String LOADER_TAG = String.format("%08x", new SecureRandom().nextInt());
-    private static final int MAX_LABEL_SETS = 10_000;
 
     private final ProxyraConfig config;
     private final Dialect dialect;
     private final String user;
     private final Secret password;
     private final PoolDataSource ucp;
-    /** One label set per label value: UCP copies what it is given, so a set can serve every borrow. */
-    private final ConcurrentHashMap<String, Properties> labelSets = new ConcurrentHashMap<>();
+    /** UCP's labelling callback: label sets per identity, and which free session a switch should take. */
+    private final IdentityLabels labels = new IdentityLabels();
     /** The pool's name for operators: PoolName, or user@database; the JMX name and the name in messages. */
     private final String name;
     /** UCP's name for the pool, unique within the process (see LOADER_TAG). */
@@ -152,7 +150,7 @@ public final class IdentityPool implements AutoCloseable {
         if (config.onsConfiguration() != null) {
             ucp.setONSConfiguration(config.onsConfiguration());
         }
-        ucp.registerConnectionLabelingCallback(new IdentityLabels());
+        ucp.registerConnectionLabelingCallback(labels);
         return ucp;
     }
 
@@ -199,7 +197,7 @@ public final class IdentityPool implements AutoCloseable {
                     null);
         }
         String want = IdentityLabels.valueFor(identity);
-        Properties wanted = labelSet(want, identity);
+        Properties wanted = labels.borrowing(want, identity);
         // A pooled session that was dead, or failed a check, is discarded and the borrow tries again (nothing of
         // the application ran on it yet), for at most ConnectionWaitTimeout (1 s when that is 0).
         long retryUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(Math.max(1, config.connectionWaitTimeout()));
@@ -338,28 +336,17 @@ public final class IdentityPool implements AutoCloseable {
         }
     }
 
-    private Properties labelSet(String value, DbIdentity identity) {
-        Properties labels = labelSets.get(value);
-        if (labels == null) {
-            if (labelSets.size() >= MAX_LABEL_SETS) {
-                labelSets.clear(); // bounded: beyond this many distinct identities sets are simply rebuilt
-            }
-            labels = labelSets.computeIfAbsent(value, v -> IdentityLabels.labelsFor(identity));
-        }
-        return labels;
-    }
-
     private static String labelOf(Connection connection) throws SQLException {
         Properties current = ((LabelableConnection) connection).getConnectionLabels();
         return current == null ? null : current.getProperty(IdentityLabels.KEY);
     }
 
-    private Connection take(Properties labels) throws SQLException {
+    private Connection take(Properties wanted) throws SQLException {
         try {
             // Naming the account spares UCP 23.26 copying its whole property set (getUser()/getPassword() each
             // copy every pool property): ~3-5 KB less per borrow. Same credentials, same physical connections.
             return UcpRuntime.underAdapterLoader(() -> user != null && password != null
-                    ? ucp.getConnection(user, password.reveal(), labels) : ucp.getConnection(labels));
+                    ? ucp.getConnection(user, password.reveal(), wanted) : ucp.getConnection(wanted));
         } catch (SQLException e) {
             throw borrowFailure(e);
         } finally {

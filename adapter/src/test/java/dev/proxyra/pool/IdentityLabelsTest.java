@@ -48,4 +48,44 @@ class IdentityLabelsTest {
         assertThat(labels.cost(alice, bob)).isPositive();
         assertThat(labels.cost(alice, null)).isPositive().isLessThan(labels.cost(alice, bob));
     }
+
+    @Test
+    void aSwitchTakesTheSessionWhoseIdentityWasWantedLongestAgo() {
+        IdentityLabels labels = new IdentityLabels();
+        DbIdentity alice = DbIdentity.of("alice", "alice");
+        DbIdentity bob = DbIdentity.of("bob", "bob");
+        DbIdentity carol = DbIdentity.of("carol", "carol");
+        var aliceSession = labels.borrowing(IdentityLabels.valueFor(alice), alice);
+        var bobSession = labels.borrowing(IdentityLabels.valueFor(bob), bob);
+        var carolSession = labels.borrowing(IdentityLabels.valueFor(carol), carol);
+        var dave = IdentityLabels.labelsFor(DbIdentity.of("dave", "dave"));
+        var neverWanted = IdentityLabels.labelsFor(DbIdentity.of("erin", "erin"));
+
+        assertThat(labels.cost(dave, aliceSession)).isLessThan(labels.cost(dave, bobSession));
+        assertThat(labels.cost(dave, bobSession)).isLessThan(labels.cost(dave, carolSession));
+        assertThat(labels.cost(dave, neverWanted)).isLessThan(labels.cost(dave, aliceSession));
+        assertThat(labels.cost(dave, null)).isLessThan(labels.cost(dave, neverWanted));
+
+        labels.borrowing(IdentityLabels.valueFor(alice), alice); // alice asks again: now bob's is the one to take
+        assertThat(labels.cost(dave, bobSession)).isLessThan(labels.cost(dave, carolSession));
+        assertThat(labels.cost(dave, carolSession)).isLessThan(labels.cost(dave, aliceSession));
+        assertThat(labels.cost(IdentityLabels.labelsFor(alice), aliceSession)).isZero();
+    }
+
+    @Test
+    void noCostEverSaysThatNoSessionFits() {
+        // Integer.MAX_VALUE tells UCP that no free session fits, and it would open or wait for another
+        IdentityLabels labels = new IdentityLabels();
+        DbIdentity alice = DbIdentity.of("alice", "alice");
+        var aliceSession = labels.borrowing(IdentityLabels.valueFor(alice), alice);
+        var bob = IdentityLabels.labelsFor(DbIdentity.of("bob", "bob"));
+        assertThat(labels.cost(bob, aliceSession)).isPositive().isLessThan(Integer.MAX_VALUE);
+        for (int i = 0; i < 100_000; i++) {
+            DbIdentity other = DbIdentity.of("caller" + (i % 20_000), null);
+            labels.borrowing(IdentityLabels.valueFor(other), other); // past the remembered bound: starts afresh
+        }
+        assertThat(labels.cost(bob, aliceSession)).isPositive().isLessThan(Integer.MAX_VALUE);
+        assertThat(labels.cost(bob, IdentityLabels.labelsFor(DbIdentity.of("caller19999", null))))
+                .isPositive().isLessThan(Integer.MAX_VALUE);
+    }
 }

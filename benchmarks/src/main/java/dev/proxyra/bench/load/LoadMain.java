@@ -111,6 +111,7 @@ public final class LoadMain {
             System.out.println("# load: starting Payara Micro on 127.0.0.1:" + port + " (log: " + log + ")");
             Process payara = pb.start();
             List<LoadRound> results = new ArrayList<>();
+            Map<String, long[]> borrows = new LinkedHashMap<>();
             try {
                 HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                         .connectTimeout(Duration.ofSeconds(5)).build();
@@ -131,8 +132,14 @@ public final class LoadMain {
                     for (String workload : ACTIVE_WORKLOADS) {
                         for (int k = 0; k < ACTIVE.size(); k++) {
                             String resource = ACTIVE.get((k + r - 1) % ACTIVE.size());
+                            Map<String, long[]> before = poolBorrows(http, base);
                             LoadRound round = drive(http, base, workload, resource, r, clients, identities, skew,
                                     warmup, seconds);
+                            long[] during = before.containsKey(resource)
+                                    ? minus(poolBorrows(http, base).get(resource), before.get(resource)) : null;
+                            if (during != null) {
+                                borrows.merge(workload + " " + resource, during, LoadMain::plus);
+                            }
                             System.out.println(String.format(Locale.ROOT,
                                     "# load round %d %-5s %-12s %8.1f req/s  p50 %7.2f ms  p99 %7.2f ms  errors %d", r,
                                     workload, resource, round.requestsPerSecond(), round.p50Millis(), round.p99Millis(),
@@ -165,6 +172,7 @@ public final class LoadMain {
                     + " thin managed connections) and for the shared JDBC pool; IdentityCheck=VERIFY (default);"
                     + " PostgreSQL checks every login with scram-sha-256; Payara, PostgreSQL and the clients share"
                     + " the CPUs");
+            borrows.forEach((key, counts) -> env.put("borrows " + key, borrowShares(counts)));
             LoadReport report = new LoadReport(env, results);
             Files.writeString(output.resolve("load.json"), report.toJson(), StandardCharsets.UTF_8);
             report.renderChart(output.resolve("load.png"));
@@ -180,12 +188,12 @@ public final class LoadMain {
                 "deploy --name proxyra " + rar.toAbsolutePath(),
                 "create-connector-connection-pool --raname proxyra --connectiondefinition javax.sql.DataSource"
                         + " --transactionsupport LocalTransaction --steadypoolsize 0 --maxpoolsize 64 --maxwait 10000"
-                        + " --property URL=" + escapedUrl + ":User=app_proxy:MaxPoolSize=" + maxPool + " proxyra-pool",
+                        + " --property URL=" + escapedUrl + ":User=app_proxy:MaxPoolSize=" + maxPool + ":PoolName=proxyra proxyra-pool",
                 "create-connector-resource --poolname proxyra-pool jdbc/proxyra",
                 "create-connector-connection-pool --raname proxyra --connectiondefinition javax.sql.DataSource"
                         + " --transactionsupport LocalTransaction --steadypoolsize 0 --maxpoolsize 64 --maxwait 10000"
                         + " --property URL=" + escapedUrl + ":User=app_proxy:MaxPoolSize=" + maxPool
-                        + ":IdentityCheck=SCAN proxyra-scan-pool",
+                        + ":IdentityCheck=SCAN:PoolName=proxyra-scan proxyra-scan-pool",
                 "create-connector-resource --poolname proxyra-scan-pool jdbc/proxyra-scan",
                 "create-jdbc-connection-pool --datasourceclassname org.postgresql.ds.PGSimpleDataSource"
                         + " --restype javax.sql.DataSource --steadypoolsize " + maxPool + " --maxpoolsize " + maxPool
@@ -292,6 +300,49 @@ public final class LoadMain {
         }
         long[] all = latencies.stream().flatMapToLong(java.util.Arrays::stream).toArray();
         return LoadRound.of(workload, resource, round, clients, seconds, all, errors.get());
+    }
+
+    /** proxyra's borrow counters per pool name (warm, switched, new physical), read from its MBeans by the war. */
+    private static Map<String, long[]> poolBorrows(HttpClient http, String base) throws IOException, InterruptedException {
+        String auth = "Basic " + Base64.getEncoder().encodeToString(("caller001:" + BenchCallers.PASSWORD)
+                .getBytes(StandardCharsets.UTF_8));
+        HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(base + "pools"))
+                .header("Authorization", auth).timeout(Duration.ofSeconds(30)).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+        if (response.statusCode() != 200) {
+            throw new IOException("pool counters: HTTP " + response.statusCode() + " " + response.body());
+        }
+        Map<String, long[]> pools = new LinkedHashMap<>();
+        for (String line : response.body().split("\n")) {
+            String[] f = line.trim().split(" ");
+            if (f.length == 4) {
+                pools.put(f[0], new long[] {Long.parseLong(f[1]), Long.parseLong(f[2]), Long.parseLong(f[3])});
+            }
+        }
+        return pools;
+    }
+
+    static long[] minus(long[] a, long[] b) {
+        long[] d = a.clone();
+        for (int i = 0; i < d.length; i++) {
+            d[i] -= b[i];
+        }
+        return d;
+    }
+
+    static long[] plus(long[] a, long[] b) {
+        long[] s = a.clone();
+        for (int i = 0; i < s.length; i++) {
+            s[i] += b[i];
+        }
+        return s;
+    }
+
+    static String borrowShares(long[] warmSwitchedNew) {
+        long total = warmSwitchedNew[0] + warmSwitchedNew[1] + warmSwitchedNew[2];
+        return String.format(Locale.ROOT, "%,d borrows: %.0f%% warm (the caller's own session), %.0f%% identity"
+                + " switch, %.1f%% new physical connection", total, 100.0 * warmSwitchedNew[0] / total,
+                100.0 * warmSwitchedNew[1] / total, 100.0 * warmSwitchedNew[2] / total);
     }
 
     private static void awaitReady(HttpClient http, String base, Process payara, Duration timeout) throws Exception {

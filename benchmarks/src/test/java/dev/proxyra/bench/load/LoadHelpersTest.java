@@ -94,6 +94,17 @@ class LoadHelpersTest {
         assertThat(commands.get(1)).contains("URL=jdbc\\:postgresql\\://127.0.0.1\\:5432/postgres:User=app_proxy:MaxPoolSize=10");
         assertThat(commands.get(5)).contains("user=bench_shared:password=${ENV\\=PROXYRA_PASSWORD}")
                 .doesNotContain("proxy-secret");
-        assertThat(commands.get(3)).contains(":IdentityCheck=SCAN proxyra-scan-pool");
+        assertThat(commands.get(3)).contains(":IdentityCheck=SCAN:PoolName=proxyra-scan proxyra-scan-pool");
+        assertThat(commands.get(1)).contains(":PoolName=proxyra proxyra-pool"); // the pool counters are read by name
+    }
+
+    @Test
+    void borrowSharesAreTheDifferenceOfTheCountersAroundARound() {
+        long[] during = LoadMain.minus(new long[] {130, 970, 12}, new long[] {100, 400, 2});
+        assertThat(during).containsExactly(30, 570, 10);
+        assertThat(LoadMain.plus(during, new long[] {70, 330, 0})).containsExactly(100, 900, 10);
+        assertThat(LoadMain.borrowShares(new long[] {100, 890, 10}))
+                .isEqualTo("1,000 borrows: 10% warm (the caller's own session), 89% identity switch,"
+                        + " 1.0% new physical connection");
     }
 }
