@@ -22,8 +22,9 @@ final class IdentityLabels implements ConnectionLabelingCallback {
     static final String CLIENT_KEY = "proxyra.client";
     private static final int FRESH = 1;
     private static final int SWITCH = 10;
-    /** How many borrows back recency still tells sessions apart; older is all the same, the cheapest switch. */
-    private static final long RECENCY_SPAN = 1L << 30;
+    /** How many borrows back recency still tells sessions apart; older is all the same. */
+    private static final long RECENCY_SPAN = 1L << 20;
+    private static final int OLDEST_RANK = recencyRank(RECENCY_SPAN);
     private static final int MAX_REMEMBERED = 10_000;
 
     /** Per label value: the set borrows name (UCP copies what it is given, so one set serves every borrow). */
@@ -112,8 +113,25 @@ final class IdentityLabels implements ConnectionLabelingCallback {
             return FRESH;
         }
         Wanted last = wanted.get(have);
-        long age = last == null ? RECENCY_SPAN : Math.min(RECENCY_SPAN, borrows.get() - last.lastBorrow);
-        return SWITCH + (int) (RECENCY_SPAN - age); // at most SWITCH + 2^30, far below Integer.MAX_VALUE ("none fits")
+        if (last == null) {
+            return SWITCH; // wanted by no one this pool remembers: the cheapest session to take
+        }
+        long age = Math.max(0, Math.min(RECENCY_SPAN, borrows.get() - last.lastBorrow));
+        // 11 to 103: far from Integer.MAX_VALUE ("nothing fits"), and within the JDK's cache of small Integers
+        // (UCP boxes every cost it compares: larger ones would allocate per free session and borrow)
+        return SWITCH + 1 + OLDEST_RANK - recencyRank(age);
+    }
+
+    /**
+     * Ranks an age in borrows, growing with it: exact up to 31, then in quarters of each doubling, so the ranks
+     * of the whole span stay small. Sessions only need telling apart among the few that are free at once.
+     */
+    static int recencyRank(long age) {
+        if (age < 32) {
+            return (int) age;
+        }
+        int bits = 64 - Long.numberOfLeadingZeros(age);
+        return 32 + 4 * (bits - 6) + (int) ((age >>> (bits - 3)) & 3);
     }
 
     @Override

@@ -73,19 +73,38 @@ class IdentityLabelsTest {
     }
 
     @Test
-    void noCostEverSaysThatNoSessionFits() {
-        // Integer.MAX_VALUE tells UCP that no free session fits, and it would open or wait for another
+    void recencyRanksGrowWithAgeAndStaySmall() {
+        int previous = -1;
+        for (long age = 0; age <= 1L << 20; age++) {
+            int rank = IdentityLabels.recencyRank(age);
+            if (rank < previous || age < 32 && rank == previous) {
+                throw new AssertionError("rank " + rank + " of age " + age + " after " + previous);
+            }
+            previous = rank;
+        }
+        assertThat(previous).as("the oldest rank").isLessThan(127 - 11);
+    }
+
+    @Test
+    void costsAreSmallIntegersThatNeverSayThatNoSessionFits() {
+        // Integer.MAX_VALUE tells UCP that no free session fits, and it would open or wait for another; UCP boxes
+        // every cost, and only -128..127 come from the JDK's cache without allocating
         IdentityLabels labels = new IdentityLabels();
         DbIdentity alice = DbIdentity.of("alice", "alice");
         var aliceSession = labels.borrowing(IdentityLabels.valueFor(alice), alice);
         var bob = IdentityLabels.labelsFor(DbIdentity.of("bob", "bob"));
-        assertThat(labels.cost(bob, aliceSession)).isPositive().isLessThan(Integer.MAX_VALUE);
         for (int i = 0; i < 100_000; i++) {
+            assertSmallPositive(labels.cost(bob, aliceSession));
             DbIdentity other = DbIdentity.of("caller" + (i % 20_000), null);
             labels.borrowing(IdentityLabels.valueFor(other), other); // past the remembered bound: starts afresh
         }
-        assertThat(labels.cost(bob, aliceSession)).isPositive().isLessThan(Integer.MAX_VALUE);
-        assertThat(labels.cost(bob, IdentityLabels.labelsFor(DbIdentity.of("caller19999", null))))
-                .isPositive().isLessThan(Integer.MAX_VALUE);
+        assertSmallPositive(labels.cost(bob, aliceSession));
+        assertSmallPositive(labels.cost(bob, IdentityLabels.labelsFor(DbIdentity.of("caller19999", null))));
+    }
+
+    private static void assertSmallPositive(int cost) {
+        if (cost <= 0 || Integer.valueOf(cost) != Integer.valueOf(cost)) {
+            throw new AssertionError("cost " + cost + " is not a positive cached Integer");
+        }
     }
 }
