@@ -27,7 +27,7 @@ final class IdentityLabels implements ConnectionLabelingCallback {
     private static final int OLDEST_RANK = recencyRank(RECENCY_SPAN);
     private static final int MAX_REMEMBERED = 10_000;
 
-    /** Per label value: the set borrows name (UCP copies what it is given, so one set serves every borrow). */
+    /** Per label value: the set borrows name (UCP only reads it, so one set serves every borrow). */
     private final ConcurrentHashMap<String, Wanted> wanted = new ConcurrentHashMap<>();
     /** Ticks once per borrow: a borrow order, not a time, so sessions are ranked the same on any machine. */
     private final AtomicLong borrows = new AtomicLong();
