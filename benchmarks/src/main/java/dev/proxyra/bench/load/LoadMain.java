@@ -243,8 +243,7 @@ public final class LoadMain {
         String[] expected = new String[identities];
         for (int i = 0; i < identities; i++) {
             String caller = String.format("caller%03d", i + 1);
-            auth[i] = "Basic " + Base64.getEncoder().encodeToString((caller + ":" + BenchCallers.PASSWORD)
-                    .getBytes(StandardCharsets.UTF_8));
+            auth[i] = basicAuth(caller);
             expected[i] = expectedAnswer(workload, resource, caller);
         }
         URI uri = URI.create(url);
@@ -302,10 +301,15 @@ public final class LoadMain {
         return LoadRound.of(workload, resource, round, clients, seconds, all, errors.get());
     }
 
+    /** The Authorization header of a bench caller (every caller has the same password). */
+    static String basicAuth(String caller) {
+        return "Basic " + Base64.getEncoder().encodeToString((caller + ":" + BenchCallers.PASSWORD)
+                .getBytes(StandardCharsets.UTF_8));
+    }
+
     /** proxyra's borrow counters per pool name (warm, switched, new physical), read from its MBeans by the war. */
     private static Map<String, long[]> poolBorrows(HttpClient http, String base) throws IOException, InterruptedException {
-        String auth = "Basic " + Base64.getEncoder().encodeToString(("caller001:" + BenchCallers.PASSWORD)
-                .getBytes(StandardCharsets.UTF_8));
+        String auth = basicAuth("caller001");
         HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(base + "pools"))
                 .header("Authorization", auth).timeout(Duration.ofSeconds(30)).GET().build(),
                 HttpResponse.BodyHandlers.ofString());
@@ -346,8 +350,7 @@ public final class LoadMain {
     }
 
     private static void awaitReady(HttpClient http, String base, Process payara, Duration timeout) throws Exception {
-        String auth = "Basic " + Base64.getEncoder().encodeToString(("caller001:" + BenchCallers.PASSWORD)
-                .getBytes(StandardCharsets.UTF_8));
+        String auth = basicAuth("caller001");
         long deadline = System.nanoTime() + timeout.toNanos();
         String last = "no answer";
         while (System.nanoTime() < deadline) {
