@@ -34,7 +34,9 @@ public enum Setting {
     INACTIVE_CONNECTION_TIMEOUT("InactiveConnectionTimeout", Integer.class, "300", false,
             "Seconds an idle physical connection stays in the pool before it is closed (0: never)."),
     VALIDATE_CONNECTION_ON_BORROW("ValidateConnectionOnBorrow", Boolean.class, "true", false,
-            "Check each physical connection before handing it out, so dead sessions are replaced transparently."),
+            "Check each physical connection before handing it out, so dead sessions are replaced transparently."
+                    + " PostgreSQL: UCP checks every pgjdbc connection it lends with the driver's isValid (one round"
+                    + " trip) even when this is false."),
     NETWORK_TIMEOUT("NetworkTimeout", Integer.class, "0", false,
             "Seconds a network read, connect or login may take before the driver gives up and the physical"
                     + " connection is discarded (0: no limit). Guards against a database that stops answering"

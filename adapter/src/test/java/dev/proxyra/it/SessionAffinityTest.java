@@ -3,7 +3,6 @@ package dev.proxyra.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.sql.Connection;
-import java.sql.SQLException;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -34,14 +33,6 @@ class SessionAffinityTest {
         }
     }
 
-    /** Runs a request as {@code caller}; the backend process it ran on. */
-    private static int use(ProxyraDataSource ds, String caller) throws SQLException {
-        TestCallers.set(caller);
-        try (Connection c = ds.getConnection()) {
-            assertThat(Adapters.currentUser(c)).isEqualTo(caller);
-            return Adapters.backendPid(c);
-        }
-    }
 
     @Test
     void theSessionOfTheIdentityWantedLongestAgoIsSwitched(EmbeddedDatabase db) throws Exception {
@@ -59,13 +50,13 @@ class SessionAffinityTest {
             }
         }
 
-        assertThat(use(ds, "caller001")).isEqualTo(first); // caller001 was wanted last: caller002's goes
-        assertThat(use(ds, "caller003")).isEqualTo(second);
-        assertThat(use(ds, "caller001")).as("still warm").isEqualTo(first);
+        assertThat(Adapters.requestAs(ds, "caller001")).isEqualTo(first); // caller001 was wanted last: caller002's goes
+        assertThat(Adapters.requestAs(ds, "caller003")).isEqualTo(second);
+        assertThat(Adapters.requestAs(ds, "caller001")).as("still warm").isEqualTo(first);
 
-        assertThat(use(ds, "caller003")).isEqualTo(second); // now caller001 was wanted longest ago: its session goes
-        assertThat(use(ds, "caller004")).isEqualTo(first);
-        assertThat(use(ds, "caller003")).as("still warm").isEqualTo(second);
+        assertThat(Adapters.requestAs(ds, "caller003")).isEqualTo(second); // now caller001 was wanted longest ago: its session goes
+        assertThat(Adapters.requestAs(ds, "caller004")).isEqualTo(first);
+        assertThat(Adapters.requestAs(ds, "caller003")).as("still warm").isEqualTo(second);
 
         assertThat(mcf.pool().metrics().borrows(Outcome.WARM)).isEqualTo(4);
     }

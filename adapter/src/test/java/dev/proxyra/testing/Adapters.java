@@ -49,4 +49,15 @@ public final class Adapters {
             return rs.getInt(1);
         }
     }
+
+    /** Runs a request as {@code caller}, checking it runs as that caller; the backend process it ran on. */
+    public static int requestAs(ProxyraDataSource ds, String caller) throws SQLException {
+        TestCallers.set(caller);
+        try (Connection c = ds.getConnection()) {
+            if (!caller.equals(currentUser(c))) {
+                throw new AssertionError("a request as " + caller + " ran as " + currentUser(c));
+            }
+            return backendPid(c);
+        }
+    }
 }

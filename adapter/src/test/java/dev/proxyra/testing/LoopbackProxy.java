@@ -16,7 +16,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * turn into a network black hole: {@link #blackHole()} stops forwarding in both directions without
  * closing anything (like a dropped route or a hung firewall: sockets stay open, bytes simply do not
  * arrive; new connections are accepted but never answered), {@link #resume()} forwards again, including
- * what was held back, as TCP retransmission would deliver it.
+ * what was held back, as TCP retransmission would deliver it. It also counts the round trips PostgreSQL clients
+ * ask for ({@link #roundTrips()}).
  */
 public final class LoopbackProxy implements AutoCloseable {
     private final int targetPort;
@@ -26,6 +27,7 @@ public final class LoopbackProxy implements AutoCloseable {
     private final List<Thread> pumps = new ArrayList<>();
     private final Object gate = new Object();
     private final AtomicInteger accepted = new AtomicInteger();
+    private final AtomicInteger roundTrips = new AtomicInteger();
     private boolean forwarding = true; // guarded by gate
     private volatile boolean closed;
 
@@ -48,6 +50,15 @@ public final class LoopbackProxy implements AutoCloseable {
     /** Connections accepted from clients so far. */
     public int accepted() {
         return accepted.get();
+    }
+
+    /**
+     * Round trips the clients asked for so far: the Sync and simple Query messages they sent, each of which the
+     * server answers with ReadyForQuery. Counted before the bytes are forwarded, so a client that got its answer
+     * already sees its own round trip counted.
+     */
+    public int roundTrips() {
+        return roundTrips.get();
     }
 
     /** Stops forwarding bytes, in both directions and for new connections; closes nothing. */
@@ -99,8 +110,8 @@ public final class LoopbackProxy implements AutoCloseable {
             }
             upstream = new Socket();
             upstream.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), targetPort), 5_000);
-            Thread up = new Thread(pump(client, upstream), "loopback-proxy-up");
-            Thread down = new Thread(pump(upstream, client), "loopback-proxy-down");
+            Thread up = new Thread(pump(client, upstream, new FrontendMessages(roundTrips)), "loopback-proxy-up");
+            Thread down = new Thread(pump(upstream, client, null), "loopback-proxy-down");
             up.setDaemon(true);
             down.setDaemon(true);
             register(upstream, up);
@@ -113,7 +124,7 @@ public final class LoopbackProxy implements AutoCloseable {
         }
     }
 
-    private Runnable pump(Socket from, Socket to) {
+    private Runnable pump(Socket from, Socket to, FrontendMessages messages) {
         return () -> {
             byte[] buffer = new byte[16 * 1024];
             try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
@@ -122,6 +133,9 @@ public final class LoopbackProxy implements AutoCloseable {
                     awaitForwarding(); // in a black hole, what was read is held back, not dropped
                     if (closed) {
                         break;
+                    }
+                    if (messages != null) {
+                        messages.read(buffer, n);
                     }
                     out.write(buffer, 0, n);
                     out.flush();
@@ -175,6 +189,57 @@ public final class LoopbackProxy implements AutoCloseable {
         acceptor.join(5_000);
         for (Thread t : toJoin) {
             t.join(5_000);
+        }
+    }
+
+    /**
+     * Splits what a PostgreSQL client sends into protocol messages, in whatever chunks TCP delivers them, and counts
+     * the ones that end a round trip. First come untyped packets (SSLRequest or GSSENCRequest, then the startup
+     * message: a length and a code), then typed messages (a type byte and a length that counts itself).
+     */
+    private static final class FrontendMessages {
+        private static final int SSL_REQUEST = 80877103;
+        private static final int GSSENC_REQUEST = 80877104;
+        private final AtomicInteger roundTrips;
+        private final byte[] header = new byte[8];
+        private int headerBytes;
+        private long bodyBytesLeft;
+        private boolean started;
+
+        FrontendMessages(AtomicInteger roundTrips) {
+            this.roundTrips = roundTrips;
+        }
+
+        void read(byte[] bytes, int length) {
+            int i = 0;
+            while (i < length) {
+                if (bodyBytesLeft > 0) {
+                    int skipped = (int) Math.min(bodyBytesLeft, length - i);
+                    bodyBytesLeft -= skipped;
+                    i += skipped;
+                    continue;
+                }
+                header[headerBytes++] = bytes[i++];
+                if (headerBytes < (started ? 5 : 8)) {
+                    continue;
+                }
+                headerBytes = 0;
+                if (started) {
+                    bodyBytesLeft = intAt(1) - 4L;
+                    if (header[0] == 'S' || header[0] == 'Q') {
+                        roundTrips.incrementAndGet();
+                    }
+                } else {
+                    bodyBytesLeft = intAt(0) - 8L;
+                    int code = intAt(4);
+                    started = code != SSL_REQUEST && code != GSSENC_REQUEST;
+                }
+            }
+        }
+
+        private int intAt(int offset) {
+            return ((header[offset] & 0xff) << 24) | ((header[offset + 1] & 0xff) << 16)
+                    | ((header[offset + 2] & 0xff) << 8) | (header[offset + 3] & 0xff);
         }
     }
 }

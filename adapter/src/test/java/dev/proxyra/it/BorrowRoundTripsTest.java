@@ -1,0 +1,132 @@
+package dev.proxyra.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.sql.SQLException;
+import java.time.Duration;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import dev.proxyra.jdbc.ProxyraDataSource;
+import dev.proxyra.monitoring.PoolMetrics.Outcome;
+import dev.proxyra.spi.ProxyraManagedConnectionFactory;
+import dev.proxyra.testing.Adapters;
+import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.LoopbackProxy;
+import dev.proxyra.testing.PostgresExtension;
+import dev.proxyra.testing.TestCallers;
+
+/**
+ * What a borrow costs on the wire, counted as round trips (Sync and Query messages through a loopback proxy): UCP's
+ * validation (the driver's isValid, an empty query), which UCP sends for every pgjdbc connection it lends, even with
+ * ValidateConnectionOnBorrow=false, plus at most one of proxyra's own: the identity check of a warm session
+ * (IdentityCheck=VERIFY) or the switch of another one. The other side: a session that died while idle is replaced
+ * unseen on every kind of borrow, a session that never served anyone included.
+ */
+@ExtendWith(PostgresExtension.class)
+class BorrowRoundTripsTest {
+    private EmbeddedDatabase db;
+    private LoopbackProxy wire;
+    private ProxyraManagedConnectionFactory mcf;
+
+    @BeforeEach
+    void setUp(EmbeddedDatabase db) throws Exception {
+        this.db = db;
+        wire = new LoopbackProxy(db.port());
+        mcf = Adapters.factory(db);
+        mcf.setURL(wire.url());
+        mcf.setMaxPoolSize(1);
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        TestCallers.set(null);
+        mcf.close();
+        wire.close();
+    }
+
+    /** Round trips that taking a connection as {@code caller} and closing it unused cost. */
+    private int roundTripsOfABorrow(ProxyraDataSource ds, String caller) throws SQLException {
+        TestCallers.set(caller);
+        int before = wire.roundTrips();
+        ds.getConnection().close();
+        return wire.roundTrips() - before;
+    }
+
+
+    @Test
+    void aBorrowIsUcpsValidationAndOneRoundTripOfItsOwn() throws Exception {
+        ProxyraDataSource ds = Adapters.dataSource(mcf); // IdentityCheck=VERIFY, ValidateConnectionOnBorrow=true
+        Adapters.requestAs(ds, "caller001");
+
+        assertThat(roundTripsOfABorrow(ds, "caller001")).as("warm: validation, then the identity check").isEqualTo(2);
+        assertThat(roundTripsOfABorrow(ds, "caller002")).as("switch: validation, then check, role and reset in one")
+                .isEqualTo(2);
+        assertThat(mcf.pool().metrics().borrows(Outcome.WARM)).isEqualTo(1);
+        assertThat(mcf.pool().metrics().borrows(Outcome.SWITCHED)).isEqualTo(1);
+    }
+
+    @Test
+    void aWarmBorrowWithoutIdentityCheckIsUcpsValidationAloneWhateverValidateConnectionOnBorrowSays() throws Exception {
+        mcf.setIdentityCheck("SCAN");
+        ProxyraDataSource ds = Adapters.dataSource(mcf);
+        Adapters.requestAs(ds, "caller001");
+        assertThat(roundTripsOfABorrow(ds, "caller001")).as("ValidateConnectionOnBorrow=true").isEqualTo(1);
+        mcf.close();
+
+        mcf = Adapters.factory(db);
+        mcf.setURL(wire.url());
+        mcf.setMaxPoolSize(1);
+        mcf.setIdentityCheck("SCAN");
+        mcf.setValidateConnectionOnBorrow(false);
+        ds = Adapters.dataSource(mcf);
+        Adapters.requestAs(ds, "caller001");
+        assertThat(roundTripsOfABorrow(ds, "caller001")).as("ValidateConnectionOnBorrow=false").isEqualTo(1);
+    }
+
+    @Test
+    void aSessionKilledWhileIdleIsReplacedUnseenOnAWarmBorrowWithTheIdentityCheck() throws Exception {
+        assertKilledIdleSessionReplaced(Adapters.dataSource(mcf), "caller001", "caller001");
+    }
+
+    @Test
+    void aSessionKilledWhileIdleIsReplacedUnseenOnAWarmBorrowWithTheDriversValidation() throws Exception {
+        mcf.setIdentityCheck("SCAN");
+        assertKilledIdleSessionReplaced(Adapters.dataSource(mcf), "caller001", "caller001");
+    }
+
+    @Test
+    void aSessionKilledWhileIdleIsReplacedUnseenOnASwitch() throws Exception {
+        assertKilledIdleSessionReplaced(Adapters.dataSource(mcf), "caller001", "caller002");
+    }
+
+    /** The health check leaves an idle session that never served anyone: no label, no identity to check. */
+    @Test
+    void anUnlabelledSessionKilledWhileIdleIsReplacedUnseen() throws Exception {
+        ProxyraDataSource ds = Adapters.dataSource(mcf);
+        assertThat(mcf.pool().checkHealth().isUp()).isTrue();
+        int pid = db.queryInt("select pid from pg_stat_activity where usename = '" + EmbeddedDatabase.PROXY_USER
+                + "' order by backend_start desc limit 1"); // the session the health check just opened
+        kill(pid);
+
+        assertThat(Adapters.requestAs(ds, "caller001")).isNotEqualTo(pid);
+        assertThat(mcf.pool().metrics().borrows(Outcome.NEW_PHYSICAL)).isEqualTo(1);
+    }
+
+    private void assertKilledIdleSessionReplaced(ProxyraDataSource ds, String first, String then) throws Exception {
+        int pid = Adapters.requestAs(ds, first);
+        kill(pid);
+
+        assertThat(Adapters.requestAs(ds, then)).isNotEqualTo(pid);
+        assertThat(mcf.pool().metrics().borrows(Outcome.NEW_PHYSICAL)).as("the replacement").isEqualTo(2);
+        assertThat(mcf.pool().lentOut()).isZero();
+    }
+
+    private void kill(int pid) throws SQLException {
+        assertThat(db.queryInt("select pg_terminate_backend(" + pid + ")::int")).isEqualTo(1);
+        assertThat(db.backendGone(pid, Duration.ofSeconds(30))).as("backend " + pid + " exited").isTrue();
+    }
+}
