@@ -36,9 +36,15 @@ class BorrowRoundTripsTest {
     void setUp(EmbeddedDatabase db) throws Exception {
         this.db = db;
         wire = new LoopbackProxy(db.port());
-        mcf = Adapters.factory(db);
-        mcf.setURL(wire.url());
-        mcf.setMaxPoolSize(1);
+        mcf = factoryThroughWire();
+    }
+
+    /** One physical connection, reached through the counting proxy. */
+    private ProxyraManagedConnectionFactory factoryThroughWire() {
+        ProxyraManagedConnectionFactory factory = Adapters.factory(db);
+        factory.setURL(wire.url());
+        factory.setMaxPoolSize(1);
+        return factory;
     }
 
     @AfterEach
@@ -55,7 +61,6 @@ class BorrowRoundTripsTest {
         ds.getConnection().close();
         return wire.roundTrips() - before;
     }
-
 
     @Test
     void aBorrowIsUcpsValidationAndOneRoundTripOfItsOwn() throws Exception {
@@ -77,9 +82,7 @@ class BorrowRoundTripsTest {
         assertThat(roundTripsOfABorrow(ds, "caller001")).as("ValidateConnectionOnBorrow=true").isEqualTo(1);
         mcf.close();
 
-        mcf = Adapters.factory(db);
-        mcf.setURL(wire.url());
-        mcf.setMaxPoolSize(1);
+        mcf = factoryThroughWire();
         mcf.setIdentityCheck("SCAN");
         mcf.setValidateConnectionOnBorrow(false);
         ds = Adapters.dataSource(mcf);
