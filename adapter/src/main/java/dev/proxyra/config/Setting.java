@@ -22,7 +22,8 @@ public enum Setting {
     CONNECTION_FACTORY_CLASS_NAME("ConnectionFactoryClassName", String.class, null, false,
             "The javax.sql.DataSource class UCP opens physical connections with. Unset: oracle.jdbc.pool.OracleDataSource"
                     + " or dev.proxyra.dialect.PostgresDataSource (pgjdbc's PGSimpleDataSource, connecting without"
-                    + " DriverManager); e.g. oracle.jdbc.replay.OracleDataSourceImpl for Application Continuity."),
+                    + " DriverManager, whose connections leave UCP's validation to proxyra's own round trip); e.g."
+                    + " oracle.jdbc.replay.OracleDataSourceImpl for Application Continuity."),
     INITIAL_POOL_SIZE("InitialPoolSize", Integer.class, "0", false,
             "Physical connections opened when the pool starts."),
     MIN_POOL_SIZE("MinPoolSize", Integer.class, "0", false,
@@ -35,8 +36,9 @@ public enum Setting {
             "Seconds an idle physical connection stays in the pool before it is closed (0: never)."),
     VALIDATE_CONNECTION_ON_BORROW("ValidateConnectionOnBorrow", Boolean.class, "true", false,
             "Check each physical connection before handing it out, so dead sessions are replaced transparently."
-                    + " PostgreSQL: UCP checks every pgjdbc connection it lends with the driver's isValid (one round"
-                    + " trip) even when this is false."),
+                    + " PostgreSQL: the identity check (IdentityCheck=VERIFY) or the switch is that check, at no extra"
+                    + " round trip; only a warm borrow under IdentityCheck=SCAN sends the driver's isValid, and false"
+                    + " spares it that round trip (a dead session then fails the request with a connection error)."),
     NETWORK_TIMEOUT("NetworkTimeout", Integer.class, "0", false,
             "Seconds a network read, connect or login may take before the driver gives up and the physical"
                     + " connection is discarded (0: no limit). Guards against a database that stops answering"

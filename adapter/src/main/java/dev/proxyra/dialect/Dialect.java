@@ -61,6 +61,22 @@ public interface Dialect {
     boolean identityIntact(Connection physical, DbIdentity identity) throws SQLException;
 
     /**
+     * The driver's own check that the database still answers on this session (pgjdbc: an empty query; ojdbc: a
+     * ping): for the health check, the application's {@code isValid}, and a borrow that makes no other round trip.
+     */
+    default boolean isValid(Connection physical, int timeoutSeconds) throws SQLException {
+        return physical.isValid(timeoutSeconds);
+    }
+
+    /**
+     * Whether the pool's own validation of a connection it lends makes no round trip, so that proxyra validates a
+     * borrow that makes none of its own ({@link LocallyValidatedConnection}).
+     */
+    default boolean poolValidatesLocally(String connectionFactoryClassName) {
+        return false;
+    }
+
+    /**
      * Whether a transaction is open on the session, however it was begun (the JDBC API or SQL such as BEGIN),
      * judged by the protocol's state and without a round trip where the driver tracks it.
      */

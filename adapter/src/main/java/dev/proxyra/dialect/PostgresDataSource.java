@@ -11,7 +11,8 @@ import org.postgresql.ds.PGSimpleDataSource;
  * instead of DriverManager. DriverManager initialises itself once per JVM by loading every java.sql.Driver
  * the thread's context class loader can see; when the first proxyra borrow does that under the adapter's
  * loader, the bundled ojdbc driver starts its own threads there, and they keep the adapter's class loader
- * alive after undeploy.
+ * alive after undeploy. The connections it makes answer UCP's validation from local state
+ * ({@link LocallyValidatedConnection}): proxyra's borrow makes the round trip that tells a dead session.
  */
 public class PostgresDataSource extends PGSimpleDataSource {
     private static final long serialVersionUID = 1L;
@@ -35,6 +36,6 @@ public class PostgresDataSource extends PGSimpleDataSource {
         if (connection == null) {
             throw new SQLException("proxyra: not a PostgreSQL URL", "08001");
         }
-        return connection;
+        return new LocallyValidatedConnection(connection);
     }
 }

@@ -148,6 +148,17 @@ public final class PostgresRole implements Dialect {
         return true; // the driver does not know the role: only verify() can tell
     }
 
+    /** pgjdbc's own isValid, past the connection UCP validates locally. */
+    @Override
+    public boolean isValid(Connection physical, int timeoutSeconds) throws SQLException {
+        return physical.unwrap(BaseConnection.class).isValid(timeoutSeconds);
+    }
+
+    @Override
+    public boolean poolValidatesLocally(String connectionFactoryClassName) {
+        return PostgresDataSource.class.getName().equals(connectionFactoryClassName);
+    }
+
     @Override
     public boolean transactionOpen(Connection physical) throws SQLException {
         // The driver's record of the backend's last ReadyForQuery: a BEGIN run as SQL shows here, while

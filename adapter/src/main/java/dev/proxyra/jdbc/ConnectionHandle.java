@@ -231,7 +231,7 @@ public final class ConnectionHandle implements Connection {
         if (closed || refusal != null) {
             return false;
         }
-        return call(c -> c.isValid(timeout));
+        return call(c -> owner.dialect().isValid(c, timeout));
     }
 
     @Override

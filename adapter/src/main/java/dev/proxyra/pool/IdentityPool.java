@@ -3,6 +3,7 @@ package dev.proxyra.pool;
 import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.SQLNonTransientConnectionException;
 import java.sql.SQLTransientConnectionException;
 import java.util.ArrayList;
 import java.util.List;
@@ -85,6 +86,11 @@ public final class IdentityPool implements AutoCloseable {
     private final boolean tagClients;
     private final LongAdder escapesFound = new LongAdder();
     private final boolean verifyOnBorrow;
+    /**
+     * Seconds for the driver's validation of a warm borrow that makes no other round trip, when UCP's own validation
+     * makes none (pgjdbc, see LocallyValidatedConnection); 0 when UCP's validation is all there is, or none is wanted.
+     */
+    private final int warmBorrowValidation;
     private final AtomicInteger lentOut = new AtomicInteger();
     private volatile boolean closed;
     private volatile boolean retired;
@@ -109,6 +115,9 @@ public final class IdentityPool implements AutoCloseable {
             UcpRuntime.poolClosed();
             throw e;
         }
+        this.warmBorrowValidation = config.validateConnectionOnBorrow() && !verifyOnBorrow
+                && dialect.poolValidatesLocally(ucp.getConnectionFactoryClassName())
+                ? Math.max(1, ucp.getConnectionValidationTimeout()) : 0;
         this.monitor = PoolMonitor.register(this);
         LOG.info(() -> "proxyra: pool " + name + " started (JMX " + monitor.objectName() + "): " + config
                 + (config.user() == null ? " as " + user + " (the server's credential)" : ""));
@@ -212,13 +221,16 @@ public final class IdentityPool implements AutoCloseable {
                 have = labelOf(connection);
                 outcome = prepare(connection, have, want, identity);
             } catch (SQLException e) {
-                boolean refused = dialect.isNotAuthorized(e) && dialect.classify(e) != Dialect.ErrorKind.FATAL;
-                if (!refused && have != null && System.nanoTime() < retryUntil) {
+                boolean fatal = dialect.classify(e) == Dialect.ErrorKind.FATAL;
+                boolean refused = dialect.isNotAuthorized(e) && !fatal;
+                if (!refused && (have != null || fatal) && System.nanoTime() < retryUntil) {
                     // A pooled session that is dead, or whose check or reset failed (whatever its own SQL left on
-                    // it, e.g. a statement_timeout), is no good to anyone: another one is borrowed.
+                    // it, e.g. a statement_timeout), is no good to anyone: another one is borrowed. This round
+                    // trip is the borrow's validation (UCP's answers locally with pgjdbc): a session that never
+                    // served anyone (made by InitialPoolSize, MinPoolSize or the health check) may be dead too.
                     dead++;
-                    discardLent(connection, dialect.classify(e) == Dialect.ErrorKind.FATAL ? Discard.FATAL_ERROR
-                            : Discard.STATE_NOT_RESET, "it failed when borrowed: " + Secret.scrub(e.getMessage(), password));
+                    discardLent(connection, fatal ? Discard.FATAL_ERROR : Discard.STATE_NOT_RESET,
+                            "it failed when borrowed: " + Secret.scrub(e.getMessage(), password));
                     continue;
                 }
                 throw afterFailedSwitch(connection, have, identity, e);
@@ -250,6 +262,10 @@ public final class IdentityPool implements AutoCloseable {
         Outcome outcome;
         // A password means the caller must be authenticated now: never reuse a warm session for it.
         if (want.equals(have) && identity.password() == null) {
+            if (warmBorrowValidation > 0 && !dialect.isValid(connection, warmBorrowValidation)) {
+                throw new SQLNonTransientConnectionException("proxyra: a pooled session of pool " + name
+                        + " did not answer its validation within " + warmBorrowValidation + " s", "08006");
+            }
             boolean intact = dialect.identityIntact(connection, identity)
                     && (!verifyOnBorrow || dialect.verify(connection, identity));
             if (!recordCheck(intact, have)) {
@@ -618,7 +634,7 @@ public final class IdentityPool implements AutoCloseable {
     /**
      * Whether a physical connection can be had and the database answers: an idle connection, or a new one if the
      * pool has room, is validated by the driver ({@code isValid}; pgjdbc sends an empty query, ojdbc a ping) and
-     * given back unchanged, labels and all. Never lent, never switched, never counted as a borrow. A pool with every
+     * given back unchanged, labels and all; a dead one is discarded and another tried, for up to the check's timeout. Never lent, never switched, never counted as a borrow. A pool with every
      * connection lent out is reported DOWN at once instead of waiting for one. One check runs at a time, so probes
      * never take more than one connection: a caller that comes while one runs gets its answer, or DOWN if it takes
      * longer than ConnectionWaitTimeout plus 5 s.
@@ -669,17 +685,27 @@ public final class IdentityPool implements AutoCloseable {
             return health(false, "pool exhausted: all " + config.maxPoolSize() + " physical connections (MaxPoolSize)"
                     + " are lent out", started);
         }
+        int seconds = Math.max(1, Math.min(5, config.connectionWaitTimeout()));
+        long retryUntil = started + TimeUnit.SECONDS.toNanos(seconds);
         try {
             return UcpRuntime.underAdapterLoader(() -> {
-                try (Connection c = user != null && password != null ? ucp.getConnection(user, password.reveal())
-                        : ucp.getConnection()) {
-                    int seconds = Math.max(1, Math.min(5, config.connectionWaitTimeout()));
-                    return c.isValid(seconds)
-                            ? health(true, "the database answered; " + idle + " idle, " + borrowed + " lent out of at"
-                                    + " most " + config.maxPoolSize(), started)
-                            : health(false, "a physical connection did not answer within " + seconds + " s", started);
-                } finally {
-                    afterFirstBorrow();
+                while (true) {
+                    try (Connection c = user != null && password != null ? ucp.getConnection(user, password.reveal())
+                            : ucp.getConnection()) {
+                        if (dialect.isValid(c, seconds)) {
+                            return health(true, "the database answered; " + idle + " idle, " + borrowed + " lent out"
+                                    + " of at most " + config.maxPoolSize(), started);
+                        }
+                        // dead (a restarted database, a killed backend): UCP closes it instead of pooling it again
+                        ((ValidConnection) c).setInvalid();
+                        metrics.discarded(Discard.FATAL_ERROR);
+                        if (System.nanoTime() >= retryUntil) {
+                            return health(false, "a physical connection did not answer within " + seconds + " s",
+                                    started);
+                        }
+                    } finally {
+                        afterFirstBorrow();
+                    }
                 }
             });
         } catch (SQLException e) {

@@ -1,7 +1,9 @@
 package dev.proxyra.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 
@@ -11,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import dev.proxyra.jdbc.ProxyraDataSource;
+import dev.proxyra.monitoring.PoolMetrics.Discard;
 import dev.proxyra.monitoring.PoolMetrics.Outcome;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
 import dev.proxyra.testing.Adapters;
@@ -20,11 +23,12 @@ import dev.proxyra.testing.PostgresExtension;
 import dev.proxyra.testing.TestCallers;
 
 /**
- * What a borrow costs on the wire, counted as round trips (Sync and Query messages through a loopback proxy): UCP's
- * validation (the driver's isValid, an empty query), which UCP sends for every pgjdbc connection it lends, even with
- * ValidateConnectionOnBorrow=false, plus at most one of proxyra's own: the identity check of a warm session
- * (IdentityCheck=VERIFY) or the switch of another one. The other side: a session that died while idle is replaced
- * unseen on every kind of borrow, a session that never served anyone included.
+ * What a borrow costs on the wire, counted as round trips (Sync and Query messages through a loopback proxy): one,
+ * the identity check of a warm session (IdentityCheck=VERIFY), the switch of another one, or, on a warm borrow that
+ * makes neither, the driver's isValid (an empty query), unless ValidateConnectionOnBorrow=false. UCP's own validation
+ * answers from local state. The other side: that round trip is the borrow's validation, so a session that died while
+ * idle is replaced unseen on every kind of borrow, one that never served anyone included; the health check and the
+ * application's isValid still ask the database.
  */
 @ExtendWith(PostgresExtension.class)
 class BorrowRoundTripsTest {
@@ -63,19 +67,18 @@ class BorrowRoundTripsTest {
     }
 
     @Test
-    void aBorrowIsUcpsValidationAndOneRoundTripOfItsOwn() throws Exception {
+    void aBorrowIsOneRoundTrip() throws Exception {
         ProxyraDataSource ds = Adapters.dataSource(mcf); // IdentityCheck=VERIFY, ValidateConnectionOnBorrow=true
         Adapters.requestAs(ds, "caller001");
 
-        assertThat(roundTripsOfABorrow(ds, "caller001")).as("warm: validation, then the identity check").isEqualTo(2);
-        assertThat(roundTripsOfABorrow(ds, "caller002")).as("switch: validation, then check, role and reset in one")
-                .isEqualTo(2);
+        assertThat(roundTripsOfABorrow(ds, "caller001")).as("warm: the identity check").isEqualTo(1);
+        assertThat(roundTripsOfABorrow(ds, "caller002")).as("switch: check, role and reset in one").isEqualTo(1);
         assertThat(mcf.pool().metrics().borrows(Outcome.WARM)).isEqualTo(1);
         assertThat(mcf.pool().metrics().borrows(Outcome.SWITCHED)).isEqualTo(1);
     }
 
     @Test
-    void aWarmBorrowWithoutIdentityCheckIsUcpsValidationAloneWhateverValidateConnectionOnBorrowSays() throws Exception {
+    void aWarmBorrowWithoutIdentityCheckIsTheDriversValidationOrNothingWhenThatIsOff() throws Exception {
         mcf.setIdentityCheck("SCAN");
         ProxyraDataSource ds = Adapters.dataSource(mcf);
         Adapters.requestAs(ds, "caller001");
@@ -87,7 +90,49 @@ class BorrowRoundTripsTest {
         mcf.setValidateConnectionOnBorrow(false);
         ds = Adapters.dataSource(mcf);
         Adapters.requestAs(ds, "caller001");
-        assertThat(roundTripsOfABorrow(ds, "caller001")).as("ValidateConnectionOnBorrow=false").isEqualTo(1);
+        assertThat(roundTripsOfABorrow(ds, "caller001")).as("ValidateConnectionOnBorrow=false").isZero();
+    }
+
+    /** What ValidateConnectionOnBorrow=false gives up: a dead warm session reaches the application, as an error. */
+    @Test
+    void withoutValidationADeadWarmSessionFailsOneRequestWithAConnectionErrorAndNeverServesAgain() throws Exception {
+        mcf.setIdentityCheck("SCAN");
+        mcf.setValidateConnectionOnBorrow(false);
+        ProxyraDataSource ds = Adapters.dataSource(mcf);
+        int pid = Adapters.requestAs(ds, "caller001");
+        kill(pid);
+
+        TestCallers.set("caller001");
+        try (Connection c = ds.getConnection()) {
+            // the driver still had the backend's last words: 57P01, terminated by an administrator; else class 08
+            assertThatThrownBy(() -> Adapters.currentUser(c)).isInstanceOf(SQLException.class)
+                    .extracting(e -> ((SQLException) e).getSQLState()).asString().matches("08...|57P01");
+        }
+        assertThat(Adapters.requestAs(ds, "caller001")).isNotEqualTo(pid);
+        assertThat(mcf.pool().lentOut()).isZero();
+    }
+
+    @Test
+    void theApplicationsIsValidAsksTheDatabase() throws Exception {
+        ProxyraDataSource ds = Adapters.dataSource(mcf);
+        TestCallers.set("caller001");
+        try (Connection c = ds.getConnection()) {
+            assertThat(c.isValid(5)).isTrue();
+            kill(Adapters.backendPid(c));
+            assertThat(c.isValid(5)).as("isValid on a handle whose backend is gone").isFalse();
+        }
+        assertThat(Adapters.requestAs(ds, "caller001")).isPositive();
+        assertThat(mcf.pool().lentOut()).isZero();
+    }
+
+    @Test
+    void theHealthCheckDiscardsADeadIdleSessionAndAsksAnother() throws Exception {
+        ProxyraDataSource ds = Adapters.dataSource(mcf);
+        kill(Adapters.requestAs(ds, "caller001"));
+
+        assertThat(mcf.pool().checkHealth().isUp()).as("a new session answers").isTrue();
+        assertThat(mcf.pool().metrics().discards(Discard.FATAL_ERROR)).as("the dead one, found by asking").isEqualTo(1);
+        assertThat(Adapters.requestAs(ds, "caller001")).isPositive();
     }
 
     @Test
@@ -125,6 +170,7 @@ class BorrowRoundTripsTest {
 
         assertThat(Adapters.requestAs(ds, then)).isNotEqualTo(pid);
         assertThat(mcf.pool().metrics().borrows(Outcome.NEW_PHYSICAL)).as("the replacement").isEqualTo(2);
+        assertThat(mcf.pool().metrics().discards(Discard.FATAL_ERROR)).as("the dead session").isEqualTo(1);
         assertThat(mcf.pool().lentOut()).isZero();
     }
 

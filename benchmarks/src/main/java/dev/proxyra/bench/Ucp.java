@@ -11,9 +11,9 @@ import oracle.ucp.jdbc.PoolDataSourceFactory;
 import dev.proxyra.testing.EmbeddedDatabase;
 
 /**
- * Raw UCP pools for the baselines, configured exactly as proxyra configures its own pool
- * (IdentityPool's constructor with the adapter's defaults), so that a ratio against proxyra measures
- * the adapter and nothing else.
+ * Raw UCP pools for the baselines, configured as proxyra configures its own pool (IdentityPool's constructor with
+ * the adapter's defaults) but on pgjdbc's own DataSource, so that a ratio against proxyra measures the adapter
+ * against UCP as it is used without it.
  */
 final class Ucp {
     private static final AtomicInteger NUMBER = new AtomicInteger();
@@ -29,9 +29,10 @@ final class Ucp {
     static PoolDataSource pool(String url, int maxPoolSize, String connectionFactoryClassName) throws SQLException {
         PoolDataSource ucp = PoolDataSourceFactory.getPoolDataSource();
         ucp.setConnectionPoolName("bench-ucp-" + NUMBER.incrementAndGet());
-        // the connection factory proxyra's pool uses (pgjdbc's PGSimpleDataSource, connecting without DriverManager)
+        // pgjdbc's own DataSource, as a user of UCP alone would configure it: UCP validates every connection it lends
+        // with the driver's isValid, one round trip, where proxyra's factory leaves that to proxyra's own check.
         ucp.setConnectionFactoryClassName(connectionFactoryClassName != null ? connectionFactoryClassName
-                : dev.proxyra.dialect.PostgresDataSource.class.getName());
+                : org.postgresql.ds.PGSimpleDataSource.class.getName());
         ucp.setURL(url);
         // UCP ignores setURL for PGSimpleDataSource: the factory property is what counts (FACTS.md).
         ucp.setConnectionFactoryProperty("url", url);
