@@ -69,11 +69,25 @@ public interface Dialect {
     }
 
     /**
-     * Whether the pool's own validation of a connection it lends makes no round trip, so that proxyra validates a
-     * borrow that makes none of its own ({@link LocallyValidatedConnection}).
+     * Whether the pool's own validation of a connection it lends makes no round trip, so that proxyra's borrow is
+     * the validation ({@link LocallyValidatedConnection}).
      */
     default boolean poolValidatesLocally(String connectionFactoryClassName) {
         return false;
+    }
+
+    /**
+     * Runs a borrow's own round trip with each network read on the session bounded by {@code seconds} (or the
+     * session's network timeout when shorter), as the driver's isValid is; 0: unbounded here.
+     */
+    default <T> T bounded(Connection physical, int seconds, RoundTrip<T> roundTrip) throws SQLException {
+        return roundTrip.run();
+    }
+
+    /** Work on a session that talks to the database. */
+    @FunctionalInterface
+    interface RoundTrip<T> {
+        T run() throws SQLException;
     }
 
     /**

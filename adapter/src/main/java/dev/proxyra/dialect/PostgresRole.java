@@ -159,6 +159,37 @@ public final class PostgresRole implements Dialect {
         return PostgresDataSource.class.getName().equals(connectionFactoryClassName);
     }
 
+    /** pgjdbc's network timeout is a socket read timeout, set and put back without a round trip. */
+    @Override
+    public <T> T bounded(Connection physical, int seconds, RoundTrip<T> roundTrip) throws SQLException {
+        if (seconds == 0) {
+            return roundTrip.run();
+        }
+        BaseConnection pg = physical.unwrap(BaseConnection.class);
+        int saved = pg.getNetworkTimeout();
+        int bound = saved == 0 ? seconds * 1000 : Math.min(saved, seconds * 1000);
+        if (bound == saved) {
+            return roundTrip.run();
+        }
+        pg.setNetworkTimeout(null, bound);
+        T result;
+        try {
+            result = roundTrip.run();
+        } catch (SQLException | RuntimeException | Error e) {
+            // a session refused a role goes back to the pool: it must not keep the bound
+            try {
+                if (!pg.isClosed()) {
+                    pg.setNetworkTimeout(null, saved);
+                }
+            } catch (SQLException notPutBack) {
+                e.addSuppressed(notPutBack);
+            }
+            throw e;
+        }
+        pg.setNetworkTimeout(null, saved);
+        return result;
+    }
+
     @Override
     public boolean transactionOpen(Connection physical) throws SQLException {
         // The driver's record of the backend's last ReadyForQuery: a BEGIN run as SQL shows here, while

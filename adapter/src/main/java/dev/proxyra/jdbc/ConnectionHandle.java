@@ -231,7 +231,13 @@ public final class ConnectionHandle implements Connection {
         if (closed || refusal != null) {
             return false;
         }
-        return call(c -> owner.dialect().isValid(c, timeout));
+        if (call(c -> owner.dialect().isValid(c, timeout))) {
+            return true;
+        }
+        // the driver gave up on the session (or its answer did not come in time): never lend it again
+        owner.checkException(new SQLNonTransientConnectionException("proxyra: the connection did not answer isValid"
+                + " within " + timeout + " s", "08006"));
+        return false;
     }
 
     @Override

@@ -87,10 +87,14 @@ public final class IdentityPool implements AutoCloseable {
     private final LongAdder escapesFound = new LongAdder();
     private final boolean verifyOnBorrow;
     /**
-     * Seconds for the driver's validation of a warm borrow that makes no other round trip, when UCP's own validation
-     * makes none (pgjdbc, see LocallyValidatedConnection); 0 when UCP's validation is all there is, or none is wanted.
+     * When UCP's validation answers locally (pgjdbc, see LocallyValidatedConnection), the borrow's own round trip is
+     * the validation, and is bounded as UCP bounds its own: each network read at most ConnectionValidationTimeout
+     * seconds (or NetworkTimeout when shorter), so a session whose peer vanished without a word is found in seconds,
+     * not when TCP gives up. 0: UCP validates itself.
      */
-    private final int warmBorrowValidation;
+    private final int validationTimeout;
+    /** Whether a warm borrow that makes no round trip of its own asks the driver (IdentityCheck=SCAN). */
+    private final boolean validateWarmBorrows;
     private final AtomicInteger lentOut = new AtomicInteger();
     private volatile boolean closed;
     private volatile boolean retired;
@@ -115,9 +119,9 @@ public final class IdentityPool implements AutoCloseable {
             UcpRuntime.poolClosed();
             throw e;
         }
-        this.warmBorrowValidation = config.validateConnectionOnBorrow() && !verifyOnBorrow
-                && dialect.poolValidatesLocally(ucp.getConnectionFactoryClassName())
+        this.validationTimeout = dialect.poolValidatesLocally(ucp.getConnectionFactoryClassName())
                 ? Math.max(1, ucp.getConnectionValidationTimeout()) : 0;
+        this.validateWarmBorrows = validationTimeout > 0 && config.validateConnectionOnBorrow() && !verifyOnBorrow;
         this.monitor = PoolMonitor.register(this);
         LOG.info(() -> "proxyra: pool " + name + " started (JMX " + monitor.objectName() + "): " + config
                 + (config.user() == null ? " as " + user + " (the server's credential)" : ""));
@@ -208,22 +212,29 @@ public final class IdentityPool implements AutoCloseable {
         String want = IdentityLabels.valueFor(identity);
         Properties wanted = labels.borrowing(want, identity);
         // A pooled session that was dead, or failed a check, is discarded and the borrow tries again (nothing of
-        // the application ran on it yet), for at most ConnectionWaitTimeout (1 s when that is 0).
+        // the application ran on it yet): for ConnectionWaitTimeout (1 s when that is 0), not counting the time
+        // spent finding sessions dead, and for at most MaxPoolSize + 1 sessions, so every session pooled when the
+        // borrow began can be tried and a database that fails every new session is not stormed with logins.
         long retryUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(Math.max(1, config.connectionWaitTimeout()));
+        int attempts = 0;
         int dead = 0;
         int failedChecks = 0;
         while (true) {
             Connection connection = take(wanted);
+            attempts++;
             metrics.lentOut(lentOut.incrementAndGet());
             String have = null;
             Outcome outcome;
+            long roundTrip = System.nanoTime();
             try {
-                have = labelOf(connection);
-                outcome = prepare(connection, have, want, identity);
+                String label = labelOf(connection);
+                have = label;
+                outcome = dialect.bounded(connection, validationTimeout, () -> prepare(connection, label, want, identity));
             } catch (SQLException e) {
                 boolean fatal = dialect.classify(e) == Dialect.ErrorKind.FATAL;
                 boolean refused = dialect.isNotAuthorized(e) && !fatal;
-                if (!refused && (have != null || fatal) && System.nanoTime() < retryUntil) {
+                retryUntil += System.nanoTime() - roundTrip;
+                if (!refused && (have != null || fatal) && mayRetry(attempts, retryUntil)) {
                     // A pooled session that is dead, or whose check or reset failed (whatever its own SQL left on
                     // it, e.g. a statement_timeout), is no good to anyone: another one is borrowed. This round
                     // trip is the borrow's validation (UCP's answers locally with pgjdbc): a session that never
@@ -245,13 +256,17 @@ public final class IdentityPool implements AutoCloseable {
             failedChecks++;
             discardLent(connection, Discard.IDENTITY_CHANGED, "it no longer ran as its label said (application SQL"
                     + " or code outside proxyra changed its identity)");
-            if (System.nanoTime() >= retryUntil) {
+            if (!mayRetry(attempts, retryUntil)) {
                 throw Refusal.DATABASE_UNREACHABLE.transientConnection("proxyra: pool " + name + " found no usable"
-                        + " session within ConnectionWaitTimeout=" + config.connectionWaitTimeout() + "s: "
-                        + failedChecks + " no longer ran as their label said and " + dead + " were dead or failed;"
-                        + " all were discarded", "08001", null);
+                        + " session in " + attempts + " tries within ConnectionWaitTimeout="
+                        + config.connectionWaitTimeout() + "s: " + failedChecks + " no longer ran as their label said"
+                        + " and " + dead + " were dead or failed; all were discarded", "08001", null);
             }
         }
+    }
+
+    private boolean mayRetry(int attempts, long retryUntil) {
+        return attempts <= config.maxPoolSize() && System.nanoTime() < retryUntil;
     }
 
     /**
@@ -262,9 +277,9 @@ public final class IdentityPool implements AutoCloseable {
         Outcome outcome;
         // A password means the caller must be authenticated now: never reuse a warm session for it.
         if (want.equals(have) && identity.password() == null) {
-            if (warmBorrowValidation > 0 && !dialect.isValid(connection, warmBorrowValidation)) {
+            if (validateWarmBorrows && !dialect.isValid(connection, validationTimeout)) {
                 throw new SQLNonTransientConnectionException("proxyra: a pooled session of pool " + name
-                        + " did not answer its validation within " + warmBorrowValidation + " s", "08006");
+                        + " did not answer its validation within " + validationTimeout + " s", "08006");
             }
             boolean intact = dialect.identityIntact(connection, identity)
                     && (!verifyOnBorrow || dialect.verify(connection, identity));
@@ -418,8 +433,7 @@ public final class IdentityPool implements AutoCloseable {
                         + ": the connection to the database failed while switching identity: "
                         + Secret.scrub(e.getMessage(), password), e.getSQLState(), e);
                 refused.setNextException(e);
-                metrics.refused(Refusal.DATABASE_UNREACHABLE, refused);
-                return refused;
+                return refused; // counted by borrow(), as every refusal
             }
             return e;
         }
@@ -634,7 +648,8 @@ public final class IdentityPool implements AutoCloseable {
     /**
      * Whether a physical connection can be had and the database answers: an idle connection, or a new one if the
      * pool has room, is validated by the driver ({@code isValid}; pgjdbc sends an empty query, ojdbc a ping) and
-     * given back unchanged, labels and all; a dead one is discarded and another tried, for up to the check's timeout. Never lent, never switched, never counted as a borrow. A pool with every
+     * given back unchanged, labels and all; a dead one is discarded and another tried, as a borrow would, within the
+     * check's timeout. Never lent, never switched, never counted as a borrow. A pool with every
      * connection lent out is reported DOWN at once instead of waiting for one. One check runs at a time, so probes
      * never take more than one connection: a caller that comes while one runs gets its answer, or DOWN if it takes
      * longer than ConnectionWaitTimeout plus 5 s.
@@ -689,7 +704,7 @@ public final class IdentityPool implements AutoCloseable {
         long retryUntil = started + TimeUnit.SECONDS.toNanos(seconds);
         try {
             return UcpRuntime.underAdapterLoader(() -> {
-                while (true) {
+                for (int attempts = 1; ; attempts++) {
                     try (Connection c = user != null && password != null ? ucp.getConnection(user, password.reveal())
                             : ucp.getConnection()) {
                         if (dialect.isValid(c, seconds)) {
@@ -699,7 +714,7 @@ public final class IdentityPool implements AutoCloseable {
                         // dead (a restarted database, a killed backend): UCP closes it instead of pooling it again
                         ((ValidConnection) c).setInvalid();
                         metrics.discarded(Discard.FATAL_ERROR);
-                        if (System.nanoTime() >= retryUntil) {
+                        if (!mayRetry(attempts, retryUntil)) {
                             return health(false, "a physical connection did not answer within " + seconds + " s",
                                     started);
                         }

@@ -6,10 +6,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import dev.proxyra.jdbc.ProxyraDataSource;
@@ -121,6 +123,7 @@ class BorrowRoundTripsTest {
             kill(Adapters.backendPid(c));
             assertThat(c.isValid(5)).as("isValid on a handle whose backend is gone").isFalse();
         }
+        assertThat(mcf.pool().metrics().discards(Discard.FATAL_ERROR)).as("never lent again").isEqualTo(1);
         assertThat(Adapters.requestAs(ds, "caller001")).isPositive();
         assertThat(mcf.pool().lentOut()).isZero();
     }
@@ -162,6 +165,41 @@ class BorrowRoundTripsTest {
 
         assertThat(Adapters.requestAs(ds, "caller001")).isNotEqualTo(pid);
         assertThat(mcf.pool().metrics().borrows(Outcome.NEW_PHYSICAL)).isEqualTo(1);
+    }
+
+    /**
+     * A firewall dropped the idle session's flow without a word, and NetworkTimeout is not set: the borrow's round trip
+     * is bounded as UCP bounds its validation (ConnectionValidationTimeout, 15 s), and the session is replaced.
+     */
+    @Test
+    @Timeout(value = 90, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a hang fails
+    void aSessionWhosePeerVanishedSilentlyIsReplacedWithinTheValidationTimeout() throws Exception {
+        ProxyraDataSource ds = Adapters.dataSource(mcf);
+        int pid = Adapters.requestAs(ds, "caller001");
+        wire.forgetOpenConnections();
+
+        assertThat(Adapters.requestAs(ds, "caller001")).isNotEqualTo(pid);
+        assertThat(mcf.pool().metrics().discards(Discard.FATAL_ERROR)).isEqualTo(1);
+        assertThat(mcf.pool().lentOut()).isZero();
+    }
+
+    /** Finding dead sessions is not waiting for one: it is not charged to ConnectionWaitTimeout. */
+    @Test
+    void severalSilentlyDroppedSessionsAreReplacedEvenWhenFindingThemTakesLongerThanConnectionWaitTimeout()
+            throws Exception {
+        mcf.setMaxPoolSize(2);
+        mcf.setNetworkTimeout(2);
+        mcf.setConnectionWaitTimeout(1);
+        ProxyraDataSource ds = Adapters.dataSource(mcf);
+        TestCallers.set("caller001");
+        try (Connection first = ds.getConnection(); Connection second = ds.getConnection()) {
+            assertThat(Adapters.backendPid(first)).isNotEqualTo(Adapters.backendPid(second));
+        }
+        wire.forgetOpenConnections();
+
+        assertThat(Adapters.requestAs(ds, "caller001")).isPositive();
+        assertThat(mcf.pool().metrics().discards(Discard.FATAL_ERROR)).as("both idle sessions").isEqualTo(2);
+        assertThat(mcf.pool().lentOut()).isZero();
     }
 
     private void assertKilledIdleSessionReplaced(ProxyraDataSource ds, String first, String then) throws Exception {

@@ -197,6 +197,21 @@ class OracleThroughUcpTest {
         assertThat(mcf.pool().lentOut()).isZero();
     }
 
+    /** A database that accepts logins and then fails every session (a proxy in front of one that is down). */
+    @Test
+    void aDatabaseThatFailsEveryNewSessionCostsAtMostMaxPoolSizePlusOneLoginsAndOneRefusal() throws Exception {
+        mcf.setClientIdentifier(false);
+        FakeOracleDataSource.REFUSALS.put("BOB", 3113); // ORA-03113 end-of-file on communication channel: fatal
+        TestCallers.set("bob");
+        assertThatThrownBy(ds::getConnection).isInstanceOfSatisfying(SQLException.class,
+                e -> assertThat(e.getMessage()).contains("the connection to the database failed while switching"));
+        var metrics = mcf.pool().metrics();
+        assertThat(FakeOracleDataSource.OPENED).as("MaxPoolSize=1: one session, then one more").hasSize(2);
+        assertThat(metrics.discards(dev.proxyra.monitoring.PoolMetrics.Discard.FATAL_ERROR)).isEqualTo(2);
+        assertThat(metrics.refusals(dev.proxyra.monitoring.Refusal.DATABASE_UNREACHABLE)).isEqualTo(1);
+        assertThat(mcf.pool().lentOut()).isZero();
+    }
+
     @ParameterizedTest
     @ValueSource(ints = {28150, 1017, 28000})
     void aRefusedProxySessionIsAClear28000AndThePhysicalConnectionStaysInThePool(int code) throws Exception {

@@ -16,7 +16,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * turn into a network black hole: {@link #blackHole()} stops forwarding in both directions without
  * closing anything (like a dropped route or a hung firewall: sockets stay open, bytes simply do not
  * arrive; new connections are accepted but never answered), {@link #resume()} forwards again, including
- * what was held back, as TCP retransmission would deliver it. It also counts the round trips PostgreSQL clients
+ * what was held back, as TCP retransmission would deliver it; {@link #forgetOpenConnections()} silences only the
+ * connections open now, for good. It also counts the round trips PostgreSQL clients
  * ask for ({@link #roundTrips()}).
  */
 public final class LoopbackProxy implements AutoCloseable {
@@ -29,6 +30,10 @@ public final class LoopbackProxy implements AutoCloseable {
     private final AtomicInteger accepted = new AtomicInteger();
     private final AtomicInteger roundTrips = new AtomicInteger();
     private boolean forwarding = true; // guarded by gate
+    /** Connections opened since the proxy started or last forgot them; guarded by gate. */
+    private int epoch;
+    /** Connections of an earlier epoch are forgotten: nothing of theirs is forwarded again; guarded by gate. */
+    private int forgottenBefore;
     private volatile boolean closed;
 
     public LoopbackProxy(int targetPort) throws IOException {
@@ -68,6 +73,16 @@ public final class LoopbackProxy implements AutoCloseable {
         }
     }
 
+    /**
+     * Like a firewall or NAT that dropped its state for every connection open now: their bytes are never forwarded
+     * again, nothing is closed or answered, while new connections work.
+     */
+    public void forgetOpenConnections() {
+        synchronized (gate) {
+            forgottenBefore = ++epoch;
+        }
+    }
+
     /** Forwards again. */
     public void resume() {
         synchronized (gate) {
@@ -77,8 +92,12 @@ public final class LoopbackProxy implements AutoCloseable {
     }
 
     private void awaitForwarding() throws InterruptedException {
+        awaitForwarding(Integer.MAX_VALUE);
+    }
+
+    private void awaitForwarding(int bornIn) throws InterruptedException {
         synchronized (gate) {
-            while (!forwarding && !closed) {
+            while ((!forwarding || bornIn < forgottenBefore) && !closed) {
                 gate.wait();
             }
         }
@@ -108,10 +127,14 @@ public final class LoopbackProxy implements AutoCloseable {
             if (closed) {
                 return;
             }
+            int bornIn;
+            synchronized (gate) {
+                bornIn = epoch;
+            }
             upstream = new Socket();
             upstream.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), targetPort), 5_000);
-            Thread up = new Thread(pump(client, upstream, new FrontendMessages(roundTrips)), "loopback-proxy-up");
-            Thread down = new Thread(pump(upstream, client, null), "loopback-proxy-down");
+            Thread up = new Thread(pump(client, upstream, new FrontendMessages(roundTrips), bornIn), "loopback-proxy-up");
+            Thread down = new Thread(pump(upstream, client, null, bornIn), "loopback-proxy-down");
             up.setDaemon(true);
             down.setDaemon(true);
             register(upstream, up);
@@ -124,13 +147,13 @@ public final class LoopbackProxy implements AutoCloseable {
         }
     }
 
-    private Runnable pump(Socket from, Socket to, FrontendMessages messages) {
+    private Runnable pump(Socket from, Socket to, FrontendMessages messages, int bornIn) {
         return () -> {
             byte[] buffer = new byte[16 * 1024];
             try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
                 int n;
                 while ((n = in.read(buffer)) >= 0) {
-                    awaitForwarding(); // in a black hole, what was read is held back, not dropped
+                    awaitForwarding(bornIn); // in a black hole, what was read is held back, not dropped
                     if (closed) {
                         break;
                     }
