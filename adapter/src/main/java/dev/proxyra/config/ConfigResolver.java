@@ -57,7 +57,7 @@ public final class ConfigResolver {
                 dialect,
                 v.text(Setting.CONNECTION_FACTORY_CLASS_NAME),
                 initial, min, max,
-                v.count(Setting.CONNECTION_WAIT_TIMEOUT, 0),
+                v.count(Setting.CONNECTION_WAIT_TIMEOUT, 1), // with 0, UCP 23.26 refuses every borrow that needs a new connection
                 v.count(Setting.INACTIVE_CONNECTION_TIMEOUT, 0),
                 v.flag(Setting.VALIDATE_CONNECTION_ON_BORROW),
                 v.count(Setting.NETWORK_TIMEOUT, 0),

@@ -31,7 +31,8 @@ public enum Setting {
     MAX_POOL_SIZE("MaxPoolSize", Integer.class, "10", false,
             "Physical connections the pool opens at most, whatever the number of callers; under heavy contention UCP may briefly open one more."),
     CONNECTION_WAIT_TIMEOUT("ConnectionWaitTimeout", Integer.class, "10", false,
-            "Seconds a request waits for a free physical connection before it fails (pool exhausted or database unreachable)."),
+            "Seconds a request waits for a free physical connection before it fails (pool exhausted or database"
+                    + " unreachable); at least 1 (with 0, UCP refuses every borrow that needs a new connection)."),
     INACTIVE_CONNECTION_TIMEOUT("InactiveConnectionTimeout", Integer.class, "300", false,
             "Seconds an idle physical connection stays in the pool before it is closed (0: never)."),
     VALIDATE_CONNECTION_ON_BORROW("ValidateConnectionOnBorrow", Boolean.class, "true", false,
@@ -41,8 +42,9 @@ public enum Setting {
                     + " spares it that round trip (a dead session then fails the request with a connection error)."),
     NETWORK_TIMEOUT("NetworkTimeout", Integer.class, "0", false,
             "Seconds a network read, connect or login may take before the driver gives up and the physical"
-                    + " connection is discarded (0: no limit). Guards against a database that stops answering"
-                    + " without closing the connection."),
+                    + " connection is discarded (0: no limit, except that on PostgreSQL the round trip with which a"
+                    + " borrow checks a pooled session waits at most 15 s, as UCP's own validation would). Guards"
+                    + " against a database that stops answering without closing the connection."),
     ABANDONED_CONNECTION_TIMEOUT("AbandonedConnectionTimeout", Integer.class, "0", false,
             "Seconds a borrowed physical connection may go unused before UCP reclaims it (0: never): a safety"
                     + " net for connections an application never closes."),

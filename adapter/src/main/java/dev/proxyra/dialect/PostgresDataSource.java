@@ -14,7 +14,7 @@ import org.postgresql.ds.PGSimpleDataSource;
  * alive after undeploy. The connections it makes answer UCP's validation from local state
  * ({@link LocallyValidatedConnection}): proxyra's borrow makes the round trip that tells a dead session.
  */
-public class PostgresDataSource extends PGSimpleDataSource {
+public final class PostgresDataSource extends PGSimpleDataSource {
     private static final long serialVersionUID = 1L;
     private static final org.postgresql.Driver DRIVER = new org.postgresql.Driver();
 

@@ -193,6 +193,9 @@ public final class IdentityPool implements AutoCloseable {
             if (reason != null) {
                 metrics.refused(reason, e);
             }
+            if (retired && lentOut.get() == 0) {
+                close(); // retired while this borrow tried its sessions, and nothing is lent out any more
+            }
             throw e;
         }
     }
@@ -212,7 +215,7 @@ public final class IdentityPool implements AutoCloseable {
         String want = IdentityLabels.valueFor(identity);
         Properties wanted = labels.borrowing(want, identity);
         // A pooled session that was dead, or failed a check, is discarded and the borrow tries again (nothing of
-        // the application ran on it yet): for ConnectionWaitTimeout (1 s when that is 0), not counting the time
+        // the application ran on it yet): for ConnectionWaitTimeout, not counting the time
         // spent finding sessions dead, and for at most MaxPoolSize + 1 sessions, so every session pooled when the
         // borrow began can be tried and a database that fails every new session is not stormed with logins.
         long retryUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(Math.max(1, config.connectionWaitTimeout()));
@@ -440,7 +443,9 @@ public final class IdentityPool implements AutoCloseable {
         DbIdentity previous = IdentityLabels.identityIn(have);
         DbIdentity now = dialect.identityAfterRefusal(previous);
         try {
-            if (now != null && verifyOnBorrow && !recordCheck(dialect.verify(connection, now), have)) {
+            if (now != null && verifyOnBorrow
+                    && !recordCheck(dialect.bounded(connection, validationTimeout, () -> dialect.verify(connection, now)),
+                            have)) {
                 discardLent(connection, Discard.IDENTITY_CHANGED, "it no longer ran as its label said");
             } else {
                 if (now != null) {
@@ -450,7 +455,10 @@ public final class IdentityPool implements AutoCloseable {
                 lentOut.decrementAndGet();
                 returnToUcp(connection);
             }
-        } catch (SQLException | RuntimeException checkFailure) {
+        } catch (SQLException checkFailure) {
+            discardLent(connection, dialect.classify(checkFailure) == Dialect.ErrorKind.FATAL ? Discard.FATAL_ERROR
+                    : Discard.STATE_NOT_RESET, "checking a session after a refused switch failed");
+        } catch (RuntimeException checkFailure) {
             discardLent(connection, Discard.STATE_NOT_RESET, "checking a session after a refused switch failed");
         }
         return Refusal.NOT_AUTHORIZED.authorization("proxyra: the proxy account may not act as database user '"
@@ -648,8 +656,10 @@ public final class IdentityPool implements AutoCloseable {
     /**
      * Whether a physical connection can be had and the database answers: an idle connection, or a new one if the
      * pool has room, is validated by the driver ({@code isValid}; pgjdbc sends an empty query, ojdbc a ping) and
-     * given back unchanged, labels and all; a dead one is discarded and another tried, as a borrow would, within the
-     * check's timeout. Never lent, never switched, never counted as a borrow. A pool with every
+     * given back unchanged, labels and all. One that does not answer is discarded, and another tried while the check's
+     * timeout allows: a closed connection or a killed backend answers at once, a peer that vanished silently takes the
+     * whole timeout (DOWN; the next check starts with the next session). Never lent, never switched, never counted as
+     * a borrow. A pool with every
      * connection lent out is reported DOWN at once instead of waiting for one. One check runs at a time, so probes
      * never take more than one connection: a caller that comes while one runs gets its answer, or DOWN if it takes
      * longer than ConnectionWaitTimeout plus 5 s.

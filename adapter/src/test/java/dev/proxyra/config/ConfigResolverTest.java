@@ -128,6 +128,7 @@ class ConfigResolverTest {
         "MAX_POOL_SIZE|0|invalid MaxPoolSize '0' (from pool property MaxPoolSize): expected a whole number >= 1",
         "MIN_POOL_SIZE|abc|invalid MinPoolSize 'abc' (from pool property MinPoolSize): expected a whole number >= 0",
         "CONNECTION_WAIT_TIMEOUT|-5|invalid ConnectionWaitTimeout '-5'",
+        "CONNECTION_WAIT_TIMEOUT|0|invalid ConnectionWaitTimeout '0' (from pool property ConnectionWaitTimeout): expected a whole number >= 1",
         "DIALECT|mysql|invalid Dialect 'mysql' (from pool property Dialect): allowed values are auto, oracle, postgresql",
         "UNAUTHENTICATED_ACCESS|ALLOW|invalid UnauthenticatedAccess 'ALLOW' (from pool property UnauthenticatedAccess): allowed values are DENY, METADATA_ONLY, PROXY_USER",
         "PRINCIPAL_CASE|title|invalid PrincipalCase 'title' (from pool property PrincipalCase): allowed values are UPPER, LOWER, AS_IS",

@@ -202,6 +202,41 @@ class BorrowRoundTripsTest {
         assertThat(mcf.pool().lentOut()).isZero();
     }
 
+    /** The bound on the borrow's round trip is proxyra's: the application's queries never inherit it. */
+    @Test
+    void theBorrowsBoundIsNeverLeftOnTheSessionTheApplicationGets() throws Exception {
+        ProxyraDataSource ds = Adapters.dataSource(mcf); // NetworkTimeout=0: unbounded for the application
+        assertThat(networkTimeoutAs(ds, "caller001")).as("new").isZero();
+        assertThat(networkTimeoutAs(ds, "caller001")).as("warm").isZero();
+        assertThat(networkTimeoutAs(ds, "caller002")).as("switched").isZero();
+        TestCallers.set("mallory"); // a role the proxy account may not set: refused, the session goes back
+        assertThatThrownBy(ds::getConnection).isInstanceOf(SQLException.class)
+                .extracting(e -> ((SQLException) e).getSQLState()).isEqualTo("28000");
+        assertThat(networkTimeoutAs(ds, "caller002")).as("warm after a refusal").isZero();
+        assertThat(mcf.pool().metrics().borrows(Outcome.NEW_PHYSICAL)).as("one session all along").isEqualTo(1);
+        mcf.close();
+
+        mcf = factoryThroughWire();
+        mcf.setNetworkTimeout(30);
+        ds = Adapters.dataSource(mcf);
+        assertThat(networkTimeoutAs(ds, "caller001")).as("NetworkTimeout=30").isEqualTo(30_000);
+        assertThat(networkTimeoutAs(ds, "caller002")).as("NetworkTimeout=30, switched").isEqualTo(30_000);
+    }
+
+    private int networkTimeoutAs(ProxyraDataSource ds, String caller) throws SQLException {
+        TestCallers.set(caller);
+        try (Connection c = ds.getConnection()) {
+            return c.getNetworkTimeout();
+        }
+    }
+
+    /** The shortest wait allowed (ConnectionWaitTimeout=0 is refused as configuration: UCP lends nothing new then). */
+    @Test
+    void aDeadIdleSessionIsReplacedWithTheShortestWait() throws Exception {
+        mcf.setConnectionWaitTimeout(1);
+        assertKilledIdleSessionReplaced(Adapters.dataSource(mcf), "caller001", "caller001");
+    }
+
     private void assertKilledIdleSessionReplaced(ProxyraDataSource ds, String first, String then) throws Exception {
         int pid = Adapters.requestAs(ds, first);
         kill(pid);

@@ -197,6 +197,18 @@ class OracleThroughUcpTest {
         assertThat(mcf.pool().lentOut()).isZero();
     }
 
+    /** The configuration changed while a borrow was under way, and the borrow then failed: the old pool closes. */
+    @Test
+    void aPoolRetiredDuringABorrowThatFailsClosesWhenThatBorrowEnds() throws Exception {
+        mcf.setClientIdentifier(false);
+        FakeOracleDataSource.REFUSALS.put("MALLORY", 28150); // refused: the session goes back to the old pool
+        FakeOracleDataSource.whileOpeningProxySession = () -> mcf.setMaxPoolSize(2); // retires the pool
+        TestCallers.set("mallory");
+        assertThatThrownBy(ds::getConnection).isInstanceOfSatisfying(SQLException.class,
+                e -> assertThat(e.getSQLState()).isEqualTo("28000"));
+        assertThat(physical(0).isClosed()).as("the retired pool's physical connection").isTrue();
+    }
+
     /** A database that accepts logins and then fails every session (a proxy in front of one that is down). */
     @Test
     void aDatabaseThatFailsEveryNewSessionCostsAtMostMaxPoolSizePlusOneLoginsAndOneRefusal() throws Exception {

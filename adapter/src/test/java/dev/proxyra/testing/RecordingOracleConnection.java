@@ -37,6 +37,9 @@ public final class RecordingOracleConnection implements InvocationHandler {
         return proxy;
     }
 
+    /** Runs inside every {@code openProxySession}, before it answers: something that happens meanwhile. */
+    public volatile Runnable whileOpeningProxySession;
+
     /** {@code openProxySession} for {@code user} fails with ORA-{@code code}. */
     public void refuse(String user, int code) {
         refusals.put(user, code);
@@ -108,6 +111,10 @@ public final class RecordingOracleConnection implements InvocationHandler {
                 String user = props.getProperty(OracleConnection.PROXY_USER_NAME);
                 Integer code = refusals.get(user);
                 calls.add(code == null ? call : call + " -> " + code);
+                Runnable hook = whileOpeningProxySession;
+                if (hook != null) {
+                    hook.run();
+                }
                 if (code != null) {
                     throw new SQLException(String.format("ORA-%05d: scripted refusal", code), "72000", code);
                 }

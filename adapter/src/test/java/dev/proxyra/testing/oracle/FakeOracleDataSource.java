@@ -20,10 +20,14 @@ public class FakeOracleDataSource extends OracleDataSource {
     /** Oracle error codes every new connection raises on openProxySession, by user. */
     public static final java.util.Map<String, Integer> REFUSALS = new java.util.concurrent.ConcurrentHashMap<>();
 
+    /** Runs inside every openProxySession of every new connection (see RecordingOracleConnection). */
+    public static volatile Runnable whileOpeningProxySession;
+
     /** Forgets what earlier tests opened and scripted. */
     public static void reset() {
         OPENED.clear();
         REFUSALS.clear();
+        whileOpeningProxySession = null;
     }
 
     public FakeOracleDataSource() throws SQLException {
@@ -34,6 +38,7 @@ public class FakeOracleDataSource extends OracleDataSource {
     public Connection getConnection() throws SQLException {
         RecordingOracleConnection fake = new RecordingOracleConnection();
         REFUSALS.forEach(fake::refuse);
+        fake.whileOpeningProxySession = whileOpeningProxySession;
         OPENED.add(fake);
         return fake.connection();
     }
