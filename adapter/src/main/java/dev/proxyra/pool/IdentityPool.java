@@ -215,10 +215,10 @@ public final class IdentityPool implements AutoCloseable {
         String want = IdentityLabels.valueFor(identity);
         Properties wanted = labels.borrowing(want, identity);
         // A pooled session that was dead, or failed a check, is discarded and the borrow tries again (nothing of
-        // the application ran on it yet): for ConnectionWaitTimeout, not counting the time
-        // spent finding sessions dead, and for at most MaxPoolSize + 1 sessions, so every session pooled when the
-        // borrow began can be tried and a database that fails every new session is not stormed with logins.
-        long retryUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(Math.max(1, config.connectionWaitTimeout()));
+        // the application ran on it yet): for ConnectionWaitTimeout, not counting the time spent finding sessions
+        // dead, and for at most MaxPoolSize + 1 sessions, so every session pooled when the borrow began can be tried
+        // and a database that fails every new session is not stormed with logins.
+        long retryUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(config.connectionWaitTimeout());
         int attempts = 0;
         int dead = 0;
         int failedChecks = 0;
@@ -659,17 +659,16 @@ public final class IdentityPool implements AutoCloseable {
      * given back unchanged, labels and all. One that does not answer is discarded, and another tried while the check's
      * timeout allows: a closed connection or a killed backend answers at once, a peer that vanished silently takes the
      * whole timeout (DOWN; the next check starts with the next session). Never lent, never switched, never counted as
-     * a borrow. A pool with every
-     * connection lent out is reported DOWN at once instead of waiting for one. One check runs at a time, so probes
-     * never take more than one connection: a caller that comes while one runs gets its answer, or DOWN if it takes
-     * longer than ConnectionWaitTimeout plus 5 s.
+     * a borrow. A pool with every connection lent out is reported DOWN at once instead of waiting for one. One check
+     * runs at a time, so probes never take more than one connection: a caller that comes while one runs gets its
+     * answer, or DOWN if it takes longer than ConnectionWaitTimeout plus 5 s.
      */
     public HealthReport checkHealth() {
         java.util.concurrent.CompletableFuture<HealthReport> mine = new java.util.concurrent.CompletableFuture<>();
         java.util.concurrent.CompletableFuture<HealthReport> running = healthInFlight.compareAndExchange(null, mine);
         if (running != null) {
             long started = System.nanoTime();
-            long seconds = Math.max(1, config.connectionWaitTimeout()) + 5L;
+            long seconds = config.connectionWaitTimeout() + 5L;
             try {
                 return running.get(seconds, TimeUnit.SECONDS);
             } catch (java.util.concurrent.TimeoutException e) {
@@ -710,7 +709,7 @@ public final class IdentityPool implements AutoCloseable {
             return health(false, "pool exhausted: all " + config.maxPoolSize() + " physical connections (MaxPoolSize)"
                     + " are lent out", started);
         }
-        int seconds = Math.max(1, Math.min(5, config.connectionWaitTimeout()));
+        int seconds = Math.min(5, config.connectionWaitTimeout()); // ConnectionWaitTimeout is at least 1
         long retryUntil = started + TimeUnit.SECONDS.toNanos(seconds);
         try {
             return UcpRuntime.underAdapterLoader(() -> {
