@@ -45,7 +45,8 @@ import dev.proxyra.testing.EmbeddedDatabase;
  * load.identities (100), load.skew (1.0), load.rounds (4), load.warmupSeconds (4), load.seconds (10),
  * load.maxPoolSize (10 physical connections for proxyra and for the shared pool), load.initialWarmupSeconds (30),
  * load.jfr (false; true records the server with JFR into load/payara.jfr),
- * load.resources (proxyra,proxyra-scan,shared,login).
+ * load.resources (proxyra,proxyra-scan,shared,login), load.databaseCostRequests (8000 per line of the database's cost
+ * per request, measured on one connection before the server starts; 0 skips it).
  */
 public final class LoadMain {
     static final List<String> RESOURCES = List.of("proxyra", "proxyra-scan", "shared", "login");
@@ -83,6 +84,14 @@ public final class LoadMain {
 
         try (EmbeddedDatabase db = EmbeddedDatabase.startWithPasswordLogins()) {
             db.execute(schema(identities));
+            List<DatabaseCost.Line> databaseCost = List.of();
+            int costRequests = Integer.getInteger("load.databaseCostRequests", 8000);
+            if (costRequests > 0 && CpuMeter.onLinux(ProcessHandle.current(), ProcessHandle.current()) != null) {
+                System.out.println("# load: the database's CPU per request on one connection, " + costRequests
+                        + " requests per line");
+                databaseCost = DatabaseCost.measure(db.url(), EmbeddedDatabase.PROXY_PASSWORD, costRequests / 4,
+                        costRequests);
+            }
             Path war = buildWar(webClasses, work.resolve("bench.war"));
             int port = freePort();
             Path preBoot = work.resolve("pre-boot-commands.txt");
@@ -110,6 +119,7 @@ public final class LoadMain {
             pb.environment().put("BENCH_DB_URL", db.url());
             System.out.println("# load: starting Payara Micro on 127.0.0.1:" + port + " (log: " + log + ")");
             Process payara = pb.start();
+            CpuMeter cpu = CpuMeter.onLinux(payara.toHandle(), postmaster(db));
             List<LoadRound> results = new ArrayList<>();
             Map<String, long[]> borrows = new LinkedHashMap<>();
             try {
@@ -123,7 +133,7 @@ public final class LoadMain {
                 // Payara's, the adapter's and the driver's code paths are cold: run each resource once unrecorded.
                 for (String workload : ACTIVE_WORKLOADS) {
                     for (String resource : ACTIVE) {
-                        drive(http, base, workload, resource, 0, clients, identities, skew, initialWarmup, 1);
+                        drive(http, base, workload, resource, 0, clients, identities, skew, initialWarmup, 1, null);
                     }
                 }
                 for (int r = 1; r <= rounds; r++) {
@@ -134,16 +144,19 @@ public final class LoadMain {
                             String resource = ACTIVE.get((k + r - 1) % ACTIVE.size());
                             Map<String, long[]> before = poolBorrows(http, base);
                             LoadRound round = drive(http, base, workload, resource, r, clients, identities, skew,
-                                    warmup, seconds);
+                                    warmup, seconds, cpu);
                             long[] during = before.containsKey(resource)
                                     ? minus(poolBorrows(http, base).get(resource), before.get(resource)) : null;
                             if (during != null) {
                                 borrows.merge(workload + " " + resource, during, LoadMain::plus);
                             }
                             System.out.println(String.format(Locale.ROOT,
-                                    "# load round %d %-5s %-12s %8.1f req/s  p50 %7.2f ms  p99 %7.2f ms  errors %d", r,
+                                    "# load round %d %-5s %-12s %8.1f req/s  p50 %7.2f ms  p99 %7.2f ms  errors %d%s", r,
                                     workload, resource, round.requestsPerSecond(), round.p50Millis(), round.p99Millis(),
-                                    round.errors()));
+                                    round.errors(), round.cpu() == null ? "" : String.format(Locale.ROOT,
+                                            "  cpu ms/request: server %.3f database %.3f clients %.3f",
+                                            round.cpu().serverMillis(), round.cpu().databaseMillis(),
+                                            round.cpu().clientMillis())));
                             results.add(round);
                         }
                     }
@@ -173,7 +186,7 @@ public final class LoadMain {
                     + " PostgreSQL checks every login with scram-sha-256; Payara, PostgreSQL and the clients share"
                     + " the CPUs");
             borrows.forEach((key, counts) -> env.put("borrows " + key, borrowShares(counts)));
-            LoadReport report = new LoadReport(env, results);
+            LoadReport report = new LoadReport(env, results, databaseCost);
             Files.writeString(output.resolve("load.json"), report.toJson(), StandardCharsets.UTF_8);
             report.renderChart(output.resolve("load.png"));
             Files.writeString(output.resolve("load.md"), report.toMarkdown(), StandardCharsets.UTF_8);
@@ -234,9 +247,23 @@ public final class LoadMain {
         return workload.equals("who") && resource.equals("shared") ? SHARED_ACCOUNT : caller;
     }
 
-    /** N clients, each calling the workload's endpoint as a Zipf-chosen caller as fast as answers come back. */
+    /** The database's postmaster, from the pid file in its data directory: its children are the backends. */
+    static ProcessHandle postmaster(EmbeddedDatabase db) throws java.sql.SQLException, IOException {
+        String dataDirectory;
+        try (var c = db.superuser(); var s = c.createStatement(); var rs = s.executeQuery("show data_directory")) {
+            rs.next();
+            dataDirectory = rs.getString(1);
+        }
+        long pid = Long.parseLong(Files.readAllLines(Path.of(dataDirectory, "postmaster.pid")).get(0).trim());
+        return ProcessHandle.of(pid).orElseThrow(() -> new IllegalStateException("no postmaster with pid " + pid));
+    }
+
+    /**
+     * N clients, each calling the workload's endpoint as a Zipf-chosen caller as fast as answers come back; with a
+     * {@code cpu} meter, the CPU each party used during the measured window.
+     */
     static LoadRound drive(HttpClient http, String base, String workload, String resource, int round, int clients,
-            int identities, double skew, int warmupSeconds, int seconds) throws InterruptedException {
+            int identities, double skew, int warmupSeconds, int seconds, CpuMeter cpu) throws InterruptedException {
         String url = base + workload + "/" + resource;
         Zipf zipf = new Zipf(identities, skew);
         String[] auth = new String[identities];
@@ -293,12 +320,26 @@ public final class LoadMain {
             t.setDaemon(true);
             t.start();
         }
+        CpuMeter.Sample cpuUsed = null;
+        if (cpu != null) {
+            // the meter reads at the window's edges; the clients decide on their own which requests fall inside
+            parkUntil(measureFrom);
+            CpuMeter.Sample atStart = cpu.sample();
+            parkUntil(end);
+            cpuUsed = cpu.sample().minus(atStart);
+        }
         done.await();
         for (LongList l : perClient) {
             latencies.add(l.toArray());
         }
         long[] all = latencies.stream().flatMapToLong(java.util.Arrays::stream).toArray();
-        return LoadRound.of(workload, resource, round, clients, seconds, all, errors.get());
+        return LoadRound.of(workload, resource, round, clients, seconds, all, errors.get(), cpuUsed);
+    }
+
+    private static void parkUntil(long nanoTime) {
+        for (long left; (left = nanoTime - System.nanoTime()) > 0; ) {
+            java.util.concurrent.locks.LockSupport.parkNanos(left);
+        }
     }
 
     /** The Authorization header of a bench caller (every caller has the same password). */

@@ -41,10 +41,16 @@ public final class LoadReport {
 
     private final Map<String, String> environment;
     private final List<LoadRound> rounds;
+    private final List<DatabaseCost.Line> databaseCost;
 
     public LoadReport(Map<String, String> environment, List<LoadRound> rounds) {
+        this(environment, rounds, List.of());
+    }
+
+    LoadReport(Map<String, String> environment, List<LoadRound> rounds, List<DatabaseCost.Line> databaseCost) {
         this.environment = new LinkedHashMap<>(environment);
         this.rounds = List.copyOf(rounds);
+        this.databaseCost = List.copyOf(databaseCost);
     }
 
     /** Mean, min and max over the rounds of one resource. */
@@ -85,6 +91,18 @@ public final class LoadReport {
                     mine.stream().mapToLong(LoadRound::requests).sum(), mine.stream().mapToLong(LoadRound::errors).sum()));
         }
         return out;
+    }
+
+    /** The mean over the rounds of one resource's CPU per request; null when no round measured it. */
+    LoadRound.CpuPerRequest meanCpu(String workload, String resource) {
+        List<LoadRound.CpuPerRequest> c = rounds.stream().filter(x -> x.workload().equals(workload)
+                && x.resource().equals(resource) && x.cpu() != null).map(LoadRound::cpu).toList();
+        if (c.isEmpty()) {
+            return null;
+        }
+        return new LoadRound.CpuPerRequest(c.stream().mapToDouble(LoadRound.CpuPerRequest::serverMillis).average().orElseThrow(),
+                c.stream().mapToDouble(LoadRound.CpuPerRequest::databaseMillis).average().orElseThrow(),
+                c.stream().mapToDouble(LoadRound.CpuPerRequest::clientMillis).average().orElseThrow());
     }
 
     public List<PairedRatio> ratios() {
@@ -139,9 +157,12 @@ public final class LoadReport {
             LoadRound r = rounds.get(k);
             sb.append(String.format(Locale.ROOT, "    {\"workload\": %s, \"resource\": %s, \"round\": %d, \"clients\": %d, \"seconds\": %.0f,"
                     + " \"requests\": %d, \"errors\": %d, \"requestsPerSecond\": %.1f, \"p50Millis\": %.3f,"
-                    + " \"p99Millis\": %.3f, \"meanMillis\": %.3f}%s%n", q(r.workload()), q(r.resource()), r.round(), r.clients(),
+                    + " \"p99Millis\": %.3f, \"meanMillis\": %.3f%s}%s%n", q(r.workload()), q(r.resource()), r.round(), r.clients(),
                     r.seconds(), r.requests(), r.errors(), r.requestsPerSecond(), r.p50Millis(), r.p99Millis(),
-                    r.meanMillis(), k + 1 < rounds.size() ? "," : ""));
+                    r.meanMillis(), r.cpu() == null ? "" : String.format(Locale.ROOT, ", \"cpuMillisPerRequest\":"
+                            + " {\"server\": %.4f, \"database\": %.4f, \"clients\": %.4f}", r.cpu().serverMillis(),
+                            r.cpu().databaseMillis(), r.cpu().clientMillis()),
+                    k + 1 < rounds.size() ? "," : ""));
         }
         sb.append("  ],\n  \"summary\": [\n");
         List<Summary> ss = summaries();
@@ -162,6 +183,12 @@ public final class LoadReport {
                     r.min(), r.max(), r.target() == null ? "null" : q((r.atLeast() ? ">= " : "<= ") + r.target()),
                     r.met(), k + 1 < rs.size() ? "," : ""));
         }
+        sb.append("  ],\n  \"databaseCpuMillisPerRequest\": [\n");
+        for (int k = 0; k < databaseCost.size(); k++) {
+            DatabaseCost.Line l = databaseCost.get(k);
+            sb.append(String.format(Locale.ROOT, "    {\"what\": %s, \"backendMillis\": %.4f}%s%n", q(l.what()),
+                    l.backendMillis(), k + 1 < databaseCost.size() ? "," : ""));
+        }
         sb.append("  ]\n}\n");
         return sb.toString();
     }
@@ -181,12 +208,34 @@ public final class LoadReport {
                         LABELS.get(s.resource()), s.rps(), s.rpsMin(), s.rpsMax(), s.p50(), s.p99(), s.requests(),
                         s.errors()));
             }
+            List<String> cpuRows = new ArrayList<>();
+            for (String r : LoadMain.RESOURCES) {
+                LoadRound.CpuPerRequest c = meanCpu(w.getKey(), r);
+                if (c != null) {
+                    cpuRows.add(String.format(Locale.ROOT, "| %s | %.3f | %.3f | %.3f | %.3f |%n", LABELS.get(r),
+                            c.serverMillis(), c.databaseMillis(), c.clientMillis(), c.totalMillis()));
+                }
+            }
+            if (!cpuRows.isEmpty()) {
+                sb.append("\n| CPU ms per request (mean of rounds) | server JVM | database | HTTP clients | all |\n")
+                        .append("|---|---:|---:|---:|---:|\n");
+                cpuRows.forEach(sb::append);
+            }
         }
         sb.append("\n| ratio (throughput, paired by round) | mean | min – max | target |\n|---|---:|---:|---|\n");
         for (PairedRatio r : ratios()) {
             sb.append(String.format(Locale.ROOT, "| %s %s | %.2f | %.2f – %.2f | %s |%n", r.name(), r.meaning(), r.mean(),
                     r.min(), r.max(), r.target() == null ? "" : (r.atLeast() ? "≥ " : "≤ ") + r.target()
                             + (Boolean.TRUE.equals(r.met()) ? " (met)" : " (not met)")));
+        }
+        if (!databaseCost.isEmpty()) {
+            double shared = databaseCost.get(0).backendMillis();
+            sb.append("\n## The database's CPU per realistic request, one connection, no concurrency\n\n")
+                    .append("| how the request is served | database CPU ms | vs the shared account |\n|---|---:|---:|\n");
+            for (DatabaseCost.Line l : databaseCost) {
+                sb.append(String.format(Locale.ROOT, "| %s | %.3f | %.2f× |%n", l.what(), l.backendMillis(),
+                        l.backendMillis() / shared));
+            }
         }
         return sb.toString();
     }

@@ -3,18 +3,37 @@ package dev.proxyra.bench.load;
 import java.util.Arrays;
 
 /**
- * One measured round of one workload against one resource: throughput and latency percentiles, from raw latencies.
+ * One measured round of one workload against one resource: throughput and latency percentiles, from raw latencies, and
+ * the CPU each party spent per request ({@code cpu} null where it was not measured).
  */
 public record LoadRound(String workload, String resource, int round, int clients, double seconds, long requests,
-        long errors, double requestsPerSecond, double p50Millis, double p99Millis, double meanMillis) {
+        long errors, double requestsPerSecond, double p50Millis, double p99Millis, double meanMillis, CpuPerRequest cpu) {
+
+    /** CPU milliseconds per request of the server JVM, the database and the HTTP clients, over the measured window. */
+    public record CpuPerRequest(double serverMillis, double databaseMillis, double clientMillis) {
+        static CpuPerRequest of(CpuMeter.Sample used, long requests) {
+            return requests == 0 ? null : new CpuPerRequest(used.serverNanos() / 1e6 / requests,
+                    used.databaseNanos() / 1e6 / requests, used.clientNanos() / 1e6 / requests);
+        }
+
+        public double totalMillis() {
+            return serverMillis + databaseMillis + clientMillis;
+        }
+    }
 
     static LoadRound of(String workload, String resource, int round, int clients, double seconds, long[] latenciesNanos,
             long errors) {
+        return of(workload, resource, round, clients, seconds, latenciesNanos, errors, null);
+    }
+
+    static LoadRound of(String workload, String resource, int round, int clients, double seconds, long[] latenciesNanos,
+            long errors, CpuMeter.Sample cpuUsed) {
         long[] sorted = latenciesNanos.clone();
         Arrays.sort(sorted);
         double mean = sorted.length == 0 ? Double.NaN : Arrays.stream(sorted).average().orElse(Double.NaN) / 1e6;
         return new LoadRound(workload, resource, round, clients, seconds, sorted.length, errors, sorted.length / seconds,
-                percentile(sorted, 0.50) / 1e6, percentile(sorted, 0.99) / 1e6, mean);
+                percentile(sorted, 0.50) / 1e6, percentile(sorted, 0.99) / 1e6, mean,
+                cpuUsed == null ? null : CpuPerRequest.of(cpuUsed, sorted.length));
     }
 
     /** Nearest-rank percentile of sorted values. */

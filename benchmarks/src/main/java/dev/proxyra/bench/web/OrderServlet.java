@@ -1,64 +1,17 @@
 package dev.proxyra.bench.web;
 
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 
 import jakarta.servlet.annotation.WebServlet;
 
-/**
- * The load test's realistic request: in one transaction, read the caller's five latest orders by index and add one,
- * then commit; answer with the owner the database recorded for the new row. Through proxyra and a login per request
- * row-level security filters by current_user; through the shared account the application filters and stamps the
- * owner itself, as such applications do.
- */
+/** The load test's realistic request ({@link Orders}) over HTTP. */
 @WebServlet("/order/*")
 public class OrderServlet extends WorkloadServlet {
     private static final long serialVersionUID = 1L;
-    static final String READ_OWN = "select id, item from bench_orders order by id desc limit 5";
-    static final String READ_FILTERED = "select id, item from bench_orders where owner = ? order by id desc limit 5";
-    static final String ADD_OWN = "insert into bench_orders(item) values (?) returning owner";
-    static final String ADD_STAMPED = "insert into bench_orders(owner, item) values (?, ?) returning owner";
 
     @Override
     protected String serve(Connection c, String sharedAccountCaller) throws SQLException {
-        return order(c, sharedAccountCaller);
-    }
-
-    /** {@code stampedOwner}: the application's own filter and owner (shared account), or null (the database's). */
-    public static String order(Connection c, String stampedOwner) throws SQLException {
-        try (c) {
-            c.setAutoCommit(false);
-            try {
-                int seen = 0;
-                try (PreparedStatement read = c.prepareStatement(stampedOwner == null ? READ_OWN : READ_FILTERED)) {
-                    if (stampedOwner != null) {
-                        read.setString(1, stampedOwner);
-                    }
-                    try (ResultSet rs = read.executeQuery()) {
-                        while (rs.next()) {
-                            seen++;
-                        }
-                    }
-                }
-                String owner;
-                try (PreparedStatement add = c.prepareStatement(stampedOwner == null ? ADD_OWN : ADD_STAMPED)) {
-                    if (stampedOwner != null) {
-                        add.setString(1, stampedOwner);
-                    }
-                    add.setString(stampedOwner == null ? 1 : 2, "after " + seen);
-                    try (ResultSet rs = add.executeQuery()) {
-                        rs.next();
-                        owner = rs.getString(1);
-                    }
-                }
-                c.commit();
-                return owner;
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
-            }
-        }
+        return Orders.order(c, sharedAccountCaller);
     }
 }

@@ -47,15 +47,15 @@ class LoadHelpersTest {
     @Test
     void ratiosArePairedByRound(@TempDir Path dir) throws Exception {
         List<LoadRound> rounds = List.of(
-                new LoadRound("order", "proxyra", 1, 16, 10, 9000, 0, 900, 10, 30, 11),
-                new LoadRound("order", "shared", 1, 16, 10, 10000, 0, 1000, 9, 25, 10),
-                new LoadRound("order", "login", 1, 16, 10, 300, 0, 30, 400, 600, 420),
-                new LoadRound("order", "proxyra", 2, 16, 10, 4000, 0, 400, 20, 60, 21),
-                new LoadRound("order", "shared", 2, 16, 10, 5000, 0, 500, 18, 50, 19),
-                new LoadRound("order", "login", 2, 16, 10, 200, 0, 20, 500, 700, 520),
+                new LoadRound("order", "proxyra", 1, 16, 10, 9000, 0, 900, 10, 30, 11, null),
+                new LoadRound("order", "shared", 1, 16, 10, 10000, 0, 1000, 9, 25, 10, null),
+                new LoadRound("order", "login", 1, 16, 10, 300, 0, 30, 400, 600, 420, null),
+                new LoadRound("order", "proxyra", 2, 16, 10, 4000, 0, 400, 20, 60, 21, null),
+                new LoadRound("order", "shared", 2, 16, 10, 5000, 0, 500, 18, 50, 19, null),
+                new LoadRound("order", "login", 2, 16, 10, 200, 0, 20, 500, 700, 520, null),
                 // the worst case, paired separately and without a target
-                new LoadRound("who", "proxyra", 1, 16, 10, 20000, 0, 2000, 5, 15, 6),
-                new LoadRound("who", "shared", 1, 16, 10, 25000, 0, 2500, 4, 12, 5));
+                new LoadRound("who", "proxyra", 1, 16, 10, 20000, 0, 2000, 5, 15, 6, null),
+                new LoadRound("who", "shared", 1, 16, 10, 25000, 0, 2500, 4, 12, 5, null));
         LoadReport report = new LoadReport(Map.of("setup", "test"), rounds);
         LoadReport.PairedRatio r12 = report.ratios().get(0);
         assertThat(r12.min()).isCloseTo(0.8, within(1e-9));
@@ -106,5 +106,53 @@ class LoadHelpersTest {
         assertThat(LoadMain.borrowShares(new long[] {100, 890, 10}))
                 .isEqualTo("1,000 borrows: 10% warm (the caller's own session), 89% identity switch,"
                         + " 1.0% new physical connection");
+    }
+
+    @Test
+    void cpuTicksAreReadAfterTheCommandNameWhateverItHolds() {
+        // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime ...
+        String stat = "4242 (post) gres: x (y)) S 1 2 3 4 5 6 7 8 9 10 111 22 3000 400 20 0 1 0 5 6 7\n";
+        assertThat(CpuMeter.ticks(stat, false)).isEqualTo(133);
+        assertThat(CpuMeter.ticks(stat, true)).isEqualTo(3533);
+        assertThat(CpuMeter.ticks(Long.MAX_VALUE, true)).isZero(); // no such process: it used nothing more
+    }
+
+    @Test
+    void cpuIsReportedPerRequestOfTheMeasuredWindow() {
+        CpuMeter.Sample used = new CpuMeter.Sample(3_000_000_000L, 1_500_000_000L, 500_000_000L)
+                .minus(new CpuMeter.Sample(1_000_000_000L, 500_000_000L, 0));
+        LoadRound r = LoadRound.of("order", "proxyra", 1, 4, 10.0, new long[1000], 0, used);
+        assertThat(r.cpu().serverMillis()).isCloseTo(2.0, within(1e-9));
+        assertThat(r.cpu().databaseMillis()).isCloseTo(1.0, within(1e-9));
+        assertThat(r.cpu().clientMillis()).isCloseTo(0.5, within(1e-9));
+        assertThat(r.cpu().totalMillis()).isCloseTo(3.5, within(1e-9));
+        LoadRound other = LoadRound.of("order", "proxyra", 2, 4, 10.0, new long[500], 0, used);
+        LoadReport report = new LoadReport(Map.of(), List.of(r, other));
+        assertThat(report.meanCpu("order", "proxyra").serverMillis()).isCloseTo(3.0, within(1e-9));
+        assertThat(report.meanCpu("order", "shared")).isNull();
+        assertThat(report.toMarkdown()).contains("| (1) proxyra (each caller's own role) | 3.000 | 1.500 | 0.750 | 5.250 |");
+        assertThat(report.toJson()).contains("\"cpuMillisPerRequest\": {\"server\": 2.0000, \"database\": 1.0000");
+    }
+
+    @Test
+    void theDatabaseCostIsReportedAgainstTheSharedAccountsLine() {
+        LoadReport report = new LoadReport(Map.of(), List.of(), List.of(new DatabaseCost.Line("(2) shared", 0.1),
+                new DatabaseCost.Line("(1) switch", 0.25)));
+        assertThat(report.toMarkdown()).contains("| (2) shared | 0.100 | 1.00× |").contains("| (1) switch | 0.250 | 2.50× |");
+        assertThat(report.toJson()).contains("{\"what\": \"(1) switch\", \"backendMillis\": 0.2500}");
+    }
+
+    @Test
+    void thisMachinesProcCountsTheCpuOfAProcess() {
+        var threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        long before = CpuMeter.ticks(ProcessHandle.current().pid(), false);
+        long cpuFrom = threads.getCurrentThreadCpuTime();
+        double x = 0;
+        while (threads.getCurrentThreadCpuTime() - cpuFrom < 100_000_000L) { // 100 ms of this thread's CPU
+            x += Math.sqrt(x + 1);
+        }
+        assertThat(x).isPositive();
+        // /proc counts every thread of the process in 10 ms ticks: at least this thread's 100 ms, less a tick
+        assertThat(CpuMeter.ticks(ProcessHandle.current().pid(), false) - before).isGreaterThanOrEqualTo(9);
     }
 }

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.postgresql.PGConnection;
 
-import dev.proxyra.bench.web.OrderServlet;
+import dev.proxyra.bench.web.Orders;
 import dev.proxyra.testing.EmbeddedDatabase;
 import dev.proxyra.testing.PgConnections;
 
@@ -42,7 +42,7 @@ class RealisticRequestTest {
     @Test
     void underRowLevelSecurityTheCallerReadsAndWritesOnlyItsOwnRows() throws Exception {
         int before = db.queryInt("select count(*) from bench_orders where owner = 'caller002'");
-        assertThat(OrderServlet.order(as("caller002"), null)).isEqualTo("caller002");
+        assertThat(Orders.order(as("caller002"), null)).isEqualTo("caller002");
         assertThat(db.queryInt("select count(*) from bench_orders where owner = 'caller002'")).isEqualTo(before + 1);
         // the read the request made saw only the caller's rows: the policy holds for the same statement
         try (Connection c = as("caller002"); Statement s = c.createStatement()) {
@@ -56,7 +56,7 @@ class RealisticRequestTest {
     @Test
     void theSharedAccountFiltersAndStampsTheOwnerItself() throws Exception {
         try (Connection shared = PgConnections.open(db.url(), LoadMain.SHARED_ACCOUNT, EmbeddedDatabase.PROXY_PASSWORD)) {
-            assertThat(OrderServlet.order(shared, "caller003")).isEqualTo("caller003");
+            assertThat(Orders.order(shared, "caller003")).isEqualTo("caller003");
         }
     }
 
@@ -70,5 +70,18 @@ class RealisticRequestTest {
                 }
             }).isInstanceOf(SQLException.class).hasMessageContaining("row-level security");
         }
+    }
+
+    @Test
+    void theDatabaseCostProbeRunsEveryLineAsItsCaller() throws Exception {
+        int before = db.queryInt("select count(*) from bench_orders");
+        var lines = DatabaseCost.measure(db.url(), EmbeddedDatabase.PROXY_PASSWORD, 10, 40);
+        assertThat(lines).extracting(DatabaseCost.Line::what).hasSize(5).first().asString().startsWith("(2)");
+        assertThat(lines).allSatisfy(l -> assertThat(l.backendMillis()).isNotNegative());
+        // every line served 50 requests, each adding one row: none of them was skipped or refused
+        assertThat(db.queryInt("select count(*) from bench_orders")).isEqualTo(before + 5 * 50);
+        // the switching lines rotated over ten callers: each got its share of the rows
+        assertThat(db.queryInt("select count(distinct owner) from bench_orders where item like 'after %'"
+                + " and owner between 'caller001' and 'caller010'")).isEqualTo(10);
     }
 }
