@@ -36,12 +36,27 @@ final class CpuMeter {
     }
 
     Sample sample() {
-        long database = ticks(postmaster.pid(), true);
-        for (ProcessHandle backend : postmaster.children().toList()) {
-            database += ticks(backend.pid(), false);
-        }
-        return new Sample(ticks(server.pid(), false) * NANOS_PER_TICK, database * NANOS_PER_TICK,
+        return new Sample(ticks(server.pid(), false) * NANOS_PER_TICK, databaseTicks() * NANOS_PER_TICK,
                 ticks(ProcessHandle.current().pid(), false) * NANOS_PER_TICK);
+    }
+
+    /**
+     * The postmaster's own and reaped time plus its live backends'. A backend reaped while the backends are read
+     * would be in neither part: the reading is repeated until the reaped time stood still across it.
+     */
+    private long databaseTicks() {
+        long reaped = ticks(postmaster.pid(), true);
+        for (int attempt = 0; ; attempt++) {
+            long live = 0;
+            for (ProcessHandle backend : postmaster.children().toList()) {
+                live += ticks(backend.pid(), false);
+            }
+            long reapedAfter = ticks(postmaster.pid(), true);
+            if (reapedAfter == reaped || attempt == 10) {
+                return reapedAfter + live;
+            }
+            reaped = reapedAfter;
+        }
     }
 
     /** utime + stime, and with {@code reaped} also the children's it waited for (cutime + cstime); 0 once gone. */

@@ -36,45 +36,73 @@ final class DatabaseCost {
     private DatabaseCost() {
     }
 
-    /** Each way {@code warmup} times unrecorded, then {@code requests} times measured; callers rotate over ten. */
+    private record Way(String what, String user, Step step) {
+    }
+
+    private static List<Way> ways() {
+        return List.of(
+                new Way("(2) the shared account: the application filters and stamps rows", LoadMain.SHARED_ACCOUNT,
+                        (c, i) -> {
+                            expect(Orders.order(kept(c), caller(i)), caller(i));
+                            c.setAutoCommit(true);
+                        }),
+                new Way("(1) proxyra, warm: the caller's own session, the check, row-level security", "app_proxy",
+                        (c, i) -> {
+                            if (!POSTGRES.verify(c, identity(0))) {
+                                execute(c, "SET ROLE " + caller(0)); // the first request of the line
+                            }
+                            request(c, 0);
+                        }),
+                new Way("SET ROLE to the caller it already runs as, then the request (the statement alone)", "app_proxy",
+                        (c, i) -> {
+                            execute(c, "SET ROLE " + caller(0));
+                            request(c, 0);
+                        }),
+                new Way("a bare SET ROLE to the next caller, then the request (the floor of any switch)", "app_proxy",
+                        (c, i) -> {
+                            execute(c, "SET ROLE " + caller(i));
+                            request(c, i);
+                        }),
+                new Way("(1') proxyra's switch with IdentityCheck=SCAN: SET ROLE and the reset", "app_proxy",
+                        (c, i) -> {
+                            POSTGRES.changeIdentity(c, identity(i - 1), identity(i), false);
+                            request(c, i);
+                        }),
+                new Way("(1) proxyra's switch (IdentityCheck=VERIFY): the check, SET ROLE and the reset", "app_proxy",
+                        (c, i) -> {
+                            if (i > 0 && !POSTGRES.changeIdentity(c, identity(i - 1), identity(i), true)) {
+                                throw new IllegalStateException("the check found the session not running as " + caller(i - 1));
+                            }
+                            if (i == 0) {
+                                execute(c, "SET ROLE " + caller(0)); // nothing to check yet
+                            }
+                            request(c, i);
+                        }));
+    }
+
+    /**
+     * Each way {@code warmup} times unrecorded, then {@code requests} times measured, in two passes, the second in the
+     * reverse order (the table grows as they run); callers rotate over ten.
+     */
     static List<Line> measure(String url, String password, int warmup, int requests) throws SQLException {
+        List<Way> ways = ways();
+        long[] ticks = new long[ways.size()];
+        int half = Math.max(1, requests / 2);
+        for (int pass = 0; pass < 2; pass++) {
+            for (int k = 0; k < ways.size(); k++) {
+                int w = pass == 0 ? k : ways.size() - 1 - k;
+                ticks[w] += run(url, ways.get(w).user(), password, warmup / 2, half, ways.get(w).step());
+            }
+        }
         List<Line> lines = new ArrayList<>();
-        lines.add(run(url, LoadMain.SHARED_ACCOUNT, password, warmup, requests,
-                "(2) the shared account: the application filters and stamps rows",
-                (c, i) -> expect(Orders.order(kept(c), caller(i)), caller(i))));
-        lines.add(run(url, "app_proxy", password, warmup, requests,
-                "(1) proxyra, warm: the caller's own session, the check, row-level security",
-                (c, i) -> {
-                    if (i == 0) {
-                        execute(c, "SET ROLE " + caller(0));
-                    }
-                    if (!POSTGRES.verify(c, identity(0))) {
-                        throw new IllegalStateException("the probe's session does not run as " + caller(0));
-                    }
-                    request(c, 0);
-                }));
-        lines.add(run(url, "app_proxy", password, warmup, requests,
-                "a bare SET ROLE to the next caller first (the floor of any switch)",
-                (c, i) -> {
-                    execute(c, "SET ROLE " + caller(i));
-                    request(c, i);
-                }));
-        lines.add(run(url, "app_proxy", password, warmup, requests,
-                "(1') proxyra's switch with IdentityCheck=SCAN: SET ROLE and the reset",
-                (c, i) -> {
-                    POSTGRES.changeIdentity(c, identity(i - 1), identity(i), false);
-                    request(c, i);
-                }));
-        lines.add(run(url, "app_proxy", password, warmup, requests,
-                "(1) proxyra's switch (IdentityCheck=VERIFY): the check, SET ROLE and the reset",
-                (c, i) -> {
-                    POSTGRES.changeIdentity(c, identity(i - 1), identity(i), true);
-                    request(c, i);
-                }));
+        for (int w = 0; w < ways.size(); w++) {
+            lines.add(new Line(ways.get(w).what(), ticks[w] * CpuMeter.NANOS_PER_TICK / 1e6 / (2.0 * half)));
+        }
         return lines;
     }
 
-    private static Line run(String url, String user, String password, int warmup, int requests, String what, Step step)
+    /** The backend's CPU ticks over {@code requests} measured requests. */
+    private static long run(String url, String user, String password, int warmup, int requests, Step step)
             throws SQLException {
         Properties p = new Properties();
         p.setProperty("user", user);
@@ -92,8 +120,7 @@ final class DatabaseCost {
             for (int i = warmup; i < warmup + requests; i++) {
                 step.run(c, i);
             }
-            long ticks = CpuMeter.ticks(pid, false) - before;
-            return new Line(what, ticks * CpuMeter.NANOS_PER_TICK / 1e6 / requests);
+            return CpuMeter.ticks(pid, false) - before;
         }
     }
 

@@ -279,6 +279,7 @@ public final class LoadMain {
         long end = measureFrom + TimeUnit.SECONDS.toNanos(seconds);
         List<long[]> latencies = new ArrayList<>();
         AtomicLong errors = new AtomicLong();
+        AtomicLong completedInWindow = new AtomicLong();
         CountDownLatch done = new CountDownLatch(clients);
         List<LongList> perClient = new ArrayList<>();
         for (int c = 0; c < clients; c++) {
@@ -303,6 +304,9 @@ public final class LoadMain {
                             ok = false;
                         }
                         long after = System.nanoTime();
+                        if (ok && after >= measureFrom && after <= end) {
+                            completedInWindow.incrementAndGet(); // the requests the window's CPU was spent on
+                        }
                         if (before >= measureFrom && after <= end) {
                             if (ok) {
                                 mine.add(after - before);
@@ -333,7 +337,8 @@ public final class LoadMain {
             latencies.add(l.toArray());
         }
         long[] all = latencies.stream().flatMapToLong(java.util.Arrays::stream).toArray();
-        return LoadRound.of(workload, resource, round, clients, seconds, all, errors.get(), cpuUsed);
+        return LoadRound.of(workload, resource, round, clients, seconds, all, errors.get(),
+                cpuUsed == null ? null : LoadRound.CpuPerRequest.of(cpuUsed, completedInWindow.get()));
     }
 
     private static void parkUntil(long nanoTime) {

@@ -233,8 +233,8 @@ public final class LoadReport {
             sb.append("\n## The database's CPU per realistic request, one connection, no concurrency\n\n")
                     .append("| how the request is served | database CPU ms | vs the shared account |\n|---|---:|---:|\n");
             for (DatabaseCost.Line l : databaseCost) {
-                sb.append(String.format(Locale.ROOT, "| %s | %.3f | %.2f× |%n", l.what(), l.backendMillis(),
-                        l.backendMillis() / shared));
+                sb.append(String.format(Locale.ROOT, "| %s | %.3f | %s |%n", l.what(), l.backendMillis(),
+                        shared > 0 ? String.format(Locale.ROOT, "%.2f×", l.backendMillis() / shared) : "–"));
             }
         }
         return sb.toString();

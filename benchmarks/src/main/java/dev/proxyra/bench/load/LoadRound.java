@@ -26,14 +26,15 @@ public record LoadRound(String workload, String resource, int round, int clients
         return of(workload, resource, round, clients, seconds, latenciesNanos, errors, null);
     }
 
+    /** {@code cpu}: the window's CPU over the requests completed in it, or null. */
     static LoadRound of(String workload, String resource, int round, int clients, double seconds, long[] latenciesNanos,
-            long errors, CpuMeter.Sample cpuUsed) {
+            long errors, CpuPerRequest cpu) {
         long[] sorted = latenciesNanos.clone();
         Arrays.sort(sorted);
         double mean = sorted.length == 0 ? Double.NaN : Arrays.stream(sorted).average().orElse(Double.NaN) / 1e6;
         return new LoadRound(workload, resource, round, clients, seconds, sorted.length, errors, sorted.length / seconds,
                 percentile(sorted, 0.50) / 1e6, percentile(sorted, 0.99) / 1e6, mean,
-                cpuUsed == null ? null : CpuPerRequest.of(cpuUsed, sorted.length));
+                cpu);
     }
 
     /** Nearest-rank percentile of sorted values. */

@@ -2,6 +2,7 @@ package dev.proxyra.bench.load;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -121,12 +122,12 @@ class LoadHelpersTest {
     void cpuIsReportedPerRequestOfTheMeasuredWindow() {
         CpuMeter.Sample used = new CpuMeter.Sample(3_000_000_000L, 1_500_000_000L, 500_000_000L)
                 .minus(new CpuMeter.Sample(1_000_000_000L, 500_000_000L, 0));
-        LoadRound r = LoadRound.of("order", "proxyra", 1, 4, 10.0, new long[1000], 0, used);
+        LoadRound r = LoadRound.of("order", "proxyra", 1, 4, 10.0, new long[1000], 0, LoadRound.CpuPerRequest.of(used, 1000));
         assertThat(r.cpu().serverMillis()).isCloseTo(2.0, within(1e-9));
         assertThat(r.cpu().databaseMillis()).isCloseTo(1.0, within(1e-9));
         assertThat(r.cpu().clientMillis()).isCloseTo(0.5, within(1e-9));
         assertThat(r.cpu().totalMillis()).isCloseTo(3.5, within(1e-9));
-        LoadRound other = LoadRound.of("order", "proxyra", 2, 4, 10.0, new long[500], 0, used);
+        LoadRound other = LoadRound.of("order", "proxyra", 2, 4, 10.0, new long[500], 0, LoadRound.CpuPerRequest.of(used, 500));
         LoadReport report = new LoadReport(Map.of(), List.of(r, other));
         assertThat(report.meanCpu("order", "proxyra").serverMillis()).isCloseTo(3.0, within(1e-9));
         assertThat(report.meanCpu("order", "shared")).isNull();
@@ -143,16 +144,31 @@ class LoadHelpersTest {
     }
 
     @Test
-    void thisMachinesProcCountsTheCpuOfAProcess() {
+    void thisMachinesProcCountsTheCpuOfAProcessInHundredthsOfASecond() {
         var threads = java.lang.management.ManagementFactory.getThreadMXBean();
-        long before = CpuMeter.ticks(ProcessHandle.current().pid(), false);
+        var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        assumeTrue(threads.isCurrentThreadCpuTimeSupported() && os.getProcessCpuTime() >= 0);
+        long pid = ProcessHandle.current().pid();
+        long ticksBefore = CpuMeter.ticks(pid, false);
+        long processBefore = os.getProcessCpuTime();
         long cpuFrom = threads.getCurrentThreadCpuTime();
         double x = 0;
-        while (threads.getCurrentThreadCpuTime() - cpuFrom < 100_000_000L) { // 100 ms of this thread's CPU
+        while (threads.getCurrentThreadCpuTime() - cpuFrom < 200_000_000L) { // 200 ms of this thread's CPU
             x += Math.sqrt(x + 1);
         }
+        long ticks = CpuMeter.ticks(pid, false) - ticksBefore;
+        long process = os.getProcessCpuTime() - processBefore;
         assertThat(x).isPositive();
-        // /proc counts every thread of the process in 10 ms ticks: at least this thread's 100 ms, less a tick
-        assertThat(CpuMeter.ticks(ProcessHandle.current().pid(), false) - before).isGreaterThanOrEqualTo(9);
+        // the JVM's own count of the process's CPU, in nanoseconds, against /proc's ticks: a wrong tick size is off
+        // by a factor, the tick's granularity by at most a few ticks
+        assertThat(ticks * CpuMeter.NANOS_PER_TICK).isBetween(process - 30_000_000L, process + 30_000_000L);
+        assertThat(process).isGreaterThanOrEqualTo(200_000_000L);
+    }
+
+    @Test
+    void aDatabaseCostWithoutTheSharedAccountsFigureHasNoRatio() {
+        LoadReport report = new LoadReport(Map.of(), List.of(), List.of(new DatabaseCost.Line("(2) shared", 0),
+                new DatabaseCost.Line("(1) switch", 0.25)));
+        assertThat(report.toMarkdown()).contains("| (1) switch | 0.250 | – |").doesNotContain("Infinity").doesNotContain("∞");
     }
 }
