@@ -643,6 +643,11 @@ public final class IdentityPool implements AutoCloseable {
             });
         } catch (SQLException e) {
             LOG.log(Level.FINE, "proxyra: closing pool " + name, e);
+        } catch (LinkageError e) {
+            // the server removed the adapter's classes before stopping it: say so, and let the other pools close
+            LOG.log(Level.WARNING, "proxyra: pool " + name + " could not close its physical connections: a class it"
+                    + " needed could not be loaded (" + e + "); they stay open until the database or the JVM ends them",
+                    e);
         } finally {
             UcpRuntime.poolClosed();
         }

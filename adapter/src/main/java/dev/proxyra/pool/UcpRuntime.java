@@ -92,7 +92,7 @@ final class UcpRuntime {
                     stop();
                     return null;
                 });
-            } catch (SQLException | RuntimeException e) {
+            } catch (SQLException | RuntimeException | LinkageError e) {
                 LOG.log(Level.WARNING, "proxyra: releasing UCP's and the drivers' global state failed", e);
             }
         }
@@ -169,6 +169,7 @@ final class UcpRuntime {
                     System.setProperty(SHUTDOWN_HOOK_PROPERTY, before);
                 }
             }
+            preloadClassesOfStop();
             ucpInitialised = true;
         }
         // pgjdbc registers its driver when the class initialises; proxyra does not need it there
@@ -185,6 +186,24 @@ final class UcpRuntime {
     private static void deregisterOwnPostgresDriver() throws SQLException {
         if (org.postgresql.Driver.class.getClassLoader() == ADAPTER && org.postgresql.Driver.isRegistered()) {
             org.postgresql.Driver.deregister();
+        }
+    }
+
+    /**
+     * The classes UCP first needs when its last pool stops. A server may remove the adapter's jars before it stops the
+     * adapter (Open Liberty deletes its extracted copy at times), and a class that cannot be read then leaves the pool
+     * and its physical connections open. {@code StopLoadsNoClassTest} names any that a newer UCP adds.
+     */
+    static final java.util.List<String> CLASSES_OF_STOP = java.util.List.of(
+            "oracle.ucp.util.Predicates", "oracle.ucp.admin.UniversalConnectionPoolManagerMBeanImpl$4");
+
+    private static void preloadClassesOfStop() {
+        for (String name : CLASSES_OF_STOP) {
+            try {
+                Class.forName(name, false, ADAPTER);
+            } catch (ClassNotFoundException | LinkageError e) {
+                LOG.log(Level.FINE, "proxyra: loading " + name + " before it is needed to stop a pool", e);
+            }
         }
     }
 
