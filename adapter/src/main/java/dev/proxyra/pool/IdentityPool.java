@@ -631,7 +631,11 @@ public final class IdentityPool implements AutoCloseable {
         try {
             UcpRuntime.underAdapterLoader(() -> {
                 if (dialect.closeIdentitiesOnShutdown()) {
-                    closeIdleIdentities();
+                    try {
+                        closeIdleIdentities();
+                    } catch (RuntimeException | LinkageError e) {
+                        LOG.log(Level.WARNING, "proxyra: pool " + name + " could not end its idle proxy sessions: " + e, e);
+                    }
                 }
                 try {
                     UniversalConnectionPoolManagerImpl.getUniversalConnectionPoolManager().destroyConnectionPool(ucpName);
@@ -646,8 +650,8 @@ public final class IdentityPool implements AutoCloseable {
         } catch (LinkageError e) {
             // the server removed the adapter's classes before stopping it: say so, and let the other pools close
             LOG.log(Level.WARNING, "proxyra: pool " + name + " could not close its physical connections: a class it"
-                    + " needed could not be loaded (" + e + "); they stay open until the database or the JVM ends them",
-                    e);
+                    + " needed could not be loaded (" + e + "); those still open stay open until the database or the JVM"
+                    + " ends them", e);
         } finally {
             UcpRuntime.poolClosed();
         }

@@ -8,6 +8,8 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 import dev.proxyra.config.ProxyraConfig;
 import dev.proxyra.config.Secret;
@@ -19,6 +21,7 @@ import dev.proxyra.dialect.Dialect;
  * more (its factory's properties changed) is retired; all are closed together when the adapter stops.
  */
 public final class PoolRegistry implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(PoolRegistry.class.getName());
     private final Map<Key, Entry> pools = new HashMap<>();
     /** Whether a resource adapter owns these pools (else a factory used without one, e.g. in an application). */
     private final boolean ofResourceAdapter;
@@ -128,6 +131,13 @@ public final class PoolRegistry implements AutoCloseable {
             toClose.addAll(retired);
             retired.clear();
         }
-        toClose.forEach(IdentityPool::close);
+        for (IdentityPool pool : toClose) {
+            try {
+                pool.close();
+            } catch (RuntimeException | LinkageError e) {
+                // one pool that fails to close must not keep the others open
+                LOG.log(Level.WARNING, "proxyra: stopping the adapter failed for a pool: " + e, e);
+            }
+        }
     }
 }

@@ -41,7 +41,13 @@ public class ProxyraResourceAdapter implements ResourceAdapter, Serializable {
         PoolRegistry current = pools;
         int count = current.pools().size();
         current.close();
-        PoolRegistry.releaseProcessWideState();
+        try {
+            PoolRegistry.releaseProcessWideState();
+        } catch (RuntimeException | LinkageError e) {
+            // the server may have removed the adapter's jars already: stopping must still end, and say so
+            LOG.log(java.util.logging.Level.WARNING, "proxyra: stopping the adapter failed to release the drivers'"
+                    + " and UCP's global state: " + e, e);
+        }
         LOG.info("proxyra: resource adapter stopped; closed " + count + " pool(s)");
     }
 

@@ -21,7 +21,7 @@ import dev.proxyra.testing.EmbeddedDatabase;
  * Run in a JVM of its own by {@link StopLoadsNoClassTest}: uses the adapter as a server would (start, a pool, sessions
  * for two callers, the health check), then records with JFR which classes undeploying defines (the server destroys its managed connection, then stops the
  * adapter), and prints
- * those of the adapter's archive (proxyra's, UCP's, the drivers'), one per line. With the argument {@code control} it
+ * those of the adapter's archive (proxyra's, UCP's, the drivers', HdrHistogram's), one per line. With the argument {@code control} it
  * records the start and first use instead, which do define such classes: the recording is not blind.
  */
 public final class StopClassLoadProbe {
@@ -33,14 +33,24 @@ public final class StopClassLoadProbe {
         void run() throws Exception;
     }
 
+    /**
+     * {@code args[0]}: the JDBC URL of a database seeded as {@link EmbeddedDatabase} seeds one, started by the caller:
+     * this JVM uses no JDBC before the adapter does, so no class pgjdbc needs to close a connection is loaded early.
+     */
     public static void main(String[] args) throws Exception {
-        boolean control = args.length > 0 && args[0].equals("control");
-        try (EmbeddedDatabase db = EmbeddedDatabase.start()) {
+        String url = args[0];
+        boolean control = args.length > 1 && args[1].equals("control");
+        {
             ProxyraResourceAdapter ra = new ProxyraResourceAdapter();
             ManagedConnection[] kept = new ManagedConnection[1];
             Action use = () -> {
                 ra.start(null);
-                ProxyraManagedConnectionFactory mcf = Adapters.factory(db);
+                ProxyraManagedConnectionFactory mcf = new ProxyraManagedConnectionFactory();
+                mcf.setExternalConfig(dev.proxyra.config.ExternalConfig.NONE);
+                mcf.setURL(url);
+                mcf.setUser(EmbeddedDatabase.PROXY_USER);
+                mcf.setPassword(EmbeddedDatabase.PROXY_PASSWORD);
+                mcf.setCallerSource(dev.proxyra.testing.TestCallers.class.getName());
                 mcf.setResourceAdapter(ra);
                 ManagedConnection mc = mcf.createManagedConnection(null, null);
                 for (String caller : new String[] {"alice", "bob", "alice"}) {
@@ -96,7 +106,8 @@ public final class StopClassLoadProbe {
 
     /** Classes of proxyra.rar's jars; generated ones (lambdas, proxies) need no jar. */
     static boolean fromTheArchive(String name) {
-        return (name.startsWith("dev.proxyra.") || name.startsWith("oracle.") || name.startsWith("org.postgresql."))
+        return (name.startsWith("dev.proxyra.") || name.startsWith("oracle.") || name.startsWith("org.postgresql.")
+                || name.startsWith("org.HdrHistogram."))
                 && !name.contains("$$Lambda") && !name.contains("/0x") && !name.contains("$Proxy");
     }
 }

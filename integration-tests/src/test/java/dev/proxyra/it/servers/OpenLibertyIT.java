@@ -19,6 +19,8 @@ class OpenLibertyIT extends ServerScenarios {
     void undeployingStopsThePool() throws Exception {
         ((OpenLibertyServer) server).undeploy();
         org.assertj.core.api.Assertions.assertThat(server.log()).contains("proxyra: pool erp stopped: borrows warm=")
-                .contains("proxyra: resource adapter stopped");
+                .contains("proxyra: resource adapter stopped")
+                // a pool that could not close (a class of the rar already gone) says so, and must not
+                .doesNotContain("could not close its physical connections").doesNotContain("stopping the adapter failed");
     }
 }
