@@ -194,7 +194,7 @@ final class UcpRuntime {
      * adapter (Open Liberty deletes its extracted copy at times), and a class that cannot be read then leaves the pool
      * and its physical connections open. {@code StopLoadsNoClassTest} names any that a newer UCP adds.
      */
-    static final java.util.List<String> CLASSES_OF_STOP = java.util.List.of(
+    private static final java.util.List<String> CLASSES_OF_STOP = java.util.List.of(
             "oracle.ucp.util.Predicates", "oracle.ucp.admin.UniversalConnectionPoolManagerMBeanImpl$4");
 
     private static void preloadClassesOfStop() {

@@ -30,9 +30,14 @@ final class CpuMeter {
         this.postmaster = postmaster;
     }
 
+    /** Whether this machine has Linux's /proc to read CPU time from. */
+    static boolean available() {
+        return Files.isReadable(Path.of("/proc/self/stat"));
+    }
+
     /** Null where /proc cannot be read (not Linux): the report then leaves the CPU columns out. */
     static CpuMeter onLinux(ProcessHandle server, ProcessHandle postmaster) {
-        return Files.isReadable(Path.of("/proc/self/stat")) ? new CpuMeter(server, postmaster) : null;
+        return available() ? new CpuMeter(server, postmaster) : null;
     }
 
     Sample sample() {

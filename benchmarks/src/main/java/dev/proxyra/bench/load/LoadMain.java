@@ -86,7 +86,7 @@ public final class LoadMain {
             db.execute(schema(identities));
             List<DatabaseCost.Line> databaseCost = List.of();
             int costRequests = Integer.getInteger("load.databaseCostRequests", 8000);
-            if (costRequests > 0 && CpuMeter.onLinux(ProcessHandle.current(), ProcessHandle.current()) != null) {
+            if (costRequests > 0 && CpuMeter.available()) {
                 System.out.println("# load: the database's CPU per request on one connection, " + costRequests
                         + " requests per line");
                 databaseCost = DatabaseCost.measure(db.url(), EmbeddedDatabase.PROXY_PASSWORD, costRequests / 4,
