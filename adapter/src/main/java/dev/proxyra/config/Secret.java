@@ -1,8 +1,5 @@
 package dev.proxyra.config;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 
 /**
@@ -57,10 +54,21 @@ public final class Secret {
         return diff == 0;
     }
 
+    /**
+     * Compares the masked characters: both are masked with the one key of this class, so they are equal exactly
+     * when the clear texts are, and neither is unmasked (pool registry lookups and configuration comparisons call
+     * this often). Constant time for secrets of one length.
+     */
     @Override
     public boolean equals(Object other) {
-        return other instanceof Secret s && MessageDigest.isEqual(
-                reveal().getBytes(StandardCharsets.UTF_8), s.reveal().getBytes(StandardCharsets.UTF_8));
+        if (!(other instanceof Secret s) || s.masked.length != masked.length) {
+            return false;
+        }
+        int diff = 0;
+        for (int i = 0; i < masked.length; i++) {
+            diff |= masked[i] ^ s.masked[i];
+        }
+        return diff == 0;
     }
 
     @Override
@@ -90,12 +98,41 @@ public final class Secret {
         String s = text;
         for (Secret secret : secrets) {
             if (secret != null) {
-                String clear = secret.reveal();
-                if (!clear.isEmpty()) {
-                    s = s.replace(clear, "***");
-                }
+                s = secret.maskedIn(s);
             }
         }
         return Redact.url(s);
+    }
+
+    /** {@code text} with every occurrence of this secret replaced by {@code ***}, found without unmasking it. */
+    private String maskedIn(String text) {
+        int n = masked.length;
+        if (n == 0 || text.length() < n) {
+            return text;
+        }
+        StringBuilder out = null;
+        int copied = 0;
+        for (int at = 0; at <= text.length() - n; ) {
+            if (occursAt(text, at)) {
+                if (out == null) {
+                    out = new StringBuilder(text.length());
+                }
+                out.append(text, copied, at).append("***");
+                at += n;
+                copied = at;
+            } else {
+                at++;
+            }
+        }
+        return out == null ? text : out.append(text, copied, text.length()).toString();
+    }
+
+    private boolean occursAt(String text, int at) {
+        for (int i = 0; i < masked.length; i++) {
+            if ((text.charAt(at + i) ^ KEY[i % KEY.length]) != masked[i]) {
+                return false;
+            }
+        }
+        return true;
     }
 }

@@ -18,7 +18,7 @@ import dev.proxyra.identity.DbIdentity;
  * The database enforces {@code GRANT CONNECT THROUGH}, and SQL cannot leave a proxy session.
  */
 public final class OracleProxySession implements Dialect {
-    /** Vendor codes that mean the physical connection is gone (FACTS.md). */
+    /** Vendor codes that mean the physical connection is gone. */
     private static final Set<Integer> FATAL_CODES = Set.of(28, 1012, 1033, 1034, 1089, 1092, 3113, 3114, 3135,
             17002, 17008, 17410, 17447);
     /** Proxy not authorized (28150), no client name (28179), bad password (1017), locked (28000),

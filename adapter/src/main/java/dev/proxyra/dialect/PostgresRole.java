@@ -36,7 +36,7 @@ public final class PostgresRole implements Dialect {
 
     @Override
     public Map<String, String> connectionFactoryProperties(ProxyraConfig config) {
-        // UCP ignores setURL for this factory class; it must be a factory property (FACTS.md).
+        // UCP ignores setURL for this factory class; it must be a factory property.
         if (config.networkTimeout() == 0) {
             return Map.of("url", config.url());
         }

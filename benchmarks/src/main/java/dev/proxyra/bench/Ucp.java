@@ -34,7 +34,7 @@ final class Ucp {
         ucp.setConnectionFactoryClassName(connectionFactoryClassName != null ? connectionFactoryClassName
                 : org.postgresql.ds.PGSimpleDataSource.class.getName());
         ucp.setURL(url);
-        // UCP ignores setURL for PGSimpleDataSource: the factory property is what counts (FACTS.md).
+        // UCP ignores setURL for PGSimpleDataSource: the factory property is what counts.
         ucp.setConnectionFactoryProperty("url", url);
         ucp.setUser(EmbeddedDatabase.PROXY_USER);
         ucp.setPassword(EmbeddedDatabase.PROXY_PASSWORD);
