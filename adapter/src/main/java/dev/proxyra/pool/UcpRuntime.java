@@ -23,7 +23,8 @@ import javax.management.ObjectName;
  * adapter stops UCP itself;</li>
  * <li>under a resource adapter, the bundled drivers stay out of DriverManager (proxyra connects through the
  * drivers themselves; only the adapter's own copies: a driver class a parent loader lends it, such as a server's
- * pgjdbc library, is the server's and stays registered): a
+ * pgjdbc library, is the server's and stays registered, and an adapter loaded by the JVM's application class
+ * loader owns no driver at all): a
  * registered driver makes every DriverManager lookup anywhere in the server load its class through that
  * caller's class loader, and a long-lived application's loader that found the adapter's copy keeps the
  * adapter's loader alive in the JVM's own dictionary, which no heap reference shows. For the same reason
@@ -40,6 +41,13 @@ import javax.management.ObjectName;
 final class UcpRuntime {
     private static final Logger LOG = Logger.getLogger(UcpRuntime.class.getName());
     private static final ClassLoader ADAPTER = UcpRuntime.class.getClassLoader();
+    /**
+     * Whether the drivers bundled with the adapter are the adapter's alone. Loaded by the JVM's application class
+     * loader (or one of its parents), as in a Java SE program or a test that starts the resource adapter itself, the
+     * adapter's classes are the application's, and so are its drivers: their DriverManager registration is what
+     * the application's own {@code DriverManager.getConnection} and pgjdbc's data sources connect through.
+     */
+    private static final boolean OWNS_BUNDLED_DRIVERS = !isApplicationLoaderOrParent(ADAPTER);
     private static final String SHUTDOWN_HOOK_PROPERTY = "oracle.ucp.enableShutdownHook";
     private static final String UCP_MANAGER = "oracle.ucp.admin.UniversalConnectionPoolManagerBase";
 
@@ -113,7 +121,7 @@ final class UcpRuntime {
      * drivers, whose DriverManager registration the application may rely on.
      */
     static synchronized void resourceAdapterInUse() {
-        resourceAdapterInUse = true;
+        resourceAdapterInUse = OWNS_BUNDLED_DRIVERS;
         initialiseDriverManager();
     }
 
@@ -147,6 +155,15 @@ final class UcpRuntime {
                 return defineClass(DriverManagerProbe.class.getName(), bytes, 0, bytes.length);
             }
         }
+    }
+
+    private static boolean isApplicationLoaderOrParent(ClassLoader loader) {
+        for (ClassLoader l = ClassLoader.getSystemClassLoader(); l != null; l = l.getParent()) {
+            if (l == loader) {
+                return true;
+            }
+        }
+        return loader == null; // the bootstrap loader
     }
 
     static synchronized int openPools() {
@@ -235,6 +252,9 @@ final class UcpRuntime {
      * it tells for sure.
      */
     private static void deregisterDrivers() {
+        if (!OWNS_BUNDLED_DRIVERS) {
+            return;
+        }
         deregisterOracleDriver();
         // last: initialising ojdbc can make DriverManager initialise pgjdbc's driver, which registers itself
         try {

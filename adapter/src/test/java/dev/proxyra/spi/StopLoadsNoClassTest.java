@@ -3,15 +3,13 @@ package dev.proxyra.spi;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.OwnJvm;
 import dev.proxyra.testing.PostgresExtension;
 
 /**
@@ -45,27 +43,7 @@ class StopLoadsNoClassTest {
                 .anyMatch(l -> l.startsWith("LOADED-AT-STOP org.postgresql."));
     }
 
-    /** The probe's standard output; fails with its standard error if it does not end well within two minutes. */
     private static List<String> probe(String... args) throws IOException, InterruptedException {
-        List<String> command = new java.util.ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), StopClassLoadProbe.class.getName()));
-        command.addAll(List.of(args));
-        Path out = java.nio.file.Files.createTempFile("proxyra-stop-probe", ".out");
-        Path err = java.nio.file.Files.createTempFile("proxyra-stop-probe", ".err");
-        try {
-            Process p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-            boolean ended = p.waitFor(2, TimeUnit.MINUTES);
-            if (!ended) {
-                p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-            }
-            String stderr = java.nio.file.Files.readString(err, StandardCharsets.UTF_8);
-            assertThat(ended).as("the probe ended within two minutes; its standard error:%n%s", stderr).isTrue();
-            assertThat(p.exitValue()).as("the probe's exit status; its standard error:%n%s", stderr).isZero();
-            return java.nio.file.Files.readAllLines(out, StandardCharsets.UTF_8);
-        } finally {
-            java.nio.file.Files.deleteIfExists(out);
-            java.nio.file.Files.deleteIfExists(err);
-        }
+        return OwnJvm.run(StopClassLoadProbe.class, args);
     }
 }
