@@ -191,6 +191,16 @@ public final class PostgresRole implements Dialect {
     }
 
     @Override
+    public void endUnfinishedWork(Connection physical, int seconds) throws SQLException {
+        BaseConnection pg = physical.unwrap(BaseConnection.class);
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(seconds);
+        bounded(physical, seconds, () -> {
+            PostgresCopy.endStarted(pg, deadline);
+            return null;
+        });
+    }
+
+    @Override
     public boolean transactionOpen(Connection physical) throws SQLException {
         // The driver's record of the backend's last ReadyForQuery: a BEGIN run as SQL shows here, while
         // getAutoCommit() still says true.
