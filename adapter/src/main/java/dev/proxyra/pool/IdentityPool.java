@@ -50,7 +50,7 @@ import dev.proxyra.monitoring.Refusal;
  * as it was, labelled as it is, back in the pool.</li>
  * <li><b>Lend</b>: the application reaches the session only through handles that die with the lending.</li>
  * <li><b>Return</b> ({@link #release}): what the application left running that holds the session (an unfinished
- * COPY) is ended, within ConnectionValidationTimeout; any open transaction, however it was begun, is rolled back (judged by
+ * COPY) is ended, within UCP's ConnectionValidationTimeout; any open transaction, however it was begun, is rolled back (judged by
  * the protocol's state, never the auto-commit flag): unfinished work is never committed by anyone else. What
  * the application changed through the JDBC API is put back. A session that saw a fatal error, ran SQL that
  * may have changed its identity, no longer agrees with its label, or could not be restored is discarded.
@@ -96,7 +96,7 @@ public final class IdentityPool implements AutoCloseable {
     private final int validationTimeout;
     /**
      * How long a return may take to end what the application left running on the session (an unfinished COPY):
-     * ConnectionValidationTimeout seconds, each network read also within NetworkTimeout when that is shorter.
+     * UCP's ConnectionValidationTimeout seconds, each network read also within NetworkTimeout when that is shorter.
      */
     private final int unfinishedWorkTimeout;
     /** Whether a warm borrow that makes no round trip of its own asks the driver (IdentityCheck=SCAN). */
