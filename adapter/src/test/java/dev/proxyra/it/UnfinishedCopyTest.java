@@ -172,6 +172,24 @@ class UnfinishedCopyTest {
         }
     }
 
+    /**
+     * A COPY TO STDOUT whose output had all arrived, unread: the return's cancel request finds the backend idle. It
+     * must not cancel the next caller's statement instead (pgjdbc waits until the server has taken the request).
+     */
+    @Test
+    void theCancelOfAFinishedCopyOutNeverCancelsTheNextCallersStatement() throws Exception {
+        for (int i = 0; i < 10; i++) {
+            Connection alice = connectionAs("alice");
+            alice.unwrap(PGConnection.class).getCopyAPI().copyOut("COPY (select 1) TO STDOUT");
+            alice.close();
+            try (Connection bob = connectionAs("bob")) {
+                assertThat(one(bob, "select 'slept' from pg_sleep(0.05)")).isEqualTo("slept");
+                assertThat(one(bob, "select current_user")).isEqualTo("bob");
+            }
+        }
+        assertThat(mcf.pool().discardedCount()).isZero();
+    }
+
     @Test
     void cancellingACopyOutLeavesNoOutputForTheCallersNextStatement() throws Exception {
         try (Connection alice = connectionAs("alice")) {
