@@ -128,6 +128,9 @@ public final class PostgresRole implements Dialect {
                 }
             }
             if (temporarySchema) {
+                if (!ranAsPrevious) {
+                    return false; // discarded either way; counted as the escape it is
+                }
                 throw new SQLException(TEMPORARY_SCHEMA_USED, "55000");
             }
             if (sqlPrepared == null || !sqlPrepared.equals("0")) {
