@@ -91,6 +91,15 @@ public interface Dialect {
     }
 
     /**
+     * Ends what the application left running that holds the session beyond its return (pgjdbc: a COPY it started
+     * and did not end, which makes every later call on the connection wait without limit), each network read at
+     * most {@code seconds} (or the session's network timeout when shorter), all of it within about {@code seconds}.
+     * Throws when that fails: the session must then be discarded.
+     */
+    default void endUnfinishedWork(Connection physical, int seconds) throws SQLException {
+    }
+
+    /**
      * Whether a transaction is open on the session, however it was begun (the JDBC API or SQL such as BEGIN),
      * judged by the protocol's state and without a round trip where the driver tracks it.
      */

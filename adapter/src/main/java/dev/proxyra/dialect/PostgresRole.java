@@ -62,14 +62,28 @@ public final class PostgresRole implements Dialect {
      * What DISCARD ALL does to what a caller can leave behind, as statements that may share one round trip (DISCARD
      * ALL itself refuses to run in a pipeline): cursors, settings (including SET SESSION CHARACTERISTICS and custom
      * variables), LISTEN, session advisory locks, temporary objects and sequence state; last, whether SQL PREPAREd
-     * statements exist, which are then deallocated in a second round trip ({@link #DEALLOCATE_SQL_PREPARED}).
+     * statements exist, which are then deallocated in a second round trip ({@link #DEALLOCATE_SQL_PREPARED}), and
+     * whether the session ever had a temporary schema ({@link #TEMPORARY_SCHEMA_USED}).
      * Not dropped: the driver's own protocol-level prepared statements and the plans cached for them. They hold
      * no caller's data; PostgreSQL plans again when the role, search_path or a relation they use changes (RLS
      * included), and keeping them spares every request after a switch parsing and planning its statements anew.
      */
     static final String RESET_SESSION = "CLOSE ALL; RESET ALL; UNLISTEN *; SELECT pg_advisory_unlock_all();"
             + " DISCARD TEMP; DISCARD SEQUENCES;"
-            + " SELECT pg_catalog.count(*) FROM pg_catalog.pg_prepared_statements WHERE from_sql";
+            + " SELECT pg_catalog.count(*), pg_catalog.pg_my_temp_schema() <> 0"
+            + " FROM pg_catalog.pg_prepared_statements WHERE from_sql";
+
+    /**
+     * pgjdbc caches the type names it resolved (PGobject parameters, createArrayOf) per connection, a plain name by
+     * the search_path of the moment, an array's element type among every schema of the session, the temporary one
+     * included, and nothing clears that cache: once a caller's temporary type (a temporary table's row type too) has been dropped, the
+     * next caller's value of a type with the same name would be sent as the dropped one ("cache lookup failed
+     * for type"). A session whose backend ever made a temporary schema (pg_my_temp_schema() stays set after DISCARD
+     * TEMP and after its objects were dropped) therefore serves no other identity: it is discarded at the switch.
+     * Sessions that never made one pay a function call for the check.
+     */
+    static final String TEMPORARY_SCHEMA_USED = "proxyra: the session had temporary objects, which the driver's type"
+            + " cache may still name; it serves no other identity";
 
     /** Only after a caller used SQL PREPARE; pgjdbc notices DEALLOCATE ALL and prepares its statements again. */
     static final String DEALLOCATE_SQL_PREPARED = "DEALLOCATE ALL";
@@ -100,16 +114,26 @@ public final class PostgresRole implements Dialect {
                     ranAsPrevious = runsAs(rs, previous);
                 }
             }
-            String lastValue = null; // the last result is the count of SQL-prepared statements
+            // the last result: the count of SQL-prepared statements, and whether a temporary schema was ever made
+            String sqlPrepared = null;
+            boolean temporarySchema = true;
             while (s.getMoreResults() || s.getUpdateCount() != -1) {
                 ResultSet rs = s.getResultSet();
                 if (rs != null) {
                     try (rs) {
-                        lastValue = rs.next() ? rs.getString(1) : null;
+                        boolean row = rs.next();
+                        sqlPrepared = row ? rs.getString(1) : null;
+                        temporarySchema = !row || rs.getMetaData().getColumnCount() < 2 || rs.getBoolean(2);
                     }
                 }
             }
-            if (lastValue == null || !lastValue.equals("0")) {
+            if (temporarySchema) {
+                if (!ranAsPrevious) {
+                    return false; // discarded either way; counted as the escape it is
+                }
+                throw new SQLException(TEMPORARY_SCHEMA_USED, "55000");
+            }
+            if (sqlPrepared == null || !sqlPrepared.equals("0")) {
                 s.execute(DEALLOCATE_SQL_PREPARED);
             }
         }
@@ -188,6 +212,16 @@ public final class PostgresRole implements Dialect {
         }
         pg.setNetworkTimeout(null, saved);
         return result;
+    }
+
+    @Override
+    public void endUnfinishedWork(Connection physical, int seconds) throws SQLException {
+        BaseConnection pg = physical.unwrap(BaseConnection.class);
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(seconds);
+        bounded(physical, seconds, () -> {
+            PostgresCopy.endStarted(pg, deadline);
+            return null;
+        });
     }
 
     @Override

@@ -49,7 +49,8 @@ import dev.proxyra.monitoring.Refusal;
  * discarded and another one borrowed: it is never lent. A switch the database refuses leaves the session
  * as it was, labelled as it is, back in the pool.</li>
  * <li><b>Lend</b>: the application reaches the session only through handles that die with the lending.</li>
- * <li><b>Return</b> ({@link #release}): any open transaction, however it was begun, is rolled back (judged by
+ * <li><b>Return</b> ({@link #release}): what the application left running that holds the session (an unfinished
+ * COPY) is ended, within UCP's ConnectionValidationTimeout; any open transaction, however it was begun, is rolled back (judged by
  * the protocol's state, never the auto-commit flag): unfinished work is never committed by anyone else. What
  * the application changed through the JDBC API is put back. A session that saw a fatal error, ran SQL that
  * may have changed its identity, no longer agrees with its label, or could not be restored is discarded.
@@ -93,6 +94,11 @@ public final class IdentityPool implements AutoCloseable {
      * not when TCP gives up. 0: UCP validates itself.
      */
     private final int validationTimeout;
+    /**
+     * How long a return may take to end what the application left running on the session (an unfinished COPY):
+     * UCP's ConnectionValidationTimeout seconds, each network read also within NetworkTimeout when that is shorter.
+     */
+    private final int unfinishedWorkTimeout;
     /** Whether a warm borrow that makes no round trip of its own asks the driver (IdentityCheck=SCAN). */
     private final boolean validateWarmBorrows;
     private final AtomicInteger lentOut = new AtomicInteger();
@@ -121,6 +127,7 @@ public final class IdentityPool implements AutoCloseable {
         }
         this.validationTimeout = dialect.poolValidatesLocally(ucp.getConnectionFactoryClassName())
                 ? Math.max(1, ucp.getConnectionValidationTimeout()) : 0;
+        this.unfinishedWorkTimeout = Math.max(1, ucp.getConnectionValidationTimeout());
         this.validateWarmBorrows = validationTimeout > 0 && config.validateConnectionOnBorrow() && !verifyOnBorrow;
         this.monitor = PoolMonitor.register(this);
         LOG.info(() -> "proxyra: pool " + name + " started (JMX " + monitor.objectName() + "): " + config
@@ -332,6 +339,7 @@ public final class IdentityPool implements AutoCloseable {
             reason = "the application ran SQL that can change the session's role";
         } else {
             try {
+                dialect.endUnfinishedWork(connection, unfinishedWorkTimeout);
                 session.state().restore(connection, dialect);
                 if (!dialect.identityIntact(connection, session.identity())) {
                     discard = Discard.IDENTITY_CHANGED;
