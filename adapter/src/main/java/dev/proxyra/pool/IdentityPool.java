@@ -27,6 +27,7 @@ import dev.proxyra.config.Redact;
 import dev.proxyra.config.Redacted;
 import dev.proxyra.config.Secret;
 import dev.proxyra.dialect.Dialect;
+import dev.proxyra.dialect.UnsafeProxyAccountException;
 import dev.proxyra.identity.DbIdentity;
 import dev.proxyra.monitoring.HealthReport;
 import dev.proxyra.monitoring.PoolMetrics;
@@ -100,6 +101,10 @@ public final class IdentityPool implements AutoCloseable {
     private volatile boolean retired;
     private boolean destroyed;
     private volatile boolean started;
+    /** Whether the proxy account passed {@link Dialect#checkProxyAccount}; until it does, the pool lends nothing. */
+    private volatile boolean proxyAccountChecked;
+    /** The problems of the last new session refused for what its login gave it, logged once while they last. */
+    private volatile List<String> loginProblemsLogged = List.of();
 
     /** A pool for {@code config} logging in as {@code user}/{@code password} (the effective proxy account). */
     public IdentityPool(ProxyraConfig config, Dialect dialect, String user, Secret password) throws SQLException {
@@ -229,10 +234,34 @@ public final class IdentityPool implements AutoCloseable {
             String have = null;
             Outcome outcome;
             long roundTrip = System.nanoTime();
+            if (!proxyAccountChecked) {
+                try {
+                    dialect.bounded(connection, validationTimeout, () -> {
+                        dialect.checkProxyAccount(connection);
+                        return null;
+                    });
+                    proxyAccountChecked = true;
+                } catch (SQLException | RuntimeException e) {
+                    boolean fatal = e instanceof SQLException s && dialect.classify(s) == Dialect.ErrorKind.FATAL;
+                    discardLent(connection, fatal ? Discard.FATAL_ERROR : Discard.STATE_NOT_RESET,
+                            "checking what the proxy account may reach failed");
+                    if (fatal && mayRetry(attempts, retryUntil)) {
+                        dead++;
+                        continue;
+                    }
+                    throw e instanceof UnsafeProxyAccountException unsafe ? unsafeProxyAccount(unsafe)
+                            : Refusal.CONFIGURATION.authorization("proxyra: pool " + name + " lends no session: what"
+                            + " the proxy account '" + user + "' may reach could not be checked: "
+                            + Secret.scrub(e.getMessage(), password), e);
+                }
+            }
             try {
                 String label = labelOf(connection);
                 have = label;
                 outcome = dialect.bounded(connection, validationTimeout, () -> prepare(connection, label, want, identity));
+            } catch (UnsafeProxyAccountException e) {
+                discardLent(connection, Discard.STATE_NOT_RESET, "its login gave it what would reach every caller");
+                throw unsafeProxyAccount(e);
             } catch (SQLException e) {
                 boolean fatal = dialect.classify(e) == Dialect.ErrorKind.FATAL;
                 boolean refused = dialect.isNotAuthorized(e) && !fatal;
@@ -253,6 +282,9 @@ public final class IdentityPool implements AutoCloseable {
                 throw e;
             }
             if (outcome != null) {
+                if (outcome == Outcome.NEW_PHYSICAL && !loginProblemsLogged.isEmpty()) {
+                    loginProblemsLogged = List.of(); // they were removed: should they come back, say so again
+                }
                 metrics.borrowed(outcome, System.nanoTime() - started, want);
                 return new PhysicalSession(connection, identity);
             }
@@ -266,6 +298,19 @@ public final class IdentityPool implements AutoCloseable {
                         + " and " + dead + " were dead or failed; all were discarded", "08001", null);
             }
         }
+    }
+
+    /**
+     * The refusal for a proxy account that reaches more than its callers: no session is lent until that is fixed (the
+     * check before the first lending runs again on each borrow until it passes; a new session is checked at its first
+     * lending). A new session refused for its defaults is logged as SEVERE, once while the same defaults last.
+     */
+    private SQLException unsafeProxyAccount(UnsafeProxyAccountException e) {
+        if (e.atLogin() && !e.problems().equals(loginProblemsLogged)) {
+            loginProblemsLogged = e.problems();
+            LOG.severe("proxyra: pool " + name + ": " + e.getMessage());
+        }
+        return Refusal.CONFIGURATION.authorization("proxyra: pool " + name + " lends no session: " + e.getMessage(), e);
     }
 
     private boolean mayRetry(int attempts, long retryUntil) {
