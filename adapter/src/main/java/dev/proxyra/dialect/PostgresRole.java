@@ -75,8 +75,8 @@ public final class PostgresRole implements Dialect {
     static final String DEALLOCATE_SQL_PREPARED = "DEALLOCATE ALL";
 
     /**
-     * A fresh session: whether its login gave it role defaults, then the role. A reused one: [the check;] the role; the reset, as one pipeline, so one
-     * round trip. The role comes first: when the database refuses it, nothing after it runs and the session
+     * A fresh session: whether its login gave it role defaults, then the role. A reused one: [the check;] the
+     * role; the reset. Each as one pipeline, so one round trip. The role comes first: when the database refuses it, nothing after it runs and the session
      * is exactly as it was (PostgreSQL runs a pipeline as one implicit transaction and undoes it on error),
      * still running as {@code previous} with its state. Should anything after the role fail, the whole
      * pipeline is undone too, but the caller discards such a session anyway.

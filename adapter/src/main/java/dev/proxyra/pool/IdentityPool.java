@@ -42,7 +42,8 @@ import dev.proxyra.monitoring.Refusal;
  * <ol>
  * <li><b>Borrow</b> ({@link #borrow}): UCP hands out a connection, preferring one whose label is the wanted
  * identity. Every borrow names its label: an unlabelled UCP borrow may return a connection still in another
- * identity. A connection without a label never served anyone since it logged in.</li>
+ * identity. A connection without a label never served anyone since it logged in. Until the proxy account has
+ * passed {@link Dialect#checkProxyAccount} (it reaches nothing beyond the identities it serves), nothing is lent.</li>
  * <li><b>Verify / switch</b>: a session labelled with the wanted identity is checked to be intact (the
  * driver's record; with {@code IdentityCheck=VERIFY} also the database's answer); any other is switched
  * ({@link Dialect#changeIdentity}), which also resets everything the previous identity left on the session
@@ -306,11 +307,15 @@ public final class IdentityPool implements AutoCloseable {
      * lending). A new session refused for its defaults is logged as SEVERE, once while the same defaults last.
      */
     private SQLException unsafeProxyAccount(UnsafeProxyAccountException e) {
-        if (e.atLogin() && !e.problems().equals(loginProblemsLogged)) {
+        if (!e.atLogin()) {
+            return Refusal.CONFIGURATION.authorization("proxyra: pool " + name + " lends no session: " + e.getMessage(), e);
+        }
+        if (!e.problems().equals(loginProblemsLogged)) {
             loginProblemsLogged = e.problems();
             LOG.severe("proxyra: pool " + name + ": " + e.getMessage());
         }
-        return Refusal.CONFIGURATION.authorization("proxyra: pool " + name + " lends no session: " + e.getMessage(), e);
+        return Refusal.CONFIGURATION.authorization("proxyra: pool " + name + " refused a new session: "
+                + e.getMessage(), e);
     }
 
     private boolean mayRetry(int attempts, long retryUntil) {
@@ -715,7 +720,8 @@ public final class IdentityPool implements AutoCloseable {
      * whole timeout (DOWN; the next check starts with the next session). Never lent, never switched, never counted as
      * a borrow. A pool with every connection lent out is reported DOWN at once instead of waiting for one. One check
      * runs at a time, so probes never take more than one connection: a caller that comes while one runs gets its
-     * answer, or DOWN if it takes longer than ConnectionWaitTimeout plus 5 s.
+     * answer, or DOWN if it takes longer than ConnectionWaitTimeout plus 5 s. Until the proxy account has passed
+     * {@link Dialect#checkProxyAccount}, the check runs it too: a pool that would refuse every borrow is DOWN.
      */
     public HealthReport checkHealth() {
         java.util.concurrent.CompletableFuture<HealthReport> mine = new java.util.concurrent.CompletableFuture<>();
@@ -771,6 +777,18 @@ public final class IdentityPool implements AutoCloseable {
                     try (Connection c = user != null && password != null ? ucp.getConnection(user, password.reveal())
                             : ucp.getConnection()) {
                         if (dialect.isValid(c, seconds)) {
+                            if (!proxyAccountChecked) {
+                                try {
+                                    dialect.bounded(c, seconds, () -> {
+                                        dialect.checkProxyAccount(c);
+                                        return null;
+                                    });
+                                    proxyAccountChecked = true;
+                                } catch (UnsafeProxyAccountException e) {
+                                    return health(false, "the database answered, but the pool lends no session: "
+                                            + e.getMessage(), started);
+                                }
+                            }
                             return health(true, "the database answered; " + idle + " idle, " + borrowed + " lent out"
                                     + " of at most " + config.maxPoolSize(), started);
                         }
