@@ -14,7 +14,7 @@ import java.util.TreeMap;
  * ({@code SET ROLE NONE}, {@code RESET ROLE}, hidden in a DO block or a function): whatever the proxy role can do,
  * every caller can do. So before a pool serves anyone, the proxy role must reach nothing beyond the callers' roles:
  * no superuser, CREATEROLE, BYPASSRLS or REPLICATION, on itself or on any role it can SET ROLE to; no predefined
- * {@code pg_*} role; no ownership of the database or of objects in it; no right to create objects there; no
+ * {@code pg_*} role and no privilege on a configuration parameter there either; no ownership of the database or of objects in it; no right to create objects there; no
  * {@code ALTER ROLE ... SET} defaults (they would apply to every caller on every new session, and survive
  * {@code RESET ALL}). The last one a caller's SQL can change later, so each new session is checked for it again.
  * Every check reads the login role ({@code session_user}), whatever role a default may have set.
@@ -100,6 +100,14 @@ final class PostgresProxyRole {
             + " pg_catalog.format('REVOKE CREATE ON SCHEMA %I FROM PUBLIC, %I', n.nspname, p.rolname)"
             + " from pg_catalog.pg_namespace n, proxy p where not p.rolsuper and n.nspname !~ '^pg_(toast_)?temp_'"
             + " and pg_catalog.has_schema_privilege(p.oid, n.oid, 'CREATE')"
+            // GRANT SET | ALTER SYSTEM ON PARAMETER (PostgreSQL 15 and later; to_regclass is null before)
+            + " union all select 7, case when r.self then 'holds' else pg_catalog.format('can SET ROLE %I, which holds',"
+            + " r.rolname) end || ' privileges on ' || pg_catalog.pg_describe_object(s.classid, s.objid, 0),"
+            + " pg_catalog.format('REVOKE ALL ON PARAMETER %s FROM %I',"
+            + " pg_catalog.substr(pg_catalog.pg_describe_object(s.classid, s.objid, 0), 11), r.rolname)"
+            + " from pg_catalog.pg_shdepend s, reach r where s.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass"
+            + " and s.refobjid = r.oid and s.deptype = 'a' and s.dbid = 0"
+            + " and s.classid = pg_catalog.to_regclass('pg_catalog.pg_parameter_acl')"
             + ") problems order by o, what";
 
     /**

@@ -46,6 +46,9 @@ class ProxyRoleChecksTest {
     @AfterEach
     void dropWhatTheTestMade() throws SQLException {
         TestCallers.set(null);
+        if (db != null) {
+            db.execute("REVOKE ALL ON PARAMETER log_statement FROM alice");
+        }
         factories.forEach(ProxyraManagedConnectionFactory::close);
         for (String database : databases) {
             db.execute("DROP DATABASE IF EXISTS " + database + " WITH (FORCE)");
@@ -114,6 +117,8 @@ class ProxyRoleChecksTest {
             pg_signal_backend               | GRANT pg_signal_backend TO %s                             | is a member of the predefined role pg_signal_backend (REVOKE pg_signal_backend FROM %s)
             pg_read_all_stats via pg_monitor | GRANT pg_monitor TO %s                                   | is a member of the predefined role pg_read_all_stats (revoke the grant through which %s is a member of pg_read_all_stats)
             pg_execute_server_program       | GRANT pg_execute_server_program TO %s                     | is a member of the predefined role pg_execute_server_program (REVOKE pg_execute_server_program FROM %s)
+            ALTER SYSTEM on a parameter     | GRANT ALTER SYSTEM ON PARAMETER work_mem TO %s           | holds privileges on parameter work_mem (REVOKE ALL ON PARAMETER work_mem FROM %s)
+            SET on a parameter, via a caller | GRANT SET ON PARAMETER log_statement TO alice            | can SET ROLE alice, which holds privileges on parameter log_statement (REVOKE ALL ON PARAMETER log_statement FROM alice)
             a superuser it can SET ROLE to  | CREATE ROLE %1$s_root SUPERUSER NOLOGIN; GRANT %1$s_root TO %1$s | can SET ROLE %1$s_root, which is a superuser (REVOKE %1$s_root FROM %1$s)
             BYPASSRLS on a caller role      | CREATE ROLE %1$s_auditor BYPASSRLS NOLOGIN; GRANT %1$s_auditor TO alice | can SET ROLE %1$s_auditor, which has BYPASSRLS (revoke the grant through which %1$s is a member of %1$s_auditor)
             a table                         | CREATE TABLE %1$s_t (id int); ALTER TABLE %1$s_t OWNER TO %1$s | owns 1 object(s): table %1$s_t (REASSIGN OWNED BY %1$s TO
