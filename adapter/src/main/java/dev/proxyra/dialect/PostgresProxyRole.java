@@ -14,7 +14,8 @@ import java.util.TreeMap;
  * ({@code SET ROLE NONE}, {@code RESET ROLE}, hidden in a DO block or a function): whatever the proxy role can do,
  * every caller can do. So before a pool serves anyone, the proxy role must reach nothing beyond the callers' roles:
  * no superuser, CREATEROLE, BYPASSRLS or REPLICATION, on itself or on any role it can SET ROLE to; no predefined
- * {@code pg_*} role and no privilege on a configuration parameter there either; no ownership of the database or of objects in it; no right to create objects there; no
+ * {@code pg_*} role, no privilege on a configuration parameter and no table under row-level security that its
+ * owner would bypass there either; no ownership of the database or of objects in it; no right to create objects there; no
  * {@code ALTER ROLE ... SET} defaults (they would apply to every caller on every new session, and survive
  * {@code RESET ALL}). The last one a caller's SQL can change later, so each new session is checked for it again.
  * Every check reads the login role ({@code session_user}), whatever role a default may have set.
@@ -108,6 +109,13 @@ final class PostgresProxyRole {
             + " from pg_catalog.pg_shdepend s, reach r where s.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass"
             + " and s.refobjid = r.oid and s.deptype = 'a' and s.dbid = 0"
             + " and s.classid = pg_catalog.to_regclass('pg_catalog.pg_parameter_acl')"
+            // an owner bypasses its table's row-level security: a role every caller can become must own none
+            + " union all select 8, pg_catalog.format('can SET ROLE %I, which owns table %s, whose row-level security"
+            + " its owner bypasses', r.rolname, c.oid::pg_catalog.regclass::text),"
+            + " pg_catalog.format('ALTER TABLE %s FORCE ROW LEVEL SECURITY, or ALTER TABLE %s OWNER TO <a role the"
+            + " proxy role cannot SET ROLE to>', c.oid::pg_catalog.regclass::text, c.oid::pg_catalog.regclass::text)"
+            + " from reach r, pg_catalog.pg_class c where not r.self and c.relowner = r.oid and c.relrowsecurity"
+            + " and not c.relforcerowsecurity and c.relpersistence <> 't'"
             + ") problems order by o, what";
 
     /**
