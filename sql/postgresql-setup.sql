@@ -13,8 +13,17 @@
 
 -- 1. The proxy (login) role. NOINHERIT: it holds no privilege of its own and does not inherit
 --    the callers' privileges either; it can only *become* a caller with SET ROLE.
---    Give it no table grants, no CREATEROLE, no superuser.
+--    SQL a caller runs can act as this role within its own lending, so proxyra refuses to serve
+--    through it (before the first caller) if it, or a role it can SET ROLE to, is a superuser or has
+--    CREATEROLE, BYPASSRLS or REPLICATION or a predefined pg_* role; or if it owns objects, may
+--    create them, or has ALTER ROLE ... SET defaults (put session settings in the URL instead:
+--    options=-c name=value). In pg_hba.conf let it log in only from the application hosts, by
+--    certificate (hostssl erp app_proxy 10.0.1.0/24 cert), so that a password changed by a
+--    caller's SQL opens nothing.
 CREATE ROLE app_proxy LOGIN NOINHERIT;
+
+--    PostgreSQL 14 and older let every role create objects in schema public: not the proxy role.
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 
 -- 2. One NOLOGIN role per application user, named as proxyra maps the caller
 --    (PrincipalCase defaults to AS_IS on PostgreSQL: caller alice -> SET ROLE "alice").

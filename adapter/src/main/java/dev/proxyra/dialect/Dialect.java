@@ -34,12 +34,23 @@ public interface Dialect {
      *
      * @return false when the check found the session no longer running as {@code previous}: it must be
      *         discarded, whatever else happened
+     * @throws UnsafeProxyAccountException when a fresh session carries what would reach every identity it serves
+     *         (PostgreSQL: role defaults set since the pool started): it must be discarded, and nobody served on it
      * @throws SQLException when the switch failed. If {@link #isNotAuthorized} says so, the session runs as
      *         {@link #identityAfterRefusal} with its state as before; on any other error it is in an unknown
      *         state and must be discarded.
      */
     boolean changeIdentity(Connection physical, DbIdentity previous, DbIdentity next, boolean verify)
             throws SQLException;
+
+    /**
+     * Checks, once before a pool serves anyone, on a session of the proxy account that serves no identity yet, that
+     * the proxy account reaches nothing beyond the identities it serves (where SQL of a caller can act as it).
+     *
+     * @throws UnsafeProxyAccountException naming what is wrong and what fixes it; the pool then lends nothing
+     */
+    default void checkProxyAccount(Connection physical) throws SQLException {
+    }
 
     /**
      * What a session runs as after {@link #changeIdentity} from {@code previous} was refused (an error

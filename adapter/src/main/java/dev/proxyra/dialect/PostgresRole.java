@@ -89,8 +89,8 @@ public final class PostgresRole implements Dialect {
     static final String DEALLOCATE_SQL_PREPARED = "DEALLOCATE ALL";
 
     /**
-     * A fresh session: just the role. A reused one: [the check;] the role; the reset, as one pipeline, so one
-     * round trip. The role comes first: when the database refuses it, nothing after it runs and the session
+     * A fresh session: whether its login gave it role defaults, then the role. A reused one: [the check;] the
+     * role; the reset. Each as one pipeline, so one round trip. The role comes first: when the database refuses it, nothing after it runs and the session
      * is exactly as it was (PostgreSQL runs a pipeline as one implicit transaction and undoes it on error),
      * still running as {@code previous} with its state. Should anything after the role fail, the whole
      * pipeline is undone too, but the caller discards such a session anyway.
@@ -100,8 +100,13 @@ public final class PostgresRole implements Dialect {
             throws SQLException {
         String setRole = setRole(physical, next);
         if (previous == null) {
+            // A new session: first, in the same round trip, whether it got role defaults at login (see
+            // PostgresProxyRole); the role follows, so that a refused role leaves the session as it logged in.
             try (Statement s = physical.createStatement()) {
-                s.execute(setRole);
+                s.execute(PostgresProxyRole.LOGIN_DEFAULTS + "; " + setRole);
+                try (ResultSet rs = s.getResultSet()) {
+                    PostgresProxyRole.requireNoLoginDefaults(rs);
+                }
             }
             return true;
         }
@@ -153,6 +158,11 @@ public final class PostgresRole implements Dialect {
                     + " (the proxy account itself)", "22023");
         }
         return "SET ROLE " + physical.unwrap(PGConnection.class).escapeIdentifier(identity.databaseUser());
+    }
+
+    @Override
+    public void checkProxyAccount(Connection physical) throws SQLException {
+        PostgresProxyRole.check(physical);
     }
 
     @Override

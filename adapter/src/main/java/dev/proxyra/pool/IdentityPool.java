@@ -27,6 +27,7 @@ import dev.proxyra.config.Redact;
 import dev.proxyra.config.Redacted;
 import dev.proxyra.config.Secret;
 import dev.proxyra.dialect.Dialect;
+import dev.proxyra.dialect.UnsafeProxyAccountException;
 import dev.proxyra.identity.DbIdentity;
 import dev.proxyra.monitoring.HealthReport;
 import dev.proxyra.monitoring.PoolMetrics;
@@ -41,7 +42,8 @@ import dev.proxyra.monitoring.Refusal;
  * <ol>
  * <li><b>Borrow</b> ({@link #borrow}): UCP hands out a connection, preferring one whose label is the wanted
  * identity. Every borrow names its label: an unlabelled UCP borrow may return a connection still in another
- * identity. A connection without a label never served anyone since it logged in.</li>
+ * identity. A connection without a label never served anyone since it logged in. Until the proxy account has
+ * passed {@link Dialect#checkProxyAccount} (it reaches nothing beyond the identities it serves), nothing is lent.</li>
  * <li><b>Verify / switch</b>: a session labelled with the wanted identity is checked to be intact (the
  * driver's record; with {@code IdentityCheck=VERIFY} also the database's answer); any other is switched
  * ({@link Dialect#changeIdentity}), which also resets everything the previous identity left on the session
@@ -106,6 +108,10 @@ public final class IdentityPool implements AutoCloseable {
     private volatile boolean retired;
     private boolean destroyed;
     private volatile boolean started;
+    /** Whether the proxy account passed {@link Dialect#checkProxyAccount}; until it does, the pool lends nothing. */
+    private volatile boolean proxyAccountChecked;
+    /** The problems of the last new session refused for what its login gave it, logged once while they last. */
+    private volatile List<String> loginProblemsLogged = List.of();
 
     /** A pool for {@code config} logging in as {@code user}/{@code password} (the effective proxy account). */
     public IdentityPool(ProxyraConfig config, Dialect dialect, String user, Secret password) throws SQLException {
@@ -236,10 +242,34 @@ public final class IdentityPool implements AutoCloseable {
             String have = null;
             Outcome outcome;
             long roundTrip = System.nanoTime();
+            if (!proxyAccountChecked) {
+                try {
+                    dialect.bounded(connection, validationTimeout, () -> {
+                        dialect.checkProxyAccount(connection);
+                        return null;
+                    });
+                    proxyAccountChecked = true;
+                } catch (SQLException | RuntimeException e) {
+                    boolean fatal = e instanceof SQLException s && dialect.classify(s) == Dialect.ErrorKind.FATAL;
+                    discardLent(connection, fatal ? Discard.FATAL_ERROR : Discard.STATE_NOT_RESET,
+                            "checking what the proxy account may reach failed");
+                    if (fatal && mayRetry(attempts, retryUntil)) {
+                        dead++;
+                        continue;
+                    }
+                    throw e instanceof UnsafeProxyAccountException unsafe ? unsafeProxyAccount(unsafe)
+                            : Refusal.CONFIGURATION.authorization("proxyra: pool " + name + " lends no session: what"
+                            + " the proxy account '" + user + "' may reach could not be checked: "
+                            + Secret.scrub(e.getMessage(), password), e);
+                }
+            }
             try {
                 String label = labelOf(connection);
                 have = label;
                 outcome = dialect.bounded(connection, validationTimeout, () -> prepare(connection, label, want, identity));
+            } catch (UnsafeProxyAccountException e) {
+                discardLent(connection, Discard.STATE_NOT_RESET, "its login gave it what would reach every caller");
+                throw unsafeProxyAccount(e);
             } catch (SQLException e) {
                 boolean fatal = dialect.classify(e) == Dialect.ErrorKind.FATAL;
                 boolean refused = dialect.isNotAuthorized(e) && !fatal;
@@ -260,6 +290,9 @@ public final class IdentityPool implements AutoCloseable {
                 throw e;
             }
             if (outcome != null) {
+                if (outcome == Outcome.NEW_PHYSICAL && !loginProblemsLogged.isEmpty()) {
+                    loginProblemsLogged = List.of(); // they were removed: should they come back, say so again
+                }
                 metrics.borrowed(outcome, System.nanoTime() - started, want);
                 return new PhysicalSession(connection, identity);
             }
@@ -273,6 +306,23 @@ public final class IdentityPool implements AutoCloseable {
                         + " and " + dead + " were dead or failed; all were discarded", "08001", null);
             }
         }
+    }
+
+    /**
+     * The refusal for a proxy account that reaches more than its callers: no session is lent until that is fixed (the
+     * check before the first lending runs again on each borrow until it passes; a new session is checked at its first
+     * lending). A new session refused for its defaults is logged as SEVERE, once while the same defaults last.
+     */
+    private SQLException unsafeProxyAccount(UnsafeProxyAccountException e) {
+        if (!e.atLogin()) {
+            return Refusal.CONFIGURATION.authorization("proxyra: pool " + name + " lends no session: " + e.getMessage(), e);
+        }
+        if (!e.problems().equals(loginProblemsLogged)) {
+            loginProblemsLogged = e.problems();
+            LOG.severe("proxyra: pool " + name + ": " + e.getMessage());
+        }
+        return Refusal.CONFIGURATION.authorization("proxyra: pool " + name + " refused a new session: "
+                + e.getMessage(), e);
     }
 
     private boolean mayRetry(int attempts, long retryUntil) {
@@ -678,7 +728,8 @@ public final class IdentityPool implements AutoCloseable {
      * whole timeout (DOWN; the next check starts with the next session). Never lent, never switched, never counted as
      * a borrow. A pool with every connection lent out is reported DOWN at once instead of waiting for one. One check
      * runs at a time, so probes never take more than one connection: a caller that comes while one runs gets its
-     * answer, or DOWN if it takes longer than ConnectionWaitTimeout plus 5 s.
+     * answer, or DOWN if it takes longer than ConnectionWaitTimeout plus 5 s. Until the proxy account has passed
+     * {@link Dialect#checkProxyAccount}, the check runs it too: a pool that would refuse every borrow is DOWN.
      */
     public HealthReport checkHealth() {
         java.util.concurrent.CompletableFuture<HealthReport> mine = new java.util.concurrent.CompletableFuture<>();
@@ -734,6 +785,18 @@ public final class IdentityPool implements AutoCloseable {
                     try (Connection c = user != null && password != null ? ucp.getConnection(user, password.reveal())
                             : ucp.getConnection()) {
                         if (dialect.isValid(c, seconds)) {
+                            if (!proxyAccountChecked) {
+                                try {
+                                    dialect.bounded(c, seconds, () -> {
+                                        dialect.checkProxyAccount(c);
+                                        return null;
+                                    });
+                                    proxyAccountChecked = true;
+                                } catch (UnsafeProxyAccountException e) {
+                                    return health(false, "the database answered, but the pool lends no session: "
+                                            + e.getMessage(), started);
+                                }
+                            }
                             return health(true, "the database answered; " + idle + " idle, " + borrowed + " lent out"
                                     + " of at most " + config.maxPoolSize(), started);
                         }

@@ -142,7 +142,13 @@ public final class FakePgDataSource implements DataSource {
          * returns the first query's row (null when none ran): what {@code Statement.getResultSet()} then shows.
          */
         ResultSet run(String sql, Statement from) throws SQLException {
-            ResultSet first = null;
+            java.util.List<ResultSet> results = runAll(sql, from);
+            return results.isEmpty() ? null : results.get(0);
+        }
+
+        /** As {@link #run}, with every query's result in order (what {@code getMoreResults()} steps through). */
+        java.util.List<ResultSet> runAll(String sql, Statement from) throws SQLException {
+            java.util.List<ResultSet> results = new java.util.ArrayList<>();
             for (String part : sql.split(";")) {
                 String s = part.trim();
                 String lower = s.toLowerCase(Locale.ROOT);
@@ -157,17 +163,19 @@ public final class FakePgDataSource implements DataSource {
                 } else if (lower.startsWith("set role ")) {
                     String name = s.substring(9).trim();
                     role = name.startsWith("\"") ? name.substring(1, name.length() - 1).replace("\"\"", "\"") : name;
+                } else if (lower.startsWith("with proxy as") || lower.startsWith("select d.name, d.fix from")) {
+                    // proxyra's checks of what the proxy role may reach: this fake's proxy role reaches nothing more
+                    results.add(FakeResultSet.of(null, from));
                 } else if (lower.startsWith("select")) {
-                    if (first == null) {
-                        String[] row = lower.contains("session_user") ? new String[] {currentUser(), sessionUser}
-                                : new String[] {currentUser()};
-                        first = FakeResultSet.of(row, from);
-                    }
+                    String[] row = lower.contains("session_user") && !lower.equals("select session_user")
+                            ? new String[] {currentUser(), sessionUser}
+                            : new String[] {lower.equals("select session_user") ? sessionUser : currentUser()};
+                    results.add(FakeResultSet.of(row, from));
                 } else if (!SESSION_RESET.contains(lower) && !lower.startsWith("discard ")) {
                     throw new SQLException("fake PostgreSQL does not understand: " + s, "42601");
                 }
             }
-            return first;
+            return results;
         }
 
         /** What proxyra's identity change resets (RESET ALL leaves the role alone, as PostgreSQL does). */
@@ -302,6 +310,7 @@ public final class FakePgDataSource implements DataSource {
         private final String sql;
         private Object self;
         private ResultSet last;
+        private java.util.List<ResultSet> pending = new java.util.ArrayList<>();
         private String parameter;
 
         static Object open(FakeConnection connection, String sql, Class<?> type) {
@@ -326,7 +335,11 @@ public final class FakePgDataSource implements DataSource {
                     }
                     return last;
                 case "execute":
-                    last = connection.run(text, (Statement) self);
+                    pending = connection.runAll(text, (Statement) self);
+                    last = pending.isEmpty() ? null : pending.remove(0);
+                    return last != null;
+                case "getMoreResults":
+                    last = pending.isEmpty() ? null : pending.remove(0);
                     return last != null;
                 case "executeUpdate":
                     connection.run(text, (Statement) self);
@@ -369,7 +382,7 @@ public final class FakePgDataSource implements DataSource {
         }
     }
 
-    /** A one-row result. */
+    /** A one-row result, or an empty one ({@code row} null). */
     static final class FakeResultSet implements InvocationHandler {
         private final String[] row;
         private final Statement statement;
@@ -389,7 +402,7 @@ public final class FakePgDataSource implements DataSource {
         public Object invoke(Object proxy, Method method, Object[] args) throws Throwable {
             switch (method.getName()) {
                 case "next":
-                    return ++position == 1;
+                    return row != null && ++position == 1;
                 case "getString":
                     return args[0] instanceof Integer i ? row[i - 1] : row[0];
                 case "getObject":
