@@ -30,8 +30,10 @@ import dev.proxyra.dialect.Dialect;
 /**
  * The application's view of every JDBC object below a connection handle: statements, result sets
  * (including ref cursors and other results of {@code getObject}), metadata, arrays, LOBs, structs and refs,
- * and the driver interfaces a handle may be unwrapped to. Every call is checked against a closed handle,
- * every SQLException goes through the owner's fatal-error funnel, every JDBC object a call returns is
+ * and the driver interfaces a handle may be unwrapped to.
+ * Every call is counted in flight on the handle for as long as it runs (entering fails once the handle is
+ * closed, and a handle closed under a running call has its session discarded), every SQLException goes
+ * through the owner's fatal-error funnel, every JDBC object a call returns is
  * wrapped in turn (by what it is, not by the declared return type), and anything that would lead to the
  * physical connection leads to the handle instead. Wrappers of objects JDBC reports closed are released as
  * new ones are added, so a long-lived statement does not accumulate them. These interfaces are large and
@@ -218,13 +220,32 @@ final class JdbcProxy implements InvocationHandler {
                 default -> "proxyra " + type.getSimpleName() + (closed ? " (closed)" : "");
             };
         }
-        if (vendor != null) {
-            try {
-                return invokeVendor(method, args);
-            } catch (SQLException e) {
-                throw declared(method, e);
-            }
+        if (vendor != null && method.getDeclaringClass().isAssignableFrom(Connection.class)) {
+            return invokeAsHandle(method, args); // the handle counts these calls itself
         }
+        if (!connection.enter()) {
+            return switch (name) {
+                case "close", "free" -> null;
+                case "isClosed" -> Boolean.TRUE;
+                default -> throw declared(method, ConnectionHandle.closedException(type.getSimpleName()));
+            };
+        }
+        try {
+            if (vendor != null) {
+                try {
+                    return invokeVendor(method, args);
+                } catch (SQLException e) {
+                    throw declared(method, e);
+                }
+            }
+            return invokeJdbc(proxy, method, args, name);
+        } finally {
+            connection.exit();
+        }
+    }
+
+    /** A call on a JDBC object, counted in flight on the handle. */
+    private Object invokeJdbc(Object proxy, Method method, Object[] args, String name) throws Throwable {
         switch (name) {
             case "close" -> {
                 if (!closed) {
@@ -234,7 +255,7 @@ final class JdbcProxy implements InvocationHandler {
                         try {
                             ((AutoCloseable) delegate).close();
                         } catch (SQLException e) {
-                            throw connection.owner().checkException(e);
+                            throw connection.failed(e);
                         }
                     }
                 }
@@ -312,13 +333,6 @@ final class JdbcProxy implements InvocationHandler {
             return closed || connection.isClosed() || connection.generation() != generation;
         }
         checkOpen();
-        if (method.getDeclaringClass().isAssignableFrom(Connection.class)) {
-            try {
-                return method.invoke(connection, args);
-            } catch (InvocationTargetException e) {
-                throw e.getCause();
-            }
-        }
         if (!vendor.allowed().contains(name)) {
             throw new SQLFeatureNotSupportedException("proxyra: " + type.getSimpleName() + "." + name + " is not"
                     + " available through proxyra: it would change the caller's session, or keep the physical connection,"
@@ -326,6 +340,23 @@ final class JdbcProxy implements InvocationHandler {
         }
         Object result = invokeDelegate(method, args);
         return wrapResult(vendor.binder().bind(result, delegate, this::checkOpen));
+    }
+
+    /** java.sql.Connection's own methods of a driver interface of the connection: the handle's. */
+    private Object invokeAsHandle(Method method, Object[] args) throws Throwable {
+        if (method.getName().equals("isClosed") && method.getParameterCount() == 0) {
+            return closed || connection.isClosed() || connection.generation() != generation;
+        }
+        try {
+            checkOpen();
+        } catch (SQLException e) {
+            throw declared(method, e);
+        }
+        try {
+            return method.invoke(connection, args);
+        } catch (InvocationTargetException e) {
+            throw e.getCause();
+        }
     }
 
     private Object unwrap(Object proxy, Class<?> iface) throws SQLException {
@@ -351,7 +382,7 @@ final class JdbcProxy implements InvocationHandler {
         try {
             return delegate instanceof Wrapper w && w.isWrapperFor(iface);
         } catch (SQLException e) {
-            throw connection.owner().checkException(e);
+            throw connection.failed(e);
         }
     }
 
@@ -361,7 +392,7 @@ final class JdbcProxy implements InvocationHandler {
         } catch (InvocationTargetException e) {
             Throwable cause = e.getCause();
             if (cause instanceof SQLException sql) {
-                throw connection.owner().checkException(sql);
+                throw connection.failed(sql);
             }
             throw cause;
         }
