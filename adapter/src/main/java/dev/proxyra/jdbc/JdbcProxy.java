@@ -12,9 +12,11 @@ import java.sql.Clob;
 import java.sql.Connection;
 import java.sql.DatabaseMetaData;
 import java.sql.NClob;
+import java.sql.ParameterMetaData;
 import java.sql.PreparedStatement;
 import java.sql.Ref;
 import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
 import java.sql.SQLFeatureNotSupportedException;
 import java.sql.SQLXML;
@@ -29,17 +31,17 @@ import dev.proxyra.dialect.Dialect;
 
 /**
  * The application's view of every JDBC object below a connection handle: statements, result sets
- * (including ref cursors and other results of {@code getObject}), metadata, arrays, LOBs, structs and refs,
- * and the driver interfaces a handle may be unwrapped to.
+ * (including ref cursors and other results of {@code getObject}), database, result set and parameter metadata,
+ * arrays, LOBs and their streams, structs and refs, and the driver interfaces a handle may be unwrapped to.
  * Every call is counted in flight on the handle for as long as it runs (entering fails once the handle is
- * closed, and a handle closed under a running call has its session discarded), every SQLException goes
- * through the owner's fatal-error funnel, every JDBC object a call returns is
+ * closed, and a handle closed under a running call has its session discarded), every SQLException of an open
+ * handle goes through the owner's fatal-error funnel, every JDBC object or stream a call returns is
  * wrapped in turn (by what it is, not by the declared return type), and anything that would lead to the
  * physical connection leads to the handle instead. Wrappers of objects JDBC reports closed are released as
  * new ones are added, so a long-lived statement does not accumulate them. These interfaces are large and
  * hold no proxyra logic beyond that, so one proxy serves them all.
  */
-final class JdbcProxy implements InvocationHandler {
+final class JdbcProxy implements InvocationHandler, GuardedStreams.Guard {
     /**
      * Proxy constructors by interface. Held by this class, i.e. by the adapter's class loader only: a
      * ClassValue on the java.sql interfaces would store them in the JDK's own classes and keep the adapter's
@@ -49,16 +51,19 @@ final class JdbcProxy implements InvocationHandler {
 
     /** JDBC types that reach the connection, most specific first: results of these types are wrapped. */
     private static final Class<?>[] WRAPPED = {CallableStatement.class, PreparedStatement.class, Statement.class,
-        ResultSet.class, DatabaseMetaData.class, NClob.class, Clob.class, Blob.class, Array.class, SQLXML.class,
-        Struct.class, Ref.class};
+        ResultSet.class, DatabaseMetaData.class, ResultSetMetaData.class, ParameterMetaData.class, NClob.class,
+        Clob.class, Blob.class, Array.class, SQLXML.class, Struct.class, Ref.class};
 
     /**
-     * Values valid for their transaction rather than their statement (JDBC): they are not closed with the result
-     * set they came from and need no tracking, since every call checks the handle anyway.
+     * Values valid for their transaction rather than their statement (JDBC), and descriptions of a statement's
+     * columns and parameters (which drivers answer from the catalogue, on the connection, however long after):
+     * they are not closed with the object they came from and need no tracking, since every call checks the handle
+     * anyway.
      */
     private static boolean isValueObject(Class<?> type) {
         return type == NClob.class || type == Clob.class || type == Blob.class || type == Array.class
-                || type == SQLXML.class || type == Struct.class || type == Ref.class;
+                || type == SQLXML.class || type == Struct.class || type == Ref.class
+                || type == ResultSetMetaData.class || type == ParameterMetaData.class;
     }
 
     private final Class<?> type;
@@ -434,7 +439,25 @@ final class JdbcProxy implements InvocationHandler {
         if (result instanceof Object[] array && array.length > 0) {
             return wrapElements(array);
         }
-        return result;
+        return GuardedStreams.guard(result, this);
+    }
+
+    /** For the streams this object returned: a call in flight while this object and its handle are open. */
+    @Override
+    public boolean enter() {
+        if (!connection.enter()) {
+            return false;
+        }
+        if (closed || connection.generation() != generation) {
+            connection.exit();
+            return false;
+        }
+        return true;
+    }
+
+    @Override
+    public void exit() {
+        connection.exit();
     }
 
     static Class<?> wrappedType(Object result) {
