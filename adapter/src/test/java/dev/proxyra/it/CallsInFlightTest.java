@@ -224,6 +224,44 @@ class CallsInFlightTest {
         assertThat(mcf.pool().lentOut()).isZero();
     }
 
+    /**
+     * The race itself, with nothing held: a thread runs BEGIN after BEGIN on alice's handle while she closes it. Each
+     * BEGIN either runs before the close saw it (the return rolls it back), is running when the close comes (the
+     * session is discarded), or fails with 08003; never does one run on the session bob gets next.
+     */
+    @Test
+    void beginsRacingTheCloseNeverReachTheNextBorrower() throws Exception {
+        ProxyraDataSource ds = Adapters.dataSource(mcf);
+        int discarded = 0;
+        for (int run = 1; run <= 100; run++) {
+            TestCallers.set("alice");
+            Connection alice = ds.getConnection();
+            int pid = backendPid(alice);
+            Statement s = alice.createStatement();
+            java.util.concurrent.CountDownLatch ranOnce = new java.util.concurrent.CountDownLatch(1);
+            Running racer = Running.start("racer", () -> {
+                while (true) {
+                    s.execute("BEGIN");
+                    ranOnce.countDown();
+                }
+            });
+            assertThat(ranOnce.await(PATIENCE.toSeconds(), TimeUnit.SECONDS)).isTrue();
+            alice.close();
+            assertThat(racer.failure()).isInstanceOf(SQLException.class)
+                    .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("08003"));
+            TestCallers.set("bob");
+            String marker = "in-flight race " + run;
+            try (Connection bob = ds.getConnection(); Statement b = bob.createStatement()) {
+                discarded += backendPid(bob) == pid ? 0 : 1;
+                b.executeUpdate("insert into notes(body) values ('" + marker + "')");
+            }
+            assertThat(db.queryInt("select count(*) from notes where body = '" + marker + "'"))
+                    .as("bob's committed insert, run " + run).isEqualTo(1);
+        }
+        System.out.println("beginsRacingTheClose: 100 runs, alice's session discarded in " + discarded);
+        assertThat(mcf.pool().lentOut()).isZero();
+    }
+
     @Test
     void aCallAfterCloseFailsAndAQuietCloseKeepsTheSession() throws Exception {
         ProxyraDataSource ds = Adapters.dataSource(mcf);
