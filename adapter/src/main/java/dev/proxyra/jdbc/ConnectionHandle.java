@@ -209,7 +209,7 @@ public final class ConnectionHandle implements Connection {
         return running;
     }
 
-    /** Calls of this handle and its children inside the driver now: for tests. */
+    /** Calls of this handle and its children inside the driver now. */
     int callsInFlight() {
         return (int) STATE.getVolatile(this) & CALLS;
     }
