@@ -442,13 +442,17 @@ final class JdbcProxy implements InvocationHandler, GuardedStreams.Guard {
         return GuardedStreams.guard(result, this);
     }
 
-    /** For the streams this object returned: a call in flight while this object and its handle are open. */
+    /**
+     * For the streams this object returned: a call in flight while the handle is open and, for a LOB, while it is not
+     * freed. A column's stream outlives its result set as far as the driver allows (pgjdbc's are in memory), never
+     * the handle.
+     */
     @Override
     public boolean enter() {
         if (!connection.enter()) {
             return false;
         }
-        if (closed || connection.generation() != generation) {
+        if ((closed && isValueObject(type)) || connection.generation() != generation) {
             connection.exit();
             return false;
         }

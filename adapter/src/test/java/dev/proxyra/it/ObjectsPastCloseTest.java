@@ -152,4 +152,21 @@ class ObjectsPastCloseTest {
         assertThat(readFailure).isInstanceOf(IOException.class).hasRootCauseInstanceOf(SQLException.class)
                 .hasMessageContaining("is closed");
     }
+
+    @Test
+    void aColumnStreamOutlivesItsResultSetAsTheDriverAllowsButNotTheHandle() throws Exception {
+        TestCallers.set("alice");
+        Connection alice = ds.getConnection();
+        InputStream first;
+        InputStream second;
+        try (Statement s = alice.createStatement();
+             ResultSet rs = s.executeQuery("select 'abc'::bytea, 'def'::bytea")) {
+            rs.next();
+            first = rs.getBinaryStream(1);
+            second = rs.getBinaryStream(2);
+        }
+        assertThat(first.read()).as("pgjdbc's column stream, in memory, after its result set closed").isEqualTo('a');
+        alice.close();
+        assertThat(catchThrowable(second::read)).isInstanceOf(IOException.class).hasMessageContaining("is closed");
+    }
 }
