@@ -130,6 +130,13 @@ public interface Dialect {
         }
     }
 
+    /**
+     * Asks the database to stop what other threads are running on a session about to be discarded, so that their
+     * calls leave the driver and the server stops working for them; best effort, never blocks on those calls.
+     */
+    default void cancelRunning(Connection physical) {
+    }
+
     /** Whether {@link #tagClient} does anything for this database. */
     boolean tagsClients();
 

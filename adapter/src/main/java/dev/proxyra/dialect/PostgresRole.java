@@ -241,6 +241,16 @@ public final class PostgresRole implements Dialect {
         return physical.unwrap(BaseConnection.class).getTransactionState() != TransactionState.IDLE;
     }
 
+    /** A cancel request on a connection of its own: it does not wait for the session's lock that the calls hold. */
+    @Override
+    public void cancelRunning(Connection physical) {
+        try {
+            physical.unwrap(PGConnection.class).cancelQuery();
+        } catch (SQLException | RuntimeException e) {
+            // the session is discarded anyway; closing it ends what the cancel did not
+        }
+    }
+
     @Override
     public boolean closeIdentitiesOnShutdown() {
         return false;

@@ -44,7 +44,24 @@ public final class ConnectionHandle implements Connection {
     private final SQLException refusal;
     private final boolean metadataOnly;
     private volatile SessionOwner owner;
-    private volatile boolean closed;
+    /**
+     * {@link #CLOSED} and the number of calls of this handle and its children now inside the driver, in one int so
+     * that entering a call and closing the handle cannot miss each other: a call counts itself and sees the closed
+     * bit in one atomic step, and close sets the bit and sees the count in another.
+     */
+    @SuppressWarnings("unused") // accessed through STATE
+    private volatile int state;
+    private static final int CLOSED = 1 << 30;
+    private static final int CALLS = CLOSED - 1;
+    private static final java.lang.invoke.VarHandle STATE;
+
+    static {
+        try {
+            STATE = java.lang.invoke.MethodHandles.lookup().findVarHandle(ConnectionHandle.class, "state", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
     /** Incremented when the handle moves to another session: objects made before are left behind. */
     private volatile int generation;
     private final JdbcProxy.Children children = new JdbcProxy.Children(this);
@@ -92,7 +109,7 @@ public final class ConnectionHandle implements Connection {
     /** Statements, LOBs, savepoints and settings: none of them for a request without a caller. */
     private void requireCaller(String what) throws SQLException {
         if (metadataOnly) {
-            physical();
+            checkUsable();
             throw metadataOnlyRefusal(what);
         }
     }
@@ -120,14 +137,81 @@ public final class ConnectionHandle implements Connection {
         return new SQLNonTransientConnectionException("proxyra: " + what + " is closed", "08003");
     }
 
-    private Connection physical() throws SQLException {
-        if (closed) {
+    /** Fails as every call on a closed or refused handle does. */
+    private void checkUsable() throws SQLException {
+        if (isClosed()) {
             throw closedException("connection");
         }
         if (refusal != null) {
             throw refusal;
         }
+    }
+
+    /** The physical connection, for a call that has {@link #enter entered}. */
+    private Connection physical() throws SQLException {
+        if (refusal != null) {
+            throw refusal;
+        }
         return owner.physical();
+    }
+
+    /**
+     * Counts a call into the physical connection, made through this handle or anything reached through it, until
+     * {@link #exit}; false, counting nothing, once the handle is closed. One atomic add: the check and the count are
+     * the same step, so no call can pass the check and then run unseen by {@link #close}.
+     */
+    boolean enter() {
+        if (((int) STATE.getAndAdd(this, 1) & CLOSED) == 0) {
+            return true;
+        }
+        STATE.getAndAdd(this, -1);
+        return false;
+    }
+
+    void exit() {
+        STATE.getAndAdd(this, -1);
+    }
+
+    /** {@link #enter}, or 08003. */
+    private void enterOrFail() throws SQLException {
+        if (!enter()) {
+            throw closedException("connection");
+        }
+    }
+
+    /**
+     * What the application sees of an error from the driver. While the handle is open it goes through the owner's
+     * fatal-error funnel. A call still running when the handle closed ended on a session that is being discarded,
+     * and the owner may already serve another caller: the error is not reported to it.
+     */
+    SQLException failed(SQLException e) {
+        if (isClosed()) {
+            return new SQLNonTransientConnectionException("proxyra: the connection was closed while this call ran on"
+                    + " it; its session is discarded", "08003", e);
+        }
+        return owner.checkException(e);
+    }
+
+    /**
+     * Sets the closed bit; when calls were inside the driver at that moment, the owner's session cannot be proven
+     * clean (such a call may still begin a transaction or change a setting after the session is reset) and is
+     * discarded. Returns the number of those calls, or -1 when the handle was closed already.
+     */
+    private int markClosed() {
+        int before = (int) STATE.getAndBitwiseOr(this, CLOSED);
+        if ((before & CLOSED) != 0) {
+            return -1;
+        }
+        int running = before & CALLS;
+        if (running != 0) {
+            owner.callsStillRunning();
+        }
+        return running;
+    }
+
+    /** Calls of this handle and its children inside the driver now. */
+    int callsInFlight() {
+        return (int) STATE.getVolatile(this) & CALLS;
     }
 
     @FunctionalInterface
@@ -141,20 +225,30 @@ public final class ConnectionHandle implements Connection {
     }
 
     private <T> T call(SqlCall<T> f) throws SQLException {
-        Connection physical = physical();
+        enterOrFail();
         try {
-            return f.apply(physical);
-        } catch (SQLException e) {
-            throw owner.checkException(e);
+            Connection physical = physical();
+            try {
+                return f.apply(physical);
+            } catch (SQLException e) {
+                throw failed(e);
+            }
+        } finally {
+            exit();
         }
     }
 
     private void run(SqlRun f) throws SQLException {
-        Connection physical = physical();
+        enterOrFail();
         try {
-            f.apply(physical);
-        } catch (SQLException e) {
-            throw owner.checkException(e);
+            Connection physical = physical();
+            try {
+                f.apply(physical);
+            } catch (SQLException e) {
+                throw failed(e);
+            }
+        } finally {
+            exit();
         }
     }
 
@@ -176,19 +270,20 @@ public final class ConnectionHandle implements Connection {
 
     @Override
     public void close() {
-        if (closed) {
-            return;
+        if (markClosed() >= 0) {
+            children.closeAll(false);
+            owner.handleClosed(this);
         }
-        closed = true;
-        children.closeAll(false);
-        owner.handleClosed(this);
     }
 
-    /** Closed by the server (cleanup, destroy): no event, statements closed. */
+    /**
+     * Closed by the server (cleanup, destroy): no event, statements closed, unless calls were still running: the
+     * session they run on is discarded, and its statements with it.
+     */
     public void invalidate() {
-        if (!closed) {
-            closed = true;
-            children.closeAll(true);
+        int running = markClosed();
+        if (running >= 0) {
+            children.closeAll(running == 0);
         }
     }
 
@@ -208,13 +303,19 @@ public final class ConnectionHandle implements Connection {
             re.initCause(e);
             throw re;
         }
+        owner = newOwner;
         generation++;
-        children.closeAll(true);
+        // A call that entered before this point may still be reaching the old session, one entering after sees the
+        // new owner and generation: the old session must not serve anyone else while the former run.
+        boolean callsOnOldSession = callsInFlight() != 0;
+        if (callsOnOldSession) {
+            old.callsStillRunning();
+        }
+        children.closeAll(!callsOnOldSession);
         synchronized (this) {
             metaData = null;
         }
         old.detach(this);
-        owner = newOwner;
     }
 
     int generation() {
@@ -223,12 +324,12 @@ public final class ConnectionHandle implements Connection {
 
     @Override
     public boolean isClosed() {
-        return closed;
+        return ((int) STATE.getVolatile(this) & CLOSED) != 0;
     }
 
     @Override
     public boolean isValid(int timeout) throws SQLException {
-        if (closed || refusal != null) {
+        if (isClosed() || refusal != null) {
             return false;
         }
         if (call(c -> owner.dialect().isValid(c, timeout))) {
@@ -242,7 +343,7 @@ public final class ConnectionHandle implements Connection {
 
     @Override
     public void abort(Executor executor) throws SQLException {
-        if (closed) {
+        if (isClosed()) {
             return;
         }
         owner.checkException(new SQLNonTransientConnectionException("proxyra: connection aborted by the application",
@@ -347,12 +448,7 @@ public final class ConnectionHandle implements Connection {
 
     @Override
     public void setAutoCommit(boolean autoCommit) throws SQLException {
-        physical();
-        try {
-            owner.setAutoCommit(autoCommit);
-        } catch (SQLException e) {
-            throw owner.checkException(e);
-        }
+        run(c -> owner.setAutoCommit(autoCommit));
     }
 
     @Override
@@ -362,22 +458,12 @@ public final class ConnectionHandle implements Connection {
 
     @Override
     public void commit() throws SQLException {
-        physical();
-        try {
-            owner.endTransaction(true);
-        } catch (SQLException e) {
-            throw owner.checkException(e);
-        }
+        run(c -> owner.endTransaction(true));
     }
 
     @Override
     public void rollback() throws SQLException {
-        physical();
-        try {
-            owner.endTransaction(false);
-        } catch (SQLException e) {
-            throw owner.checkException(e);
-        }
+        run(c -> owner.endTransaction(false));
     }
 
     @Override
@@ -581,7 +667,7 @@ public final class ConnectionHandle implements Connection {
         requireCaller("unwrap(" + iface.getName() + ")");
         Dialect.VendorInterface vendor = owner.dialect().vendorInterface(iface);
         if (vendor == null) {
-            physical();
+            checkUsable();
             throw new SQLException("proxyra: a connection handle cannot be unwrapped to " + iface.getName()
                     + ": the physical connection is never handed to the application; "
                     + owner.dialect().offeredVendorInterface().getName() + " is offered, limited to calls that"
@@ -601,6 +687,6 @@ public final class ConnectionHandle implements Connection {
 
     @Override
     public String toString() {
-        return "proxyra Connection[" + (refusal != null ? "refused" : identity) + (closed ? ", closed" : "") + "]";
+        return "proxyra Connection[" + (refusal != null ? "refused" : identity) + (isClosed() ? ", closed" : "") + "]";
     }
 }

@@ -12,9 +12,11 @@ import java.sql.Clob;
 import java.sql.Connection;
 import java.sql.DatabaseMetaData;
 import java.sql.NClob;
+import java.sql.ParameterMetaData;
 import java.sql.PreparedStatement;
 import java.sql.Ref;
 import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
 import java.sql.SQLFeatureNotSupportedException;
 import java.sql.SQLXML;
@@ -29,15 +31,17 @@ import dev.proxyra.dialect.Dialect;
 
 /**
  * The application's view of every JDBC object below a connection handle: statements, result sets
- * (including ref cursors and other results of {@code getObject}), metadata, arrays, LOBs, structs and refs,
- * and the driver interfaces a handle may be unwrapped to. Every call is checked against a closed handle,
- * every SQLException goes through the owner's fatal-error funnel, every JDBC object a call returns is
+ * (including ref cursors and other results of {@code getObject}), database, result set and parameter metadata,
+ * arrays, LOBs and their streams, structs and refs, and the driver interfaces a handle may be unwrapped to.
+ * Every call is counted in flight on the handle for as long as it runs (entering fails once the handle is
+ * closed, and a handle closed under a running call has its session discarded), every SQLException of an open
+ * handle goes through the owner's fatal-error funnel, every JDBC object or stream a call returns is
  * wrapped in turn (by what it is, not by the declared return type), and anything that would lead to the
  * physical connection leads to the handle instead. Wrappers of objects JDBC reports closed are released as
  * new ones are added, so a long-lived statement does not accumulate them. These interfaces are large and
  * hold no proxyra logic beyond that, so one proxy serves them all.
  */
-final class JdbcProxy implements InvocationHandler {
+final class JdbcProxy implements InvocationHandler, GuardedStreams.Guard {
     /**
      * Proxy constructors by interface. Held by this class, i.e. by the adapter's class loader only: a
      * ClassValue on the java.sql interfaces would store them in the JDK's own classes and keep the adapter's
@@ -47,16 +51,19 @@ final class JdbcProxy implements InvocationHandler {
 
     /** JDBC types that reach the connection, most specific first: results of these types are wrapped. */
     private static final Class<?>[] WRAPPED = {CallableStatement.class, PreparedStatement.class, Statement.class,
-        ResultSet.class, DatabaseMetaData.class, NClob.class, Clob.class, Blob.class, Array.class, SQLXML.class,
-        Struct.class, Ref.class};
+        ResultSet.class, DatabaseMetaData.class, ResultSetMetaData.class, ParameterMetaData.class, NClob.class,
+        Clob.class, Blob.class, Array.class, SQLXML.class, Struct.class, Ref.class};
 
     /**
-     * Values valid for their transaction rather than their statement (JDBC): they are not closed with the result
-     * set they came from and need no tracking, since every call checks the handle anyway.
+     * Values valid for their transaction rather than their statement (JDBC), and descriptions of a statement's
+     * columns and parameters (which drivers answer from the catalogue, on the connection, however long after):
+     * they are not closed with the object they came from and need no tracking, since every call checks the handle
+     * anyway.
      */
     private static boolean isValueObject(Class<?> type) {
         return type == NClob.class || type == Clob.class || type == Blob.class || type == Array.class
-                || type == SQLXML.class || type == Struct.class || type == Ref.class;
+                || type == SQLXML.class || type == Struct.class || type == Ref.class
+                || type == ResultSetMetaData.class || type == ParameterMetaData.class;
     }
 
     private final Class<?> type;
@@ -218,13 +225,32 @@ final class JdbcProxy implements InvocationHandler {
                 default -> "proxyra " + type.getSimpleName() + (closed ? " (closed)" : "");
             };
         }
-        if (vendor != null) {
-            try {
-                return invokeVendor(method, args);
-            } catch (SQLException e) {
-                throw declared(method, e);
-            }
+        if (vendor != null && method.getDeclaringClass().isAssignableFrom(Connection.class)) {
+            return invokeAsHandle(method, args); // the handle counts these calls itself
         }
+        if (!connection.enter()) {
+            return switch (name) {
+                case "close", "free" -> null;
+                case "isClosed" -> Boolean.TRUE;
+                default -> throw declared(method, ConnectionHandle.closedException(type.getSimpleName()));
+            };
+        }
+        try {
+            if (vendor != null) {
+                try {
+                    return invokeVendor(method, args);
+                } catch (SQLException e) {
+                    throw declared(method, e);
+                }
+            }
+            return invokeJdbc(proxy, method, args, name);
+        } finally {
+            connection.exit();
+        }
+    }
+
+    /** A call on a JDBC object, counted in flight on the handle. */
+    private Object invokeJdbc(Object proxy, Method method, Object[] args, String name) throws Throwable {
         switch (name) {
             case "close" -> {
                 if (!closed) {
@@ -234,7 +260,7 @@ final class JdbcProxy implements InvocationHandler {
                         try {
                             ((AutoCloseable) delegate).close();
                         } catch (SQLException e) {
-                            throw connection.owner().checkException(e);
+                            throw connection.failed(e);
                         }
                     }
                 }
@@ -312,13 +338,6 @@ final class JdbcProxy implements InvocationHandler {
             return closed || connection.isClosed() || connection.generation() != generation;
         }
         checkOpen();
-        if (method.getDeclaringClass().isAssignableFrom(Connection.class)) {
-            try {
-                return method.invoke(connection, args);
-            } catch (InvocationTargetException e) {
-                throw e.getCause();
-            }
-        }
         if (!vendor.allowed().contains(name)) {
             throw new SQLFeatureNotSupportedException("proxyra: " + type.getSimpleName() + "." + name + " is not"
                     + " available through proxyra: it would change the caller's session, or keep the physical connection,"
@@ -326,6 +345,23 @@ final class JdbcProxy implements InvocationHandler {
         }
         Object result = invokeDelegate(method, args);
         return wrapResult(vendor.binder().bind(result, delegate, this::checkOpen));
+    }
+
+    /** java.sql.Connection's own methods of a driver interface of the connection: the handle's. */
+    private Object invokeAsHandle(Method method, Object[] args) throws Throwable {
+        if (method.getName().equals("isClosed") && method.getParameterCount() == 0) {
+            return closed || connection.isClosed() || connection.generation() != generation;
+        }
+        try {
+            checkOpen();
+        } catch (SQLException e) {
+            throw declared(method, e);
+        }
+        try {
+            return method.invoke(connection, args);
+        } catch (InvocationTargetException e) {
+            throw e.getCause();
+        }
     }
 
     private Object unwrap(Object proxy, Class<?> iface) throws SQLException {
@@ -351,7 +387,7 @@ final class JdbcProxy implements InvocationHandler {
         try {
             return delegate instanceof Wrapper w && w.isWrapperFor(iface);
         } catch (SQLException e) {
-            throw connection.owner().checkException(e);
+            throw connection.failed(e);
         }
     }
 
@@ -361,7 +397,7 @@ final class JdbcProxy implements InvocationHandler {
         } catch (InvocationTargetException e) {
             Throwable cause = e.getCause();
             if (cause instanceof SQLException sql) {
-                throw connection.owner().checkException(sql);
+                throw connection.failed(sql);
             }
             throw cause;
         }
@@ -403,7 +439,29 @@ final class JdbcProxy implements InvocationHandler {
         if (result instanceof Object[] array && array.length > 0) {
             return wrapElements(array);
         }
-        return result;
+        return GuardedStreams.guard(result, this);
+    }
+
+    /**
+     * For the streams this object returned: a call in flight while the handle is open and, for a LOB, while it is not
+     * freed. A column's stream outlives its result set as far as the driver allows (pgjdbc's are in memory), never
+     * the handle.
+     */
+    @Override
+    public boolean enter() {
+        if (!connection.enter()) {
+            return false;
+        }
+        if ((closed && isValueObject(type)) || connection.generation() != generation) {
+            connection.exit();
+            return false;
+        }
+        return true;
+    }
+
+    @Override
+    public void exit() {
+        connection.exit();
     }
 
     static Class<?> wrappedType(Object result) {

@@ -35,6 +35,12 @@ public interface SessionOwner {
 
     void handleClosed(ConnectionHandle handle);
 
+    /**
+     * A handle closed while calls of the application were still inside the driver on this session: they can still
+     * change it after any reset, so it is never lent again (their work is cancelled when it is returned).
+     */
+    void callsStillRunning();
+
     void attach(ConnectionHandle handle, DbIdentity identity) throws SQLException;
 
     void detach(ConnectionHandle handle);

@@ -381,7 +381,13 @@ public final class IdentityPool implements AutoCloseable {
         Connection connection = session.connection();
         String reason = null;
         Discard discard = null;
-        if (session.isBroken()) {
+        if (session.callsStillRunning()) {
+            // Waiting for them would let one caller hold a return for as long as its SQL runs, and a reset done
+            // before they leave could be undone by them: stop them and never lend the session again.
+            discard = Discard.STATE_NOT_RESET;
+            reason = "calls of the application were still running on it when its handle closed";
+            dialect.cancelRunning(connection);
+        } else if (session.isBroken()) {
             discard = Discard.FATAL_ERROR;
             reason = "a fatal error was reported on it";
         } else if (session.identityMayHaveChanged() && dialect.identityChangeableBySql()) {

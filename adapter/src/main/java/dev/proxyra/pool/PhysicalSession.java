@@ -14,6 +14,7 @@ public final class PhysicalSession {
     private final SessionState state = new SessionState();
     private volatile boolean broken;
     private volatile boolean identityMayHaveChanged;
+    private volatile boolean callsStillRunning;
 
     PhysicalSession(Connection connection, DbIdentity identity) {
         this.connection = connection;
@@ -50,5 +51,17 @@ public final class PhysicalSession {
 
     boolean identityMayHaveChanged() {
         return identityMayHaveChanged;
+    }
+
+    /**
+     * A handle closed while the application's calls were still inside the driver on this connection: nothing done
+     * on it before they leave can be trusted to stay done. It is cancelled and discarded on release.
+     */
+    public void markCallsStillRunning() {
+        callsStillRunning = true;
+    }
+
+    boolean callsStillRunning() {
+        return callsStillRunning;
     }
 }

@@ -187,6 +187,13 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
         }
     }
 
+    @Override
+    public synchronized void callsStillRunning() {
+        if (session != null) {
+            session.markCallsStillRunning();
+        }
+    }
+
     // ---- errors ----
 
     /** The one path from "this error is fatal" to the connection error event. */
