@@ -18,6 +18,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import dev.proxyra.config.ExternalConfig;
+import dev.proxyra.config.ProxyraConfig;
+import dev.proxyra.dialect.PostgresRole;
+import dev.proxyra.identity.DbIdentity;
 import dev.proxyra.jdbc.ProxyraDataSource;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
 import dev.proxyra.testing.Adapters;
@@ -174,6 +177,29 @@ class SetUserSwitchTest {
             assertThat(whoami(c)).containsExactly("bob", "app_proxy");
         }
         assertThat(mcf.pool().discardedCount()).isZero();
+    }
+
+    @Test
+    void theIdentityCheckTravelsWithTheResetAndFindsASessionDiscardAllReturnedToTheProxyAccount(SetUserDatabase db)
+            throws Exception {
+        // Below the handles, whose text scan would discard such a session on return before any check.
+        PostgresRole dialect = new PostgresRole(ProxyraConfig.RoleSwitch.SET_USER);
+        DbIdentity alice = DbIdentity.of("alice", "alice");
+        DbIdentity bob = DbIdentity.of("bob", "bob");
+        try (Connection c = db.proxyAccount(); Statement s = c.createStatement()) {
+            dialect.changeIdentity(c, null, alice, true);
+            assertThat(dialect.verify(c, alice)).isTrue();
+            assertThat(dialect.changeIdentity(c, alice, bob, true)).as("alice to bob, checked").isTrue();
+            assertThat(whoami(c)).containsExactly("bob", "app_proxy");
+            s.execute("DISCARD ALL");
+            assertThat(whoami(c)).as("set_user does not stop DISCARD ALL").containsExactly("app_proxy", "app_proxy");
+            assertThatThrownBy(() -> s.execute("SET ROLE bob")).as("and it cannot become bob again")
+                    .hasMessageContaining("blocked by set_user");
+            assertThat(dialect.verify(c, bob)).isFalse();
+            assertThat(dialect.changeIdentity(c, bob, alice, true)).as("found in the switch's first round trip")
+                    .isFalse();
+            assertThat(whoami(c)).as("not switched: the pool discards it").containsExactly("app_proxy", "app_proxy");
+        }
     }
 
     @Test
