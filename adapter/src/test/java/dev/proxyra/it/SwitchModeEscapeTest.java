@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -43,8 +43,8 @@ class SwitchModeEscapeTest {
 
     private final List<ProxyraManagedConnectionFactory> factories = new ArrayList<>();
 
-    @BeforeAll
-    static void createFunctions(SetUserDatabase db) throws Exception {
+    @BeforeEach
+    void createFunctions(SetUserDatabase db) throws Exception {
         db.execute("CREATE OR REPLACE FUNCTION innocent(r text) RETURNS int LANGUAGE plpgsql AS"
                 + " $$ BEGIN EXECUTE 'SET ROLE ' || quote_ident(r); RETURN 1; END $$;"
                 + " GRANT EXECUTE ON FUNCTION innocent(text) TO callers;"
