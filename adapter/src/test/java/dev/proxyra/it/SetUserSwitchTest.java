@@ -203,6 +203,63 @@ class SetUserSwitchTest {
     }
 
     @Test
+    void setUsersOwnAllowListRefusesWith28000AndTheSessionGoesBackToItsCaller(SetUserDatabase db) throws Exception {
+        // the deployment docs/security.md recommends: set_user may only switch to members of a callers' group
+        db.execute("CREATE ROLE allowed_callers NOLOGIN; GRANT allowed_callers TO alice, bob");
+        allowList(db, "+allowed_callers");
+        try {
+            ProxyraDataSource ds = setUserPool(db);
+            int pid;
+            TestCallers.set("alice");
+            try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
+                pid = backendPid(c);
+            }
+            TestCallers.set("with space"); // granted to the proxy account, not in the allow list
+            assertThatThrownBy(ds::getConnection).isInstanceOfSatisfying(SQLException.class, e -> {
+                assertThat(e.getSQLState()).isEqualTo("28000");
+                assertThat(e.getMessage()).contains("set_user refused role \"with space\"");
+            });
+            TestCallers.set("alice");
+            try (Connection c = ds.getConnection()) {
+                assertThat(whoami(c)).containsExactly("alice", "app_proxy");
+                assertThat(backendPid(c)).as("set back to alice, not discarded").isEqualTo(pid);
+            }
+            mcf.close();
+            ds = setUserPool(db);
+            TestCallers.set("with space");
+            assertThatThrownBy(ds::getConnection).as("a fresh session").isInstanceOfSatisfying(SQLException.class,
+                    e -> assertThat(e.getSQLState()).isEqualTo("28000"));
+            TestCallers.set("bob");
+            try (Connection c = ds.getConnection()) {
+                assertThat(whoami(c)).containsExactly("bob", "app_proxy");
+            }
+            assertThat(mcf.pool().discardedCount()).isZero();
+        } finally {
+            allowList(db, null);
+            db.execute("DROP ROLE allowed_callers");
+        }
+    }
+
+    /** Sets the allow list server-wide and waits until a new session of the proxy account sees it. */
+    private static void allowList(SetUserDatabase db, String value) throws SQLException {
+        db.execute(value == null ? "ALTER SYSTEM RESET set_user.nosuperuser_target_allowlist"
+                : "ALTER SYSTEM SET set_user.nosuperuser_target_allowlist = '" + value + "'");
+        db.execute("SELECT pg_reload_conf()");
+        String expected = value == null ? "*" : value;
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            try (Connection c = db.proxyAccount(); Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("SHOW set_user.nosuperuser_target_allowlist")) {
+                rs.next();
+                if (expected.equals(rs.getString(1))) {
+                    return;
+                }
+            }
+            assertThat(System.nanoTime()).as("the server reloaded its configuration").isLessThan(deadline);
+        }
+    }
+
+    @Test
     void aCallersFailedOrRolledBackTransactionDoesNotUndoTheSwitch(SetUserDatabase db) throws Exception {
         ProxyraDataSource ds = setUserPool(db);
         TestCallers.set("alice");
