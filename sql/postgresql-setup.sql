@@ -56,3 +56,16 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON orders TO alice, bob;
 --   CREATE ROLE carol NOLOGIN;
 --   GRANT carol TO app_proxy;
 --   GRANT SELECT, INSERT, UPDATE, DELETE ON orders TO carol;
+
+-- Optional: RoleSwitch=SET_USER (see docs/security.md, "Switch modes on PostgreSQL"). The set_user
+-- extension (Debian: apt-get install postgresql-15-set-user) then blocks SET ROLE, RESET ROLE,
+-- SET SESSION AUTHORIZATION and set_config() in the caller's session; it does not block DISCARD ALL,
+-- and set_user 4.0.1 crashes the server process on RESET ALL while switched. Needs, in postgresql.conf:
+--   shared_preload_libraries = 'set_user'
+-- and a restart; then, as a superuser, in this database:
+--   CREATE EXTENSION set_user;
+--   GRANT EXECUTE ON FUNCTION set_user(text, text), reset_user(text) TO app_proxy;
+-- Never grant set_user to a caller role. set_user checks no membership itself: limit whom the proxy
+-- account may become, e.g. put the callers in a group role and set in postgresql.conf
+--   set_user.nosuperuser_target_allowlist = '+callers'
+-- (CREATE ROLE callers NOLOGIN; GRANT callers TO alice, bob;).

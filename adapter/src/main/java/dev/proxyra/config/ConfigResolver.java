@@ -76,6 +76,7 @@ public final class ConfigResolver {
                 ProxyraConfig.UnauthenticatedAccess.valueOf(v.choice(Setting.UNAUTHENTICATED_ACCESS)),
                 v.flag(Setting.ALLOW_EXPLICIT_USER),
                 ProxyraConfig.IdentityCheck.valueOf(v.choice(Setting.IDENTITY_CHECK)),
+                roleSwitch(dialect, ProxyraConfig.RoleSwitch.valueOf(v.choice(Setting.ROLE_SWITCH))),
                 poolName(v.text(Setting.POOL_NAME)),
                 v.prefix);
     }
@@ -107,6 +108,15 @@ public final class ConfigResolver {
             throw new InvalidConfigurationException("proxyra: Dialect " + configured.toLowerCase(Locale.ROOT)
                     + " does not fit URL '" + Redact.url(url) + "', which is a "
                     + fromUrl.name().toLowerCase(Locale.ROOT) + " URL; allowed values: auto, oracle, postgresql");
+        }
+        return chosen;
+    }
+
+    /** set_user is a PostgreSQL extension: refused with any other dialect, so nobody relies on it there. */
+    private static ProxyraConfig.RoleSwitch roleSwitch(DialectKind dialect, ProxyraConfig.RoleSwitch chosen) {
+        if (chosen == ProxyraConfig.RoleSwitch.SET_USER && dialect != DialectKind.POSTGRESQL) {
+            throw new InvalidConfigurationException("proxyra: RoleSwitch SET_USER applies to PostgreSQL only; remove it"
+                    + " for a " + dialect.name().toLowerCase(Locale.ROOT) + " URL (allowed values: SET_ROLE, SET_USER)");
         }
         return chosen;
     }

@@ -33,6 +33,7 @@ public record ProxyraConfig(
         UnauthenticatedAccess unauthenticatedAccess,
         boolean allowExplicitUser,
         IdentityCheck identityCheck,
+        RoleSwitch roleSwitch,
         String poolName,
         String configPrefix) {
 
@@ -41,6 +42,8 @@ public record ProxyraConfig(
     public enum UnauthenticatedAccess { DENY, METADATA_ONLY, PROXY_USER }
 
     public enum IdentityCheck { VERIFY, SCAN }
+
+    public enum RoleSwitch { SET_ROLE, SET_USER }
 
     public ProxyraConfig {
         principalMap = Map.copyOf(principalMap);
@@ -64,6 +67,7 @@ public record ProxyraConfig(
                 + ", principalMap=" + principalMap + ", requirePrincipalMapping=" + requirePrincipalMapping
                 + ", principalCase=" + principalCase + ", roleMap=" + roleMap + ", clientIdentifier=" + clientIdentifier + ", unauthenticatedAccess=" + unauthenticatedAccess
                 + ", allowExplicitUser=" + allowExplicitUser + ", identityCheck=" + identityCheck
+                + ", roleSwitch=" + roleSwitch
                 + (poolName != null ? ", poolName=" + poolName : "") + ", configPrefix=" + configPrefix + "]";
     }
 }

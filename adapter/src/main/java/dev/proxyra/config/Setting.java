@@ -88,6 +88,14 @@ public enum Setting {
                     + " database before a pooled session is reused (one round trip; none extra when the reuse switches"
                     + " identity); SCAN only inspects the application's SQL text.",
             "VERIFY", "SCAN"),
+    ROLE_SWITCH("RoleSwitch", String.class, "SET_ROLE", false,
+            "PostgreSQL: how a session becomes the caller. SET_ROLE: SET ROLE, which the caller's own SQL can undo"
+                    + " within its lending (see the security model). SET_USER: the set_user extension's set_user(role,"
+                    + " token), which blocks SET ROLE, RESET ROLE, SET SESSION AUTHORIZATION and set_config() until"
+                    + " proxyra's reset_user(token); the pool refuses to start without the extension preloaded, created"
+                    + " and executable by the proxy account. Not the default: set_user 4.0.1 crashes the server process"
+                    + " on RESET ALL while switched, and DISCARD ALL still returns to the proxy account.",
+            "SET_ROLE", "SET_USER"),
     POOL_NAME("PoolName", String.class, null, false,
             "The pool's name in JMX (dev.proxyra:type=Pool,name=PoolName) and in log lines: letters, digits and . _ - @,"
                     + " at most 64. Unset: the proxy account and the database of the URL, e.g. app_proxy@erp."),

@@ -11,7 +11,8 @@ import dev.proxyra.identity.DbIdentity;
 /**
  * What differs between databases: how an identity is opened and closed on a physical connection, how
  * a session's state is reset, how it is verified, and what an error means. One implementation per
- * database, stateless. The session lifecycle that uses it is {@link dev.proxyra.pool.IdentityPool}.
+ * database, stateless but for what a mode of a pool keeps per physical connection (PostgreSQL's set_user
+ * tokens): one instance per pool. The session lifecycle that uses it is {@link dev.proxyra.pool.IdentityPool}.
  */
 public interface Dialect {
 
@@ -219,6 +220,14 @@ public interface Dialect {
         return switch (kind) {
             case ORACLE -> new OracleProxySession();
             case POSTGRESQL -> new PostgresRole();
+        };
+    }
+
+    /** The dialect of one pool: PostgreSQL's keeps what RoleSwitch=SET_USER needs per physical connection. */
+    static Dialect of(ProxyraConfig config) {
+        return switch (config.dialect()) {
+            case ORACLE -> new OracleProxySession();
+            case POSTGRESQL -> new PostgresRole(config.roleSwitch());
         };
     }
 }

@@ -5,6 +5,8 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
 
@@ -17,9 +19,21 @@ import dev.proxyra.identity.DbIdentity;
 
 /**
  * PostgreSQL: the pool logs in as a proxy role that is a member of the callers' roles; each identity
- * is a {@code SET ROLE} with a safely quoted name, {@code RESET ROLE} returns to the proxy role.
+ * is a {@code SET ROLE} with a safely quoted name, {@code RESET ROLE} returns to the proxy role. With
+ * {@code RoleSwitch=SET_USER} the identity is the set_user extension's instead ({@link PostgresSetUser}).
  */
 public final class PostgresRole implements Dialect {
+    /** Null: SET ROLE. */
+    private final PostgresSetUser setUser;
+
+    public PostgresRole() {
+        this(ProxyraConfig.RoleSwitch.SET_ROLE);
+    }
+
+    public PostgresRole(ProxyraConfig.RoleSwitch roleSwitch) {
+        this.setUser = roleSwitch == ProxyraConfig.RoleSwitch.SET_USER ? new PostgresSetUser() : null;
+    }
+
     /**
      * Statements that can change current_user: SET [SESSION|LOCAL] ROLE, RESET ROLE, RESET ALL,
      * SET SESSION AUTHORIZATION, set_config(...), DISCARD ALL. Deliberately broad: a false positive
@@ -56,7 +70,7 @@ public final class PostgresRole implements Dialect {
     private static final String BACK_TO_LOGIN_ROLE = "SET ROLE NONE";
 
     /** Asked before a reused session serves another identity, in the same round trip as the switch. */
-    private static final String WHO_AM_I = "select current_user, session_user";
+    static final String WHO_AM_I = "select current_user, session_user";
 
     /**
      * What DISCARD ALL does to what a caller can leave behind, as statements that may share one round trip (DISCARD
@@ -98,6 +112,9 @@ public final class PostgresRole implements Dialect {
     @Override
     public boolean changeIdentity(Connection physical, DbIdentity previous, DbIdentity next, boolean verify)
             throws SQLException {
+        if (setUser != null) {
+            return changeIdentityWithSetUser(physical, previous, next, verify);
+        }
         String setRole = setRole(physical, next);
         if (previous == null) {
             // A new session: first, in the same round trip, whether it got role defaults at login (see
@@ -148,6 +165,68 @@ public final class PostgresRole implements Dialect {
         return ranAsPrevious;
     }
 
+    /**
+     * RoleSwitch=SET_USER. A fresh session: set_user, one round trip. A reused one: [the check,] reset_user, in one
+     * round trip and only when {@code next} may be switched to, so a refusal leaves the session as it was; then the
+     * reset and set_user in another (set_user acts at its transaction's commit, and refuses to share a transaction
+     * with reset_user's).
+     */
+    private boolean changeIdentityWithSetUser(Connection physical, DbIdentity previous, DbIdentity next,
+                                              boolean verify) throws SQLException {
+        if (previous == null) {
+            if (next.isProxyAccount()) {
+                setUser.checkFresh(physical);
+                try (Statement s = physical.createStatement()) {
+                    s.execute(BACK_TO_LOGIN_ROLE);
+                }
+            } else {
+                setUser.enterFresh(physical, next);
+            }
+            return true;
+        }
+        if (!setUser.leave(physical, previous, next, verify)) {
+            return false;
+        }
+        List<String> values = new ArrayList<>();
+        if (next.isProxyAccount()) {
+            try (Statement s = physical.createStatement()) {
+                values = values(s, s.execute(BACK_TO_LOGIN_ROLE + "; " + RESET_SESSION));
+            }
+        } else {
+            try (PreparedStatement s = setUser.resetAndEnter(physical, RESET_SESSION, next)) {
+                boolean first;
+                try {
+                    first = s.execute();
+                } catch (SQLException e) {
+                    throw setUser.afterFailedEnter(physical, previous, next, e);
+                }
+                values = values(s, first);
+                values.remove(values.size() - 1); // set_user's
+            }
+        }
+        String sqlPrepared = values.isEmpty() ? null : values.get(values.size() - 1);
+        if (sqlPrepared == null || !sqlPrepared.equals("0")) {
+            try (Statement s = physical.createStatement()) {
+                s.execute(DEALLOCATE_SQL_PREPARED);
+            }
+        }
+        physical.unwrap(BaseConnection.class).getQueryExecutor().getNotifications();
+        return true;
+    }
+
+    /** The first column of the first row of every result of {@code s}, in order (null for an empty one). */
+    private static List<String> values(Statement s, boolean resultSet) throws SQLException {
+        List<String> values = new ArrayList<>();
+        for (boolean isResultSet = resultSet; isResultSet || s.getUpdateCount() != -1; isResultSet = s.getMoreResults()) {
+            if (isResultSet) {
+                try (ResultSet rs = s.getResultSet()) {
+                    values.add(rs.next() ? rs.getString(1) : null);
+                }
+            }
+        }
+        return values;
+    }
+
     private static String setRole(Connection physical, DbIdentity identity) throws SQLException {
         if (identity.isProxyAccount()) {
             return BACK_TO_LOGIN_ROLE;
@@ -172,6 +251,9 @@ public final class PostgresRole implements Dialect {
 
     @Override
     public void reset(Connection physical) throws SQLException {
+        if (setUser != null) {
+            setUser.reset(physical);
+        }
         try (Statement s = physical.createStatement()) {
             s.execute(BACK_TO_LOGIN_ROLE);
         }
@@ -280,7 +362,7 @@ public final class PostgresRole implements Dialect {
         }
     }
 
-    private static boolean runsAs(ResultSet rs, DbIdentity identity) throws SQLException {
+    static boolean runsAs(ResultSet rs, DbIdentity identity) throws SQLException {
         if (!rs.next()) {
             return false;
         }

@@ -64,7 +64,7 @@ public final class PoolRegistry implements AutoCloseable {
             if (ofResourceAdapter) {
                 prepareProcessWideState(); // a server may open pools before it starts the adapter
             }
-            entry = new Entry(new IdentityPool(config, Dialect.of(config.dialect()), key.user(), key.password()));
+            entry = new Entry(new IdentityPool(config, Dialect.of(config), key.user(), key.password()));
             pools.put(key, entry);
         }
         entry.users.add(user);

@@ -109,6 +109,8 @@ public class ProxyraManagedConnectionFactory
     public void setAllowExplicitUser(Boolean value) { set(Setting.ALLOW_EXPLICIT_USER, value); }
     public String getIdentityCheck() { return (String) get(Setting.IDENTITY_CHECK); }
     public void setIdentityCheck(String value) { set(Setting.IDENTITY_CHECK, value); }
+    public String getRoleSwitch() { return (String) get(Setting.ROLE_SWITCH); }
+    public void setRoleSwitch(String value) { set(Setting.ROLE_SWITCH, value); }
     public String getPoolName() { return (String) get(Setting.POOL_NAME); }
     public void setPoolName(String value) { set(Setting.POOL_NAME, value); }
     public String getConfigPrefix() { return (String) get(Setting.CONFIG_PREFIX); }

@@ -37,8 +37,19 @@ class ConfigResolverTest {
         assertThat(c.unauthenticatedAccess()).isEqualTo(ProxyraConfig.UnauthenticatedAccess.DENY);
         assertThat(c.principalCase()).isEqualTo(ProxyraConfig.PrincipalCase.AS_IS);
         assertThat(c.identityCheck()).isEqualTo(ProxyraConfig.IdentityCheck.VERIFY);
+        assertThat(c.roleSwitch()).isEqualTo(ProxyraConfig.RoleSwitch.SET_ROLE);
         assertThat(c.allowExplicitUser()).isFalse();
         assertThat(c.configPrefix()).isEqualTo("proxyra");
+    }
+
+    @Test
+    void setUserIsAPostgresqlSwitchMode() {
+        assertThat(resolve(pool(Setting.URL, PG, Setting.ROLE_SWITCH, "set_user"), Map.of()).roleSwitch())
+                .isEqualTo(ProxyraConfig.RoleSwitch.SET_USER);
+        assertThatThrownBy(() -> resolve(pool(Setting.URL, "jdbc:oracle:thin:@//db:1521/ERP", Setting.ROLE_SWITCH, "SET_USER"), Map.of()))
+                .isInstanceOf(InvalidConfigurationException.class)
+                .hasMessageContaining("RoleSwitch SET_USER applies to PostgreSQL only")
+                .hasMessageContaining("allowed values: SET_ROLE, SET_USER");
     }
 
     @Test
@@ -133,6 +144,7 @@ class ConfigResolverTest {
         "UNAUTHENTICATED_ACCESS|ALLOW|invalid UnauthenticatedAccess 'ALLOW' (from pool property UnauthenticatedAccess): allowed values are DENY, METADATA_ONLY, PROXY_USER",
         "PRINCIPAL_CASE|title|invalid PrincipalCase 'title' (from pool property PrincipalCase): allowed values are UPPER, LOWER, AS_IS",
         "IDENTITY_CHECK|NONE|invalid IdentityCheck 'NONE' (from pool property IdentityCheck): allowed values are VERIFY, SCAN",
+        "ROLE_SWITCH|AUTO|invalid RoleSwitch 'AUTO' (from pool property RoleSwitch): allowed values are SET_ROLE, SET_USER",
         "ALLOW_EXPLICIT_USER|yes|invalid AllowExplicitUser 'yes' (from pool property AllowExplicitUser): allowed values are true, false",
         "PRINCIPAL_MAP|alice|invalid PrincipalMap entry 'alice': expected caller=DB_USER pairs",
         "DIALECT|oracle|Dialect oracle does not fit URL",
