@@ -68,7 +68,9 @@ public enum Setting {
     REQUIRE_PRINCIPAL_MAPPING("RequirePrincipalMapping", Boolean.class, "false", false,
             "When true, a caller that PrincipalMap does not name is refused instead of used under its own name."),
     PRINCIPAL_CASE("PrincipalCase", String.class, null, false,
-            "Case applied to unmapped caller names: UPPER, LOWER or AS_IS. Unset: UPPER for Oracle, AS_IS for PostgreSQL.",
+            "Case applied to unmapped caller names: UPPER, LOWER or AS_IS, letter by letter; a name with a letter that"
+                    + " would become another letter's case (KELVIN SIGN, dotless i, long s, titlecase letters) is refused."
+                    + " Unset: UPPER for Oracle, AS_IS for PostgreSQL.",
             "UPPER", "LOWER", "AS_IS"),
     ROLE_MAP("RoleMap", String.class, null, false,
             "Oracle: container groups to database roles enabled in the caller's proxy session (PROXY_ROLES),"
