@@ -104,8 +104,12 @@ class OracleThroughUcpTest {
         assertThat(mcf.pool().identitySwitches()).isEqualTo(2);
     }
 
+    /**
+     * Two callers of one database user: the second gets a proxy session of its own, so nothing the first one's SQL
+     * left (package state, ALTER SESSION settings, temporary table rows) reaches it, and its own client identifier.
+     */
     @Test
-    void theClientIdentifierFollowsTheCallerEvenOnAWarmSession() throws Exception {
+    void twoCallersOfOneDatabaseUserEachGetTheirOwnProxySession() throws Exception {
         mcf.setPrincipalMap("alice=SHARED,bob=SHARED");
         use("alice");
         use("alice");
@@ -113,21 +117,25 @@ class OracleThroughUcpTest {
         assertThat(sessionCalls(physical(0))).containsExactly(
                 "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=SHARED})",
                 "setClientInfo(OCSID.CLIENTID=alice)",
+                "close(PROXY_SESSION)",
+                "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=SHARED})",
                 "setClientInfo(OCSID.CLIENTID=bob)");
-        assertThat(mcf.pool().identitySwitches()).isEqualTo(1);
+        assertThat(mcf.pool().identitySwitches()).isEqualTo(2);
     }
 
     @Test
     void aFailedTagLeavesNoLabelThatCouldServeTheProxyAccountAsTheCaller() throws Exception {
         mcf.setPrincipalMap("alice=SHARED,bob=SHARED");
         use("alice");
-        physical(0).failNext(new SQLClientInfoException("scripted tag failure", Map.of()));
+        physical(0).failNext("setClientInfo", new SQLClientInfoException("scripted tag failure", Map.of()));
         // A pooled session in an unknown state is never lent again: bob is served on a new physical connection,
-        // and the one still labelled SHARED is gone.
+        // and the one with SHARED's proxy session is gone.
         use("bob");
         assertThat(sessionCalls(physical(0))).containsExactly(
                 "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=SHARED})",
                 "setClientInfo(OCSID.CLIENTID=alice)",
+                "close(PROXY_SESSION)",
+                "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=SHARED})",
                 "setClientInfo -> 0",
                 "close()");
         assertThat(sessionCalls(physical(1))).containsExactly(
