@@ -115,7 +115,8 @@ public enum Setting {
         this.defaultValue = defaultValue;
         this.secret = secret;
         this.description = description;
-        this.allowedValues = List.of(allowed);
+        // a flag: true or false, matched ignoring case (ConfigResolver), and nothing else
+        this.allowedValues = type == Boolean.class && allowed.length == 0 ? List.of("true", "false") : List.of(allowed);
     }
 
     /** The public property name, e.g. {@code MaxPoolSize}. */
@@ -123,9 +124,19 @@ public enum Setting {
         return propertyName;
     }
 
-    /** {@code String}, {@code Integer} or {@code Boolean}. */
+    /** {@code String}, {@code Integer} or {@code Boolean}: the kind of value, as the reference documents it. */
     public Class<?> type() {
         return type;
+    }
+
+    /**
+     * The type of the factory's JavaBean property and of ra.xml's {@code config-property-type}: a flag is a
+     * {@code String} that proxyra parses itself, accepting only true or false. Declared as {@code java.lang.Boolean},
+     * the server would convert it first, as {@code Boolean.valueOf} does: {@code RequirePrincipalMapping=yes} would
+     * arrive as false and fail open.
+     */
+    public Class<?> beanType() {
+        return type == Boolean.class ? String.class : type;
     }
 
     /** The built-in default as text, or null when there is none. */

@@ -190,7 +190,7 @@ class ConfigResolverTest {
         mcf.setURL("jdbc:oracle:thin:@//h:1521/svc");
         mcf.setUser("app_proxy");
         mcf.setPassword("s3cr3t-value");
-        mcf.setFastConnectionFailoverEnabled(true);
+        mcf.setFastConnectionFailoverEnabled("true");
         mcf.setONSConfiguration("nodes=rac1:6200,rac2:6200\nwalletfile=/w/ewallet.p12\nwalletpassword=w4ll3t");
         assertThat(mcf.toString()).doesNotContain("w4ll3t").contains("walletpassword=***").contains("rac1:6200");
         assertThat(mcf.config().toString()).doesNotContain("w4ll3t").contains("walletpassword=***");
@@ -206,11 +206,11 @@ class ConfigResolverTest {
     @Test
     void everySettingIsAFactoryJavaBeanProperty() throws Exception {
         for (Setting s : Setting.values()) {
-            var setter = ProxyraManagedConnectionFactory.class.getMethod("set" + s.propertyName(), s.type());
+            var setter = ProxyraManagedConnectionFactory.class.getMethod("set" + s.propertyName(), s.beanType());
             var getter = ProxyraManagedConnectionFactory.class.getMethod("get" + s.propertyName());
-            assertThat(getter.getReturnType()).isEqualTo(s.type());
+            assertThat(getter.getReturnType()).isEqualTo(s.beanType());
             ProxyraManagedConnectionFactory mcf = new ProxyraManagedConnectionFactory();
-            Object value = s.type() == Integer.class ? Integer.valueOf(3) : s.type() == Boolean.class ? Boolean.TRUE : "v";
+            Object value = s.beanType() == Integer.class ? Integer.valueOf(3) : s.type() == Boolean.class ? "true" : "v";
             setter.invoke(mcf, value);
             assertThat(getter.invoke(mcf)).isEqualTo(value);
         }

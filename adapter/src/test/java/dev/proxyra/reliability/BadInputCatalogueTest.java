@@ -101,7 +101,7 @@ class BadInputCatalogueTest {
                         "no caller could be resolved", null, false),
                 new Case("caller not in PrincipalMap with RequirePrincipalMapping=true", f -> {
                     f.setPrincipalMap("alice=alice");
-                    f.setRequirePrincipalMapping(true);
+                    f.setRequirePrincipalMapping("true");
                 }, Request.as("bob"), "28000", "is not in PrincipalMap", null, false),
                 refused("empty name", "", "is empty"),
                 refused("blank name", "   ", "is empty"),
@@ -129,7 +129,7 @@ class BadInputCatalogueTest {
                 served("unicode granted role", "Zo\u00eb \u00dcn\u00efc\u00f8d\u00e9"),
                 new Case("explicit user without AllowExplicitUser", f -> { }, Request.explicit("alice", null), "28000",
                         "AllowExplicitUser=true", null, false),
-                new Case("explicit user with a password on PostgreSQL", f -> f.setAllowExplicitUser(true),
+                new Case("explicit user with a password on PostgreSQL", f -> f.setAllowExplicitUser("true"),
                         Request.explicit("alice", "secret-x"), "28000", "password cannot be checked on PostgreSQL", null, false),
                 badConfig("wrong proxy password", f -> f.setPassword(WRONG_PASSWORD), "28000", "cannot log in"),
                 badConfig("no proxy password", f -> f.setPassword(null), "28000", "cannot log in"),
