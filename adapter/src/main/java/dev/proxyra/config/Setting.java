@@ -88,7 +88,8 @@ public enum Setting {
     IDENTITY_CHECK("IdentityCheck", String.class, "VERIFY", false,
             "PostgreSQL: how a role changed by application SQL is kept from the next borrower. VERIFY asks the"
                     + " database before a pooled session is reused (one round trip; none extra when the reuse switches"
-                    + " identity); SCAN only inspects the application's SQL text.",
+                    + " identity); SCAN only inspects the application's SQL text: it saves that round trip but is not a"
+                    + " security control (a role set inside a function or a DO block passes it).",
             "VERIFY", "SCAN"),
     POOL_NAME("PoolName", String.class, null, false,
             "The pool's name in JMX (dev.proxyra:type=Pool,name=PoolName) and in log lines: letters, digits and . _ - @,"
