@@ -55,13 +55,13 @@ public final class ConfigResolver {
                 v.text(Setting.USER),
                 v.secret(Setting.PASSWORD),
                 dialect,
-                v.text(Setting.CONNECTION_FACTORY_CLASS_NAME),
+                connectionFactoryClassName(v.text(Setting.CONNECTION_FACTORY_CLASS_NAME)),
                 initial, min, max,
-                v.count(Setting.CONNECTION_WAIT_TIMEOUT, 1), // with 0, UCP 23.26 refuses every borrow that needs a new connection
-                v.count(Setting.INACTIVE_CONNECTION_TIMEOUT, 0),
+                v.seconds(Setting.CONNECTION_WAIT_TIMEOUT, 1), // with 0, UCP 23.26 refuses every borrow that needs a new connection
+                v.seconds(Setting.INACTIVE_CONNECTION_TIMEOUT, 0),
                 v.flag(Setting.VALIDATE_CONNECTION_ON_BORROW),
-                v.count(Setting.NETWORK_TIMEOUT, 0),
-                v.count(Setting.ABANDONED_CONNECTION_TIMEOUT, 0),
+                v.seconds(Setting.NETWORK_TIMEOUT, 0),
+                v.seconds(Setting.ABANDONED_CONNECTION_TIMEOUT, 0),
                 v.flag(Setting.LEAK_DETECTION),
                 oracleOnly(dialect, Setting.FAST_CONNECTION_FAILOVER_ENABLED, v.flag(Setting.FAST_CONNECTION_FAILOVER_ENABLED)),
                 oracleOnly(dialect, Setting.ONS_CONFIGURATION, v.text(Setting.ONS_CONFIGURATION)),
@@ -79,6 +79,52 @@ public final class ConfigResolver {
                 roleSwitch(dialect, ProxyraConfig.RoleSwitch.valueOf(v.choice(Setting.ROLE_SWITCH))),
                 poolName(v.text(Setting.POOL_NAME)),
                 v.prefix);
+    }
+
+    /**
+     * UCP opens physical connections with an instance of this class: one it cannot load or use would fail every
+     * borrow with a message about the URL. Loaded as UCP loads it (the adapter's class loader, else the thread's),
+     * not initialised.
+     */
+    private static String connectionFactoryClassName(String name) {
+        if (name == null) {
+            return null;
+        }
+        String expected = "expected a public javax.sql.DataSource, XADataSource or ConnectionPoolDataSource class with a"
+                + " public no-argument constructor, e.g. oracle.jdbc.pool.OracleDataSource,"
+                + " oracle.jdbc.replay.OracleDataSourceImpl or dev.proxyra.dialect.PostgresDataSource";
+        Class<?> factory = null;
+        for (ClassLoader loader : new ClassLoader[] {ConfigResolver.class.getClassLoader(),
+                Thread.currentThread().getContextClassLoader()}) {
+            try {
+                factory = Class.forName(name, false, loader);
+                break;
+            } catch (ClassNotFoundException | LinkageError | IllegalArgumentException notThere) {
+                // the other loader, or the refusal below
+            }
+        }
+        String shown = name.replaceAll("\\p{Cntrl}", "?");
+        if (factory == null) {
+            throw new InvalidConfigurationException("proxyra: invalid ConnectionFactoryClassName '" + shown
+                    + "': no such class can be loaded; " + expected);
+        }
+        boolean dataSource = javax.sql.DataSource.class.isAssignableFrom(factory)
+                || javax.sql.XADataSource.class.isAssignableFrom(factory)
+                || javax.sql.ConnectionPoolDataSource.class.isAssignableFrom(factory);
+        boolean instantiable = java.lang.reflect.Modifier.isPublic(factory.getModifiers())
+                && !factory.isInterface() && !java.lang.reflect.Modifier.isAbstract(factory.getModifiers());
+        if (dataSource && instantiable) {
+            try {
+                instantiable = java.lang.reflect.Modifier.isPublic(factory.getConstructor().getModifiers());
+            } catch (NoSuchMethodException | LinkageError | SecurityException e) {
+                instantiable = false;
+            }
+        }
+        if (!dataSource || !instantiable) {
+            throw new InvalidConfigurationException("proxyra: invalid ConnectionFactoryClassName '" + shown + "': "
+                    + (dataSource ? "it cannot be instantiated" : "not a data source") + "; " + expected);
+        }
+        return name;
     }
 
     private static final java.util.regex.Pattern POOL_NAME = java.util.regex.Pattern.compile("[A-Za-z0-9._@-]{1,64}");
@@ -160,6 +206,9 @@ public final class ConfigResolver {
         return map;
     }
 
+    /** The most seconds whose milliseconds fit an int. */
+    static final int MAX_SECONDS = Integer.MAX_VALUE / 1000;
+
     /** Reads one setting through the precedence chain and converts it, with messages naming the property. */
     private static final class Values {
         private final Map<Setting, ?> pool;
@@ -234,6 +283,10 @@ public final class ConfigResolver {
         }
 
         int count(Setting s, int minimum) {
+            return count(s, minimum, Integer.MAX_VALUE, " >= " + minimum);
+        }
+
+        private int count(Setting s, int minimum, int maximum, String range) {
             String[] r = raw(s);
             int value;
             try {
@@ -241,11 +294,20 @@ public final class ConfigResolver {
             } catch (NumberFormatException e) {
                 value = Integer.MIN_VALUE;
             }
-            if (value < minimum) {
+            if (value < minimum || value > maximum) {
                 throw new InvalidConfigurationException("proxyra: invalid " + s.propertyName() + " '" + r[0]
-                        + "' (from " + r[1] + "): expected a whole number >= " + minimum);
+                        + "' (from " + r[1] + "): expected a whole number" + range);
             }
             return value;
+        }
+
+        /**
+         * A number of seconds: at most {@link #MAX_SECONDS}, so that the drivers' and UCP's milliseconds still fit an
+         * int (pgjdbc reads NetworkTimeout=2147484 as a negative socket timeout and reports an invalid URL).
+         */
+        int seconds(Setting s, int minimum) {
+            return count(s, minimum, MAX_SECONDS, " of seconds from " + minimum + " to " + MAX_SECONDS
+                    + " (about 24 days: the drivers count it in milliseconds, in an int)");
         }
 
         boolean flag(Setting s) {

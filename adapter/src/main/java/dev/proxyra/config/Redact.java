@@ -4,16 +4,26 @@ import java.util.regex.Pattern;
 
 /** Removes secrets from text that may reach a log line or an exception. */
 public final class Redact {
+    /**
+     * A password parameter's value, up to the next {@code &}: pgjdbc (and Oracle's Easy Connect parameters) split a
+     * URL's parameters at {@code &} only, so a {@code ;}, {@code )} or space is part of the password, and so is
+     * everything after it up to the next parameter. The name matches in any case and URL-encoded {@code =}, and
+     * inside longer names (sslpassword, wallet_password): masking too much costs nothing.
+     */
     private static final Pattern URL_SECRET = Pattern.compile(
-            "(?i)((?:password|passwd|pwd|sslpassword)\\s*=\\s*)[^&;)\\s]*");
+            "(?i)((?:password|passwd|pwd)\\s*(?:=|%3D)\\s*)[^&\\r\\n]*");
+    /** In settings such as ONSConfiguration, one per line: the value runs to the end of the line. */
+    private static final Pattern SETTINGS_SECRET = Pattern.compile("(?i)((?:password|passwd|pwd)\\s*=\\s*)[^\\r\\n]*");
     private static final Pattern URL_USERINFO = Pattern.compile("(//[^/@:]+):[^/@]*@");
+    /** Oracle's user/password@connect-string, the password perhaps quoted (then it may hold an @). */
+    private static final Pattern ORACLE_USER_PASSWORD = Pattern.compile("(jdbc:oracle:[a-z]+:[^/@:]+)/(?:\"[^\"]*\"|[^@]*)@");
 
     private Redact() {
     }
 
     /** Settings text such as ONSConfiguration with any {@code ...password=} value replaced by ***. */
     public static String settings(String text) {
-        return text == null ? null : URL_SECRET.matcher(text).replaceAll("$1***");
+        return text == null ? null : SETTINGS_SECRET.matcher(text).replaceAll("$1***");
     }
 
     /** A JDBC URL with any password parameter or user-info password replaced by ***. */
@@ -23,7 +33,6 @@ public final class Redact {
         }
         String s = URL_SECRET.matcher(url).replaceAll("$1***");
         s = URL_USERINFO.matcher(s).replaceAll("$1:***@");
-        // Oracle's user/password@host form
-        return s.replaceAll("(jdbc:oracle:[a-z]+:[^/@:]+)/[^@]*@", "$1/***@");
+        return ORACLE_USER_PASSWORD.matcher(s).replaceAll("$1/***@");
     }
 }

@@ -68,7 +68,9 @@ public enum Setting {
     REQUIRE_PRINCIPAL_MAPPING("RequirePrincipalMapping", Boolean.class, "false", false,
             "When true, a caller that PrincipalMap does not name is refused instead of used under its own name."),
     PRINCIPAL_CASE("PrincipalCase", String.class, null, false,
-            "Case applied to unmapped caller names: UPPER, LOWER or AS_IS. Unset: UPPER for Oracle, AS_IS for PostgreSQL.",
+            "Case applied to unmapped caller names: UPPER, LOWER or AS_IS, letter by letter; a name with a letter that"
+                    + " would become another letter's case (KELVIN SIGN, dotless i, long s, titlecase letters) is refused."
+                    + " Unset: UPPER for Oracle, AS_IS for PostgreSQL.",
             "UPPER", "LOWER", "AS_IS"),
     ROLE_MAP("RoleMap", String.class, null, false,
             "Oracle: container groups to database roles enabled in the caller's proxy session (PROXY_ROLES),"
@@ -86,7 +88,8 @@ public enum Setting {
     IDENTITY_CHECK("IdentityCheck", String.class, "VERIFY", false,
             "PostgreSQL: how a role changed by application SQL is kept from the next borrower. VERIFY asks the"
                     + " database before a pooled session is reused (one round trip; none extra when the reuse switches"
-                    + " identity); SCAN only inspects the application's SQL text.",
+                    + " identity); SCAN only inspects the application's SQL text: it saves that round trip but is not a"
+                    + " security control (a role set inside a function or a DO block passes it).",
             "VERIFY", "SCAN"),
     ROLE_SWITCH("RoleSwitch", String.class, "SET_ROLE", false,
             "PostgreSQL: how a session becomes the caller. SET_ROLE: SET ROLE, which the caller's own SQL can undo"
@@ -121,7 +124,8 @@ public enum Setting {
         this.defaultValue = defaultValue;
         this.secret = secret;
         this.description = description;
-        this.allowedValues = List.of(allowed);
+        // a flag: true or false, matched ignoring case (ConfigResolver), and nothing else
+        this.allowedValues = type == Boolean.class && allowed.length == 0 ? List.of("true", "false") : List.of(allowed);
     }
 
     /** The public property name, e.g. {@code MaxPoolSize}. */
@@ -129,9 +133,19 @@ public enum Setting {
         return propertyName;
     }
 
-    /** {@code String}, {@code Integer} or {@code Boolean}. */
+    /** {@code String}, {@code Integer} or {@code Boolean}: the kind of value, as the reference documents it. */
     public Class<?> type() {
         return type;
+    }
+
+    /**
+     * The type of the factory's JavaBean property and of ra.xml's {@code config-property-type}: a flag is a
+     * {@code String} that proxyra parses itself, accepting only true or false. Declared as {@code java.lang.Boolean},
+     * the server would convert it first, as {@code Boolean.valueOf} does: {@code RequirePrincipalMapping=yes} would
+     * arrive as false and fail open.
+     */
+    public Class<?> beanType() {
+        return type == Boolean.class ? String.class : type;
     }
 
     /** The built-in default as text, or null when there is none. */

@@ -34,14 +34,21 @@ public final class PostgresRole implements Dialect {
         this.setUser = roleSwitch == ProxyraConfig.RoleSwitch.SET_USER ? new PostgresSetUser() : null;
     }
 
+    /** Between two words of a statement: white space and comments, block or to the end of the line. */
+    private static final String GAP = "(?:\\s|/\\*.*?\\*/|--[^\\r\\n]*(?:[\\r\\n]|$))+";
+
     /**
      * Statements that can change current_user: SET [SESSION|LOCAL] ROLE, RESET ROLE, RESET ALL,
-     * SET SESSION AUTHORIZATION, set_config(...), DISCARD ALL. Deliberately broad: a false positive
-     * only costs one reconnect.
+     * SET SESSION AUTHORIZATION, set_config(...), DISCARD ALL, with comments between the words and the
+     * setting's name quoted ({@code SET "role" TO bob}); any Unicode-escaped identifier ({@code U&"..."}, which can
+     * spell role). Deliberately broad: a false positive only costs one reconnect. Not a security control:
+     * a role set by SQL the text does not show (a function, EXECUTE of a built string, a nested comment) passes;
+     * IdentityCheck=VERIFY asks the database instead.
      */
     private static final Pattern ROLE_CHANGE = Pattern.compile(
-            "(?is)\\b(?:set\\s+(?:session\\s+|local\\s+)?role|reset\\s+(?:role|all|session)|session\\s+authorization"
-                    + "|set_config|discard)\\b");
+            "(?is)\\b(?:set" + GAP + "(?:(?:session|local)" + GAP + ")?(?:\"role\"|role\\b)"
+                    + "|reset" + GAP + "(?:\"role\"|\"session_authorization\"|(?:role|all|session)\\b)"
+                    + "|session" + GAP + "authorization\\b|set_config\\b|discard\\b)|\"set_config\"|\\bu&\"");
 
     @Override
     public String connectionFactoryClassName() {
@@ -375,13 +382,13 @@ public final class PostgresRole implements Dialect {
         return sql != null && mayMatch(sql) && ROLE_CHANGE.matcher(sql).find();
     }
 
-    private static final String[] KEYWORDS = {"role", "reset", "session", "authorization", "set_config", "discard"};
+    private static final String[] KEYWORDS = {"role", "reset", "session", "authorization", "set_config", "discard", "u&"};
 
     /** Every text ROLE_CHANGE matches contains one of these words: most SQL skips the regex and its Matcher. */
     private static boolean mayMatch(String sql) {
         for (int i = 0, n = sql.length(); i < n; i++) {
             char c = (char) (sql.charAt(i) | 0x20);
-            if (c == 'r' || c == 's' || c == 'a' || c == 'd') {
+            if (c == 'r' || c == 's' || c == 'a' || c == 'd' || c == 'u') {
                 for (String k : KEYWORDS) {
                     if (sql.regionMatches(true, i, k, 0, k.length())) {
                         return true;

@@ -50,7 +50,7 @@ public record DbIdentity(String databaseUser, String caller, String password, Li
         return databaseUser == null;
     }
 
-    /** Equal labels mean interchangeable sessions: the same user with the same enabled roles. */
+    /** The database user with its enabled roles, as messages show it. */
     public String label() {
         if (databaseUser == null) {
             return "";
@@ -58,9 +58,14 @@ public record DbIdentity(String databaseUser, String caller, String password, Li
         return roles.isEmpty() ? databaseUser : databaseUser + " roles=" + String.join(",", roles);
     }
 
-    /** Whether a warm session of {@code other} may serve this identity as it is. */
+    /**
+     * Whether a warm session of {@code other} may serve this identity as it is: the same user with the same enabled
+     * roles, for the same caller (what one caller's SQL left on a session is never another caller's, even when both
+     * have one database user).
+     */
     public boolean sameSession(DbIdentity other) {
-        return other != null && Objects.equals(databaseUser, other.databaseUser) && roles.equals(other.roles);
+        return other != null && Objects.equals(databaseUser, other.databaseUser) && roles.equals(other.roles)
+                && Objects.equals(caller, other.caller);
     }
 
     @Override

@@ -155,14 +155,50 @@ public final class IdentityResolver {
             throw refused(Refusal.NOT_MAPPED, "caller '" + printable(caller) + "' (from " + source + ") is not in PrincipalMap and"
                     + " RequirePrincipalMapping=true", null);
         } else {
-            dbUser = switch (config.principalCase()) {
-                case UPPER -> caller.toUpperCase(Locale.ROOT);
-                case LOWER -> caller.toLowerCase(Locale.ROOT);
-                case AS_IS -> caller;
-            };
+            dbUser = fold(caller, config.principalCase(), source);
         }
         validate(dbUser, caller, source);
         return DbIdentity.of(dbUser, caller);
+    }
+
+    /**
+     * PrincipalCase, one code point at a time with Unicode's simple case mappings (no locale and no context: no
+     * final sigma, no ß to SS, no dotted I to two code points). A code point is kept only when it is the folded one or
+     * that one's own case pair: then two callers fold to one database user only when they are plain case variants
+     * of each other. Others (KELVIN SIGN to k, dotless ı or long ſ to I and S, titlecase letters) would make one
+     * caller another's user: refused, naming the code point.
+     */
+    static String fold(String caller, ProxyraConfig.PrincipalCase principalCase, String source) throws SQLException {
+        if (principalCase == ProxyraConfig.PrincipalCase.AS_IS) {
+            return caller;
+        }
+        boolean upper = principalCase == ProxyraConfig.PrincipalCase.UPPER;
+        StringBuilder folded = null;
+        for (int i = 0, n = caller.length(); i < n; ) {
+            int cp = caller.codePointAt(i);
+            int to = upper ? Character.toUpperCase(cp) : Character.toLowerCase(cp);
+            if (to != cp && cp != (upper ? Character.toLowerCase(to) : Character.toUpperCase(to))) {
+                throw refused(Refusal.NOT_MAPPED, "caller '" + printable(caller) + "' (from " + source + ") cannot be"
+                        + " folded by PrincipalCase=" + principalCase + ": " + codePoint(cp) + " would become "
+                        + codePoint(to) + ", whose own " + (upper ? "lower" : "upper") + " case is "
+                        + codePoint(upper ? Character.toLowerCase(to) : Character.toUpperCase(to)) + ", so another"
+                        + " caller's name could map to the same database user; map this caller in PrincipalMap or"
+                        + " use PrincipalCase=AS_IS", null);
+            }
+            if (to != cp && folded == null) {
+                folded = new StringBuilder(n).append(caller, 0, i);
+            }
+            if (folded != null) {
+                folded.appendCodePoint(to);
+            }
+            i += Character.charCount(cp);
+        }
+        return folded == null ? caller : folded.toString();
+    }
+
+    private static String codePoint(int cp) {
+        String name = Character.getName(cp);
+        return String.format("U+%04X", cp) + (name == null ? "" : " (" + name + ")");
     }
 
     private void validate(String dbUser, String caller, String source) throws SQLException {

@@ -63,8 +63,11 @@ final class IdentityLabels implements ConnectionLabelingCallback {
     private static final String PROXY_ACCOUNT = "proxy-account";
 
     /**
-     * The label value of an identity. Every name is length-prefixed, so no two identities share a value
-     * (with a plain join, database user "alice roles=x" and alice with role x would).
+     * The label value of an identity: the database user, its roles and the caller. Every name is length-prefixed,
+     * so no two identities share a value (with a plain join, database user "alice roles=x" and alice with role x
+     * would). The caller is part of it because a warm session keeps what SQL left on it (temporary tables,
+     * settings, prepared statements): two callers PrincipalMap maps to one database user get the reset between
+     * them, as two database users do; only the same caller again finds its session warm.
      */
     static String valueFor(DbIdentity identity) {
         if (identity.isProxyAccount()) {
@@ -75,6 +78,9 @@ final class IdentityLabels implements ConnectionLabelingCallback {
         for (String role : identity.roles()) {
             appendName(value.append(";role:"), role);
         }
+        if (identity.caller() != null) {
+            appendName(value.append(";caller:"), identity.caller());
+        }
         return value.toString();
     }
 
@@ -84,7 +90,7 @@ final class IdentityLabels implements ConnectionLabelingCallback {
 
     /**
      * The identity a label value was made from, as far as a session check needs it: the database user
-     * (roles are left out). Null for no label, or one this class did not make.
+     * (roles and caller are left out). Null for no label, or one this class did not make.
      */
     static DbIdentity identityIn(String value) {
         if (value == null) {

@@ -118,8 +118,9 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
             }
             if (managedTransaction || applicationTransaction || !handles.isEmpty()) {
                 throw new SQLException("proxyra: this connection already runs as '" + session.identity().label()
-                        + "' inside an open transaction or with open handles; it cannot also run as '"
-                        + identity.label() + "'. One transaction runs as one database user.", "25000");
+                        + "' for caller '" + session.identity().caller() + "' inside an open transaction or with open"
+                        + " handles; it cannot also run as '" + identity.label() + "' for caller '" + identity.caller()
+                        + "'. One transaction runs as one caller.", "25000");
             }
             releaseSession();
         }

@@ -77,36 +77,36 @@ public class ProxyraManagedConnectionFactory
     public void setConnectionWaitTimeout(Integer value) { set(Setting.CONNECTION_WAIT_TIMEOUT, value); }
     public Integer getInactiveConnectionTimeout() { return (Integer) get(Setting.INACTIVE_CONNECTION_TIMEOUT); }
     public void setInactiveConnectionTimeout(Integer value) { set(Setting.INACTIVE_CONNECTION_TIMEOUT, value); }
-    public Boolean getValidateConnectionOnBorrow() { return (Boolean) get(Setting.VALIDATE_CONNECTION_ON_BORROW); }
-    public void setValidateConnectionOnBorrow(Boolean value) { set(Setting.VALIDATE_CONNECTION_ON_BORROW, value); }
+    public String getValidateConnectionOnBorrow() { return (String) get(Setting.VALIDATE_CONNECTION_ON_BORROW); }
+    public void setValidateConnectionOnBorrow(String value) { set(Setting.VALIDATE_CONNECTION_ON_BORROW, value); }
     public Integer getNetworkTimeout() { return (Integer) get(Setting.NETWORK_TIMEOUT); }
     public void setNetworkTimeout(Integer value) { set(Setting.NETWORK_TIMEOUT, value); }
     public Integer getAbandonedConnectionTimeout() { return (Integer) get(Setting.ABANDONED_CONNECTION_TIMEOUT); }
     public void setAbandonedConnectionTimeout(Integer value) { set(Setting.ABANDONED_CONNECTION_TIMEOUT, value); }
-    public Boolean getLeakDetection() { return (Boolean) get(Setting.LEAK_DETECTION); }
-    public void setLeakDetection(Boolean value) { set(Setting.LEAK_DETECTION, value); }
-    public Boolean getFastConnectionFailoverEnabled() { return (Boolean) get(Setting.FAST_CONNECTION_FAILOVER_ENABLED); }
-    public void setFastConnectionFailoverEnabled(Boolean value) { set(Setting.FAST_CONNECTION_FAILOVER_ENABLED, value); }
+    public String getLeakDetection() { return (String) get(Setting.LEAK_DETECTION); }
+    public void setLeakDetection(String value) { set(Setting.LEAK_DETECTION, value); }
+    public String getFastConnectionFailoverEnabled() { return (String) get(Setting.FAST_CONNECTION_FAILOVER_ENABLED); }
+    public void setFastConnectionFailoverEnabled(String value) { set(Setting.FAST_CONNECTION_FAILOVER_ENABLED, value); }
     public String getONSConfiguration() { return (String) get(Setting.ONS_CONFIGURATION); }
     public void setONSConfiguration(String value) { set(Setting.ONS_CONFIGURATION, value); }
     public String getRoleMap() { return (String) get(Setting.ROLE_MAP); }
     public void setRoleMap(String value) { set(Setting.ROLE_MAP, value); }
-    public Boolean getClientIdentifier() { return (Boolean) get(Setting.CLIENT_IDENTIFIER); }
-    public void setClientIdentifier(Boolean value) { set(Setting.CLIENT_IDENTIFIER, value); }
+    public String getClientIdentifier() { return (String) get(Setting.CLIENT_IDENTIFIER); }
+    public void setClientIdentifier(String value) { set(Setting.CLIENT_IDENTIFIER, value); }
     public String getCallerSource() { return (String) get(Setting.CALLER_SOURCE); }
     public void setCallerSource(String value) { set(Setting.CALLER_SOURCE, value); }
     public String getPrincipalPrefix() { return (String) get(Setting.PRINCIPAL_PREFIX); }
     public void setPrincipalPrefix(String value) { set(Setting.PRINCIPAL_PREFIX, value); }
     public String getPrincipalMap() { return (String) get(Setting.PRINCIPAL_MAP); }
     public void setPrincipalMap(String value) { set(Setting.PRINCIPAL_MAP, value); }
-    public Boolean getRequirePrincipalMapping() { return (Boolean) get(Setting.REQUIRE_PRINCIPAL_MAPPING); }
-    public void setRequirePrincipalMapping(Boolean value) { set(Setting.REQUIRE_PRINCIPAL_MAPPING, value); }
+    public String getRequirePrincipalMapping() { return (String) get(Setting.REQUIRE_PRINCIPAL_MAPPING); }
+    public void setRequirePrincipalMapping(String value) { set(Setting.REQUIRE_PRINCIPAL_MAPPING, value); }
     public String getPrincipalCase() { return (String) get(Setting.PRINCIPAL_CASE); }
     public void setPrincipalCase(String value) { set(Setting.PRINCIPAL_CASE, value); }
     public String getUnauthenticatedAccess() { return (String) get(Setting.UNAUTHENTICATED_ACCESS); }
     public void setUnauthenticatedAccess(String value) { set(Setting.UNAUTHENTICATED_ACCESS, value); }
-    public Boolean getAllowExplicitUser() { return (Boolean) get(Setting.ALLOW_EXPLICIT_USER); }
-    public void setAllowExplicitUser(Boolean value) { set(Setting.ALLOW_EXPLICIT_USER, value); }
+    public String getAllowExplicitUser() { return (String) get(Setting.ALLOW_EXPLICIT_USER); }
+    public void setAllowExplicitUser(String value) { set(Setting.ALLOW_EXPLICIT_USER, value); }
     public String getIdentityCheck() { return (String) get(Setting.IDENTITY_CHECK); }
     public void setIdentityCheck(String value) { set(Setting.IDENTITY_CHECK, value); }
     public String getRoleSwitch() { return (String) get(Setting.ROLE_SWITCH); }

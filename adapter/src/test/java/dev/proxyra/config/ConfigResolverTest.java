@@ -139,7 +139,7 @@ class ConfigResolverTest {
         "MAX_POOL_SIZE|0|invalid MaxPoolSize '0' (from pool property MaxPoolSize): expected a whole number >= 1",
         "MIN_POOL_SIZE|abc|invalid MinPoolSize 'abc' (from pool property MinPoolSize): expected a whole number >= 0",
         "CONNECTION_WAIT_TIMEOUT|-5|invalid ConnectionWaitTimeout '-5'",
-        "CONNECTION_WAIT_TIMEOUT|0|invalid ConnectionWaitTimeout '0' (from pool property ConnectionWaitTimeout): expected a whole number >= 1",
+        "CONNECTION_WAIT_TIMEOUT|0|invalid ConnectionWaitTimeout '0' (from pool property ConnectionWaitTimeout): expected a whole number of seconds from 1 to 2147483",
         "DIALECT|mysql|invalid Dialect 'mysql' (from pool property Dialect): allowed values are auto, oracle, postgresql",
         "UNAUTHENTICATED_ACCESS|ALLOW|invalid UnauthenticatedAccess 'ALLOW' (from pool property UnauthenticatedAccess): allowed values are DENY, METADATA_ONLY, PROXY_USER",
         "PRINCIPAL_CASE|title|invalid PrincipalCase 'title' (from pool property PrincipalCase): allowed values are UPPER, LOWER, AS_IS",
@@ -151,14 +151,35 @@ class ConfigResolverTest {
         "FAST_CONNECTION_FAILOVER_ENABLED|true|property FastConnectionFailoverEnabled applies to Oracle only",
         "ONS_CONFIGURATION|nodes=a:6200|property ONSConfiguration applies to Oracle only",
         "ROLE_MAP|managers=MGR|property RoleMap applies to Oracle only",
-        "NETWORK_TIMEOUT|-1|invalid NetworkTimeout '-1' (from pool property NetworkTimeout): expected a whole number >= 0",
+        "NETWORK_TIMEOUT|-1|invalid NetworkTimeout '-1' (from pool property NetworkTimeout): expected a whole number of seconds from 0 to 2147483",
+        "NETWORK_TIMEOUT|2147484|invalid NetworkTimeout '2147484' (from pool property NetworkTimeout): expected a whole number of seconds from 0 to 2147483 (about 24 days",
+        "NETWORK_TIMEOUT|99999999999|invalid NetworkTimeout '99999999999' (from pool property NetworkTimeout): expected a whole number of seconds from 0 to 2147483",
+        "CONNECTION_WAIT_TIMEOUT|2147484|invalid ConnectionWaitTimeout '2147484'",
+        "INACTIVE_CONNECTION_TIMEOUT|2147483647|invalid InactiveConnectionTimeout '2147483647' (from pool property InactiveConnectionTimeout): expected a whole number of seconds from 0 to 2147483",
+        "ABANDONED_CONNECTION_TIMEOUT|2147484|invalid AbandonedConnectionTimeout '2147484'",
+        "CONNECTION_FACTORY_CLASS_NAME|java.lang.String|invalid ConnectionFactoryClassName 'java.lang.String': not a data source; expected a public javax.sql.DataSource, XADataSource or ConnectionPoolDataSource class",
+        "CONNECTION_FACTORY_CLASS_NAME|com.example.NoSuchDataSource|invalid ConnectionFactoryClassName 'com.example.NoSuchDataSource': no such class can be loaded; expected",
+        "CONNECTION_FACTORY_CLASS_NAME|javax.sql.DataSource|invalid ConnectionFactoryClassName 'javax.sql.DataSource': it cannot be instantiated",
+        "CONNECTION_FACTORY_CLASS_NAME|org.postgresql.ds.common.BaseDataSource|invalid ConnectionFactoryClassName 'org.postgresql.ds.common.BaseDataSource'",
     })
     void invalidValuesNameThePropertyTheValueAndWhatIsAllowed(String setting, String value, String message) {
-        Object typed = Setting.valueOf(setting).type() == Integer.class && value.matches("-?\\d+")
+        Object typed = Setting.valueOf(setting).type() == Integer.class && value.matches("-?\\d{1,9}")
                 ? Integer.valueOf(value) : value;
         assertThatThrownBy(() -> resolve(pool(Setting.URL, PG, Setting.valueOf(setting), typed), Map.of()))
                 .isInstanceOf(InvalidConfigurationException.class)
                 .hasMessageContaining(message);
+    }
+
+    @Test
+    void theLargestTimeoutsAndTheDriversOwnDataSourcesAreAccepted() {
+        ProxyraConfig c = resolve(pool(Setting.URL, PG, Setting.NETWORK_TIMEOUT, 2147483,
+                Setting.CONNECTION_FACTORY_CLASS_NAME, "org.postgresql.ds.PGSimpleDataSource"), Map.of());
+        assertThat(c.networkTimeout()).isEqualTo(2147483);
+        for (String factory : new String[] {"org.postgresql.xa.PGXADataSource", "org.postgresql.ds.PGConnectionPoolDataSource",
+            "oracle.jdbc.pool.OracleDataSource", "dev.proxyra.dialect.PostgresDataSource"}) {
+            assertThat(resolve(pool(Setting.URL, PG, Setting.CONNECTION_FACTORY_CLASS_NAME, factory), Map.of())
+                    .connectionFactoryClassName()).isEqualTo(factory);
+        }
     }
 
     @Test
@@ -202,7 +223,7 @@ class ConfigResolverTest {
         mcf.setURL("jdbc:oracle:thin:@//h:1521/svc");
         mcf.setUser("app_proxy");
         mcf.setPassword("s3cr3t-value");
-        mcf.setFastConnectionFailoverEnabled(true);
+        mcf.setFastConnectionFailoverEnabled("true");
         mcf.setONSConfiguration("nodes=rac1:6200,rac2:6200\nwalletfile=/w/ewallet.p12\nwalletpassword=w4ll3t");
         assertThat(mcf.toString()).doesNotContain("w4ll3t").contains("walletpassword=***").contains("rac1:6200");
         assertThat(mcf.config().toString()).doesNotContain("w4ll3t").contains("walletpassword=***");
@@ -218,11 +239,11 @@ class ConfigResolverTest {
     @Test
     void everySettingIsAFactoryJavaBeanProperty() throws Exception {
         for (Setting s : Setting.values()) {
-            var setter = ProxyraManagedConnectionFactory.class.getMethod("set" + s.propertyName(), s.type());
+            var setter = ProxyraManagedConnectionFactory.class.getMethod("set" + s.propertyName(), s.beanType());
             var getter = ProxyraManagedConnectionFactory.class.getMethod("get" + s.propertyName());
-            assertThat(getter.getReturnType()).isEqualTo(s.type());
+            assertThat(getter.getReturnType()).isEqualTo(s.beanType());
             ProxyraManagedConnectionFactory mcf = new ProxyraManagedConnectionFactory();
-            Object value = s.type() == Integer.class ? Integer.valueOf(3) : s.type() == Boolean.class ? Boolean.TRUE : "v";
+            Object value = s.beanType() == Integer.class ? Integer.valueOf(3) : s.type() == Boolean.class ? "true" : "v";
             setter.invoke(mcf, value);
             assertThat(getter.invoke(mcf)).isEqualTo(value);
         }

@@ -60,14 +60,21 @@ class DialectTest {
     @ParameterizedTest
     @ValueSource(strings = {"SET ROLE bob", "set\n role bob", "SET SESSION ROLE x", "set local role x", "RESET ROLE",
             "reset all", "SET SESSION AUTHORIZATION bob", "select set_config('role','bob',false)", "DISCARD ALL",
-            "/* c */ discard all"})
+            "/* c */ discard all",
+            // comments between the words, the setting's name quoted, escaped identifiers
+            "SET/**/ROLE bob", "set/* x */session/**/role bob", "SET -- hidden\n ROLE bob", "SET\t--\r\nROLE bob",
+            "RESET/**/ROLE", "SET \"role\" TO bob", "set session \"role\" = 'bob'", "RESET \"role\"",
+            "RESET \"session_authorization\"", "SET SESSION/**/AUTHORIZATION bob", "select \"set_config\"('role','bob',false)",
+            "select pg_catalog.\"set_config\"('role', 'bob', false)", "SET U&\"r\\006Fle\" TO bob",
+            "DO $$ BEGIN EXECUTE 'SET/**/ROLE bob'; END $$", "COPY (select set_config('role','bob',false)) TO STDOUT"})
     void theScanSeesDirectRoleChanges(String sql) {
         assertThat(postgres.mayChangeIdentity(sql)).isTrue();
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"select * from roles", "insert into user_role values (1)", "select current_role",
-            "update settings set x = 1"})
+            "update settings set x = 1", "select 'the role of u' as x", "SET search_path = public",
+            "select * from \"roles\"", "insert into t values ('x') -- a comment"})
     void theScanLeavesOrdinarySqlAlone(String sql) {
         assertThat(postgres.mayChangeIdentity(sql)).isFalse();
     }

@@ -89,7 +89,7 @@ class BorrowRoundTripsTest {
 
         mcf = factoryThroughWire();
         mcf.setIdentityCheck("SCAN");
-        mcf.setValidateConnectionOnBorrow(false);
+        mcf.setValidateConnectionOnBorrow("false");
         ds = Adapters.dataSource(mcf);
         Adapters.requestAs(ds, "caller001");
         assertThat(roundTripsOfABorrow(ds, "caller001")).as("ValidateConnectionOnBorrow=false").isZero();
@@ -99,7 +99,7 @@ class BorrowRoundTripsTest {
     @Test
     void withoutValidationADeadWarmSessionFailsOneRequestWithAConnectionErrorAndNeverServesAgain() throws Exception {
         mcf.setIdentityCheck("SCAN");
-        mcf.setValidateConnectionOnBorrow(false);
+        mcf.setValidateConnectionOnBorrow("false");
         ProxyraDataSource ds = Adapters.dataSource(mcf);
         int pid = Adapters.requestAs(ds, "caller001");
         kill(pid);

@@ -161,7 +161,7 @@ class PoolMonitoringTest {
     void notMapped() throws Exception {
         ProxyraManagedConnectionFactory mcf = factory("not-mapped");
         mcf.setPrincipalMap("alice=alice");
-        mcf.setRequirePrincipalMapping(true);
+        mcf.setRequirePrincipalMapping("true");
         assertRefused(Adapters.dataSource(mcf), "bob", "RefusalsNotMapped", "not-mapped");
     }
 

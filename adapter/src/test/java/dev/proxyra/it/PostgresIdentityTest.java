@@ -148,7 +148,7 @@ class PostgresIdentityTest {
         mcf.close();
         mcf = Adapters.factory(db);
         mcf.setMaxPoolSize(1);
-        mcf.setValidateConnectionOnBorrow(false); // whether UCP or the adapter's check meets it, nobody sees it
+        mcf.setValidateConnectionOnBorrow("false"); // whether UCP or the adapter's check meets it, nobody sees it
         ds = Adapters.dataSource(mcf);
         TestCallers.set("alice");
         int killedPid;
@@ -224,7 +224,7 @@ class PostgresIdentityTest {
         assertThatThrownBy(() -> ds.getConnection("alice", null))
                 .hasMessageContaining("AllowExplicitUser=true")
                 .extracting(e -> ((SQLException) e).getSQLState()).isEqualTo("28000");
-        mcf.setAllowExplicitUser(true);
+        mcf.setAllowExplicitUser("true");
         try (Connection c = ds.getConnection("alice", null)) {
             assertThat(currentUser(c)).isEqualTo("alice");
         }

@@ -298,6 +298,44 @@ class SessionIsolationTest {
         assertThat(aliceAfterBob).isNull();
     }
 
+    /**
+     * Two callers PrincipalMap maps to one database user: the second finds nothing of what the first left on the
+     * session they share, as if they were two database users, while each one's own session stays warm for itself.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"VERIFY", "SCAN"})
+    void twoCallersOfOneDatabaseUserNeverShareWhatTheirSqlLeft(String identityCheck) throws Exception {
+        mcf.setIdentityCheck(identityCheck);
+        mcf.setPrincipalMap("alice=alice,alice2=alice");
+        int pid = as("alice", c -> {
+            exec(c, "CREATE TEMP TABLE alice_scratch (x int)");
+            exec(c, "SET TIME ZONE 'Pacific/Chatham'");
+            exec(c, "SET app.tenant = 'alice-tenant'");
+            exec(c, "PREPARE alice_plan AS select body from notes");
+            exec(c, "BEGIN; DECLARE alice_cursor CURSOR WITH HOLD FOR select body from notes; COMMIT");
+            return Adapters.backendPid(c);
+        });
+        String[] aliceAgain = as("alice", c -> new String[] {one(c, "select to_regclass('pg_temp.alice_scratch')::text"),
+            one(c, "show TimeZone")});
+        assertThat(aliceAgain).as("the same caller's warm session").containsExactly("alice_scratch", "Pacific/Chatham");
+        List<String> alice2 = as("alice2", c -> List.of(String.valueOf(Adapters.backendPid(c) == pid),
+                Adapters.currentUser(c),
+                String.valueOf(one(c, "select to_regclass('pg_temp.alice_scratch')::text")),
+                one(c, "show TimeZone").equals("Pacific/Chatham") ? "alice's time zone" : "default time zone",
+                String.valueOf(one(c, "select current_setting('app.tenant', true)")).replace("null", ""),
+                one(c, "select count(*) from pg_prepared_statements where from_sql"),
+                one(c, "select count(*) from pg_cursors where name = 'alice_cursor'")));
+        assertThat(alice2).as("same backend, role, temp table, time zone, custom setting, SQL prepared, cursor")
+                .containsExactly("true", "alice", "null", "default time zone", "", "0", "0");
+        // and alice2 leaves nothing for alice either
+        as("alice2", c -> {
+            exec(c, "CREATE TEMP TABLE alice2_scratch (x int)");
+            return null;
+        });
+        String aliceSees = as("alice", c -> one(c, "select to_regclass('pg_temp.alice2_scratch')::text"));
+        assertThat(aliceSees).isNull();
+    }
+
     @Test
     void whatTheApplicationChangedThroughJdbcIsRestoredOnEveryReturn() throws Exception {
         String name = as("alice", c -> c.getClientInfo("ApplicationName"));

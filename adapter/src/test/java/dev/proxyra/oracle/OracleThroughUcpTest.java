@@ -89,7 +89,7 @@ class OracleThroughUcpTest {
 
     @Test
     void aliceThenAliceThenBob() throws Exception {
-        mcf.setClientIdentifier(false);
+        mcf.setClientIdentifier("false");
         use("alice");
         assertThat(sessionCalls(physical(0))).containsExactly(
                 "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=ALICE})");
@@ -104,8 +104,12 @@ class OracleThroughUcpTest {
         assertThat(mcf.pool().identitySwitches()).isEqualTo(2);
     }
 
+    /**
+     * Two callers of one database user: the second gets a proxy session of its own, so nothing the first one's SQL
+     * left (package state, ALTER SESSION settings, temporary table rows) reaches it, and its own client identifier.
+     */
     @Test
-    void theClientIdentifierFollowsTheCallerEvenOnAWarmSession() throws Exception {
+    void twoCallersOfOneDatabaseUserEachGetTheirOwnProxySession() throws Exception {
         mcf.setPrincipalMap("alice=SHARED,bob=SHARED");
         use("alice");
         use("alice");
@@ -113,21 +117,25 @@ class OracleThroughUcpTest {
         assertThat(sessionCalls(physical(0))).containsExactly(
                 "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=SHARED})",
                 "setClientInfo(OCSID.CLIENTID=alice)",
+                "close(PROXY_SESSION)",
+                "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=SHARED})",
                 "setClientInfo(OCSID.CLIENTID=bob)");
-        assertThat(mcf.pool().identitySwitches()).isEqualTo(1);
+        assertThat(mcf.pool().identitySwitches()).isEqualTo(2);
     }
 
     @Test
     void aFailedTagLeavesNoLabelThatCouldServeTheProxyAccountAsTheCaller() throws Exception {
         mcf.setPrincipalMap("alice=SHARED,bob=SHARED");
         use("alice");
-        physical(0).failNext(new SQLClientInfoException("scripted tag failure", Map.of()));
+        physical(0).failNext("setClientInfo", new SQLClientInfoException("scripted tag failure", Map.of()));
         // A pooled session in an unknown state is never lent again: bob is served on a new physical connection,
-        // and the one still labelled SHARED is gone.
+        // and the one with SHARED's proxy session is gone.
         use("bob");
         assertThat(sessionCalls(physical(0))).containsExactly(
                 "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=SHARED})",
                 "setClientInfo(OCSID.CLIENTID=alice)",
+                "close(PROXY_SESSION)",
+                "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=SHARED})",
                 "setClientInfo -> 0",
                 "close()");
         assertThat(sessionCalls(physical(1))).containsExactly(
@@ -138,7 +146,7 @@ class OracleThroughUcpTest {
 
     @Test
     void aTransactionNeverSpansASwitch() throws Exception {
-        mcf.setClientIdentifier(false);
+        mcf.setClientIdentifier("false");
         ManagedConnection mc = mcf.createManagedConnection(null, null);
         mc.getLocalTransaction().begin();
         Connection alice = (Connection) mc.getConnection(null, ALICE);
@@ -163,7 +171,7 @@ class OracleThroughUcpTest {
 
     @Test
     void aFatalErrorInvalidatesThePhysicalConnectionAndItIsNeverReused() throws Exception {
-        mcf.setClientIdentifier(false);
+        mcf.setClientIdentifier("false");
         TestCallers.set("alice");
         try (Connection c = ds.getConnection()) {
             physical(0).failNext(new SQLRecoverableException("ORA-03113: end-of-file on communication channel", "08000", 3113));
@@ -182,7 +190,7 @@ class OracleThroughUcpTest {
 
     @Test
     void aPooledSessionWhoseSwitchFailsIsDiscardedAndANewOneServesTheCaller() throws Exception {
-        mcf.setClientIdentifier(false);
+        mcf.setClientIdentifier("false");
         use("alice");
         physical(0).failNext(new SQLException("ORA-00600: internal error code", "60000", 600));
         use("bob");
@@ -200,7 +208,7 @@ class OracleThroughUcpTest {
     /** The configuration changed while a borrow was under way, and the borrow then failed: the old pool closes. */
     @Test
     void aPoolRetiredDuringABorrowThatFailsClosesWhenThatBorrowEnds() throws Exception {
-        mcf.setClientIdentifier(false);
+        mcf.setClientIdentifier("false");
         FakeOracleDataSource.REFUSALS.put("MALLORY", 28150); // refused: the session goes back to the old pool
         FakeOracleDataSource.whileOpeningProxySession = () -> mcf.setMaxPoolSize(2); // retires the pool
         TestCallers.set("mallory");
@@ -212,7 +220,7 @@ class OracleThroughUcpTest {
     /** A database that accepts logins and then fails every session (a proxy in front of one that is down). */
     @Test
     void aDatabaseThatFailsEveryNewSessionCostsAtMostMaxPoolSizePlusOneLoginsAndOneRefusal() throws Exception {
-        mcf.setClientIdentifier(false);
+        mcf.setClientIdentifier("false");
         FakeOracleDataSource.REFUSALS.put("BOB", 3113); // ORA-03113 end-of-file on communication channel: fatal
         TestCallers.set("bob");
         assertThatThrownBy(ds::getConnection).isInstanceOfSatisfying(SQLException.class,
@@ -227,7 +235,7 @@ class OracleThroughUcpTest {
     @ParameterizedTest
     @ValueSource(ints = {28150, 1017, 28000})
     void aRefusedProxySessionIsAClear28000AndThePhysicalConnectionStaysInThePool(int code) throws Exception {
-        mcf.setClientIdentifier(false);
+        mcf.setClientIdentifier("false");
         FakeOracleDataSource.REFUSALS.put("MALLORY", code);
         TestCallers.set("mallory");
         assertThatThrownBy(ds::getConnection)
@@ -247,7 +255,7 @@ class OracleThroughUcpTest {
 
     @Test
     void stoppingTheAdapterClosesProxySessionsBeforePhysicalConnections() throws Exception {
-        mcf.setClientIdentifier(false);
+        mcf.setClientIdentifier("false");
         use("alice");
         ra.stop();
         assertThat(FakeOracleDataSource.OPENED).hasSize(1);
@@ -259,7 +267,7 @@ class OracleThroughUcpTest {
 
     @Test
     void anUnwrappedOracleConnectionCannotTouchTheProxySessionAndDiesWithItsHandle() throws Exception {
-        mcf.setClientIdentifier(false);
+        mcf.setClientIdentifier("false");
         TestCallers.set("alice");
         Connection c = ds.getConnection();
         OracleConnection oracle = c.unwrap(OracleConnection.class);
@@ -283,7 +291,7 @@ class OracleThroughUcpTest {
 
     @Test
     void aProxySessionChangedOutsideProxyraWhileLentIsDiscardedOnReturn() throws Exception {
-        mcf.setClientIdentifier(false);
+        mcf.setClientIdentifier("false");
         TestCallers.set("alice");
         try (Connection c = ds.getConnection()) {
             assertThat(c.isClosed()).isFalse();
@@ -299,7 +307,7 @@ class OracleThroughUcpTest {
 
     @Test
     void anOpenTransactionIsRolledBackOnReturnNeverCommittedByTheProxySessionsEnd() throws Exception {
-        mcf.setClientIdentifier(false);
+        mcf.setClientIdentifier("false");
         TestCallers.set("alice");
         try (Connection c = ds.getConnection()) {
             assertThat(c.isClosed()).isFalse();

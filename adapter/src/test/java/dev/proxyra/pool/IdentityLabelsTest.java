@@ -19,9 +19,14 @@ class IdentityLabelsTest {
         DbIdentity twoRoles = new DbIdentity("alice", null, null, List.of("a", "b"));
         DbIdentity oneRoleWithComma = new DbIdentity("alice", null, null, List.of("a,b"));
         DbIdentity oneRoleWithSeparator = new DbIdentity("alice", null, null, List.of("a;role:1:b"));
+        DbIdentity roleAndCaller = new DbIdentity("alice", "b", null, List.of("a"));
+        DbIdentity roleNamedLikeACaller = new DbIdentity("alice", null, null, List.of("a;caller:1:b"));
+        DbIdentity callerNamedLikeARole = new DbIdentity("alice", "x;role:1:y", null, List.of());
 
         List<String> values = List.of(aliceWithRole, oddlyNamed, oddlyNamedToo, twoRoles, oneRoleWithComma,
-                oneRoleWithSeparator, DbIdentity.PROXY_ACCOUNT, DbIdentity.of("proxy-account", null))
+                oneRoleWithSeparator, roleAndCaller, roleNamedLikeACaller, callerNamedLikeARole,
+                new DbIdentity("alice", "x", null, List.of("y")), DbIdentity.PROXY_ACCOUNT,
+                DbIdentity.of("proxy-account", null))
                 .stream().map(IdentityLabels::valueFor).toList();
         assertThat(values).doesNotHaveDuplicates();
     }
@@ -44,7 +49,10 @@ class IdentityLabelsTest {
         IdentityLabels labels = new IdentityLabels();
         var alice = IdentityLabels.labelsFor(DbIdentity.of("alice", "alice"));
         var bob = IdentityLabels.labelsFor(DbIdentity.of("bob", "bob"));
-        assertThat(labels.cost(alice, IdentityLabels.labelsFor(DbIdentity.of("alice", "someone else")))).isZero();
+        assertThat(labels.cost(alice, IdentityLabels.labelsFor(DbIdentity.of("alice", "alice")))).isZero();
+        // another caller with the same database user: its session holds what that caller's SQL left, so it switches
+        assertThat(labels.cost(alice, IdentityLabels.labelsFor(DbIdentity.of("alice", "alice2")))).isPositive();
+        assertThat(DbIdentity.of("alice", "alice2").sameSession(DbIdentity.of("alice", "alice"))).isFalse();
         assertThat(labels.cost(alice, bob)).isPositive();
         assertThat(labels.cost(alice, null)).isPositive().isLessThan(labels.cost(alice, bob));
     }

@@ -168,7 +168,7 @@ class ApplicationMisuseTest {
 
     @Test
     void aHandleNeverClosedIsReportedWithWhereItWasTakenAndReclaimedWhenTheTransactionEnds() throws Exception {
-        mcf.setLeakDetection(true);
+        mcf.setLeakDetection("true");
         ManagedConnection mc = managed();
         mc.getLocalTransaction().begin();
         Connection leaked = takeAndForget(mc);

@@ -109,7 +109,7 @@ class BadInputCatalogueTest {
                         "no caller could be resolved", null, false),
                 new Case("caller not in PrincipalMap with RequirePrincipalMapping=true", f -> {
                     f.setPrincipalMap("alice=alice");
-                    f.setRequirePrincipalMapping(true);
+                    f.setRequirePrincipalMapping("true");
                 }, Request.as("bob"), "28000", "is not in PrincipalMap", null, false),
                 refused("empty name", "", "is empty"),
                 refused("blank name", "   ", "is empty"),
@@ -137,7 +137,7 @@ class BadInputCatalogueTest {
                 served("unicode granted role", "Zo\u00eb \u00dcn\u00efc\u00f8d\u00e9"),
                 new Case("explicit user without AllowExplicitUser", f -> { }, Request.explicit("alice", null), "28000",
                         "AllowExplicitUser=true", null, false),
-                new Case("explicit user with a password on PostgreSQL", f -> f.setAllowExplicitUser(true),
+                new Case("explicit user with a password on PostgreSQL", f -> f.setAllowExplicitUser("true"),
                         Request.explicit("alice", "secret-x"), "28000", "password cannot be checked on PostgreSQL", null, false),
                 badConfig("wrong proxy password", f -> f.setPassword(WRONG_PASSWORD), "28000", "cannot log in"),
                 badConfig("no proxy password", f -> f.setPassword(null), "28000", "cannot log in"),
@@ -161,9 +161,21 @@ class BadInputCatalogueTest {
                 }, "08001", "InitialPoolSize must not exceed MaxPoolSize"),
                 badConfig("MaxPoolSize 0", f -> f.setMaxPoolSize(0), "08001", "expected a whole number >= 1"),
                 badConfig("negative ConnectionWaitTimeout", f -> f.setConnectionWaitTimeout(-1), "08001",
-                        "expected a whole number >= 1"),
+                        "expected a whole number of seconds from 1 to 2147483"),
                 badConfig("ConnectionWaitTimeout 0", f -> f.setConnectionWaitTimeout(0), "08001",
-                        "expected a whole number >= 1"),
+                        "expected a whole number of seconds from 1 to 2147483"),
+                // pgjdbc counts it in milliseconds, in an int: beyond, a negative timeout it reported as an invalid URL
+                badConfig("NetworkTimeout whose milliseconds overflow an int", f -> f.setNetworkTimeout(2147484), "08001",
+                        "invalid NetworkTimeout '2147484'"),
+                badConfig("ConnectionFactoryClassName that is not a data source",
+                        f -> f.setConnectionFactoryClassName("java.lang.String"), "08001",
+                        "invalid ConnectionFactoryClassName 'java.lang.String': not a data source"),
+                badConfig("ConnectionFactoryClassName that does not exist",
+                        f -> f.setConnectionFactoryClassName("com.example.NoSuchDataSource"), "08001",
+                        "invalid ConnectionFactoryClassName 'com.example.NoSuchDataSource': no such class"),
+                badConfig("flag that is neither true nor false (RequirePrincipalMapping=yes)",
+                        f -> f.setRequirePrincipalMapping("yes"), "08001",
+                        "invalid RequirePrincipalMapping 'yes' (from pool property RequirePrincipalMapping): allowed values are true, false"),
                 badConfig("unknown Dialect", f -> f.setDialect("sybase"), "08001", "invalid Dialect 'sybase'"),
                 badConfig("Dialect contradicting the URL", f -> f.setDialect("oracle"), "08001", "does not fit URL"),
                 badConfig("Oracle-only property on PostgreSQL", f -> f.setRoleMap("managers=ERP_MANAGER"), "08001",

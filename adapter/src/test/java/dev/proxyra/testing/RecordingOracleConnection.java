@@ -25,6 +25,7 @@ public final class RecordingOracleConnection implements InvocationHandler {
     private volatile boolean closed;
     private volatile boolean autoCommit = true;
     private volatile SQLException nextFailure;
+    private volatile String nextFailureOf;
     private volatile boolean transactionOpen;
     private final OracleConnection proxy;
 
@@ -60,13 +61,20 @@ public final class RecordingOracleConnection implements InvocationHandler {
 
     /** The next recorded call fails with {@code failure}; a recoverable one also kills the connection. */
     public void failNext(SQLException failure) {
+        failNext(null, failure);
+    }
+
+    /** The next recorded call of {@code methodName} (null: of any method) fails with {@code failure}. */
+    public void failNext(String methodName, SQLException failure) {
+        nextFailureOf = methodName;
         nextFailure = failure;
     }
 
     @Override
     public Object invoke(Object self, Method method, Object[] args) throws Throwable {
         SQLException failure = nextFailure;
-        if (failure != null && !method.getName().startsWith("is") && !method.getName().equals("close")) {
+        if (failure != null && !method.getName().startsWith("is") && !method.getName().equals("close")
+                && (nextFailureOf == null || nextFailureOf.equals(method.getName()))) {
             nextFailure = null;
             calls.add(method.getName() + " -> " + failure.getErrorCode());
             if (failure instanceof java.sql.SQLRecoverableException) {

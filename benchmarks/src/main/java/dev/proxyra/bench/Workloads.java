@@ -97,7 +97,7 @@ public final class Workloads {
             mcf.setMaxPoolSize(poolSize);
             mcf.setConnectionWaitTimeout(Ucp.CONNECTION_WAIT_TIMEOUT);
             mcf.setInactiveConnectionTimeout(Ucp.INACTIVE_CONNECTION_TIMEOUT);
-            mcf.setValidateConnectionOnBorrow(Ucp.VALIDATE_ON_BORROW);
+            mcf.setValidateConnectionOnBorrow(String.valueOf(Ucp.VALIDATE_ON_BORROW));
             return mcf;
         }
 

@@ -102,7 +102,7 @@ public final class RaXmlGenerator {
         x.append("        <config-property>\n");
         element(x, 5, "description", description(s));
         element(x, 5, "config-property-name", s.propertyName());
-        element(x, 5, "config-property-type", s.type().getName());
+        element(x, 5, "config-property-type", s.beanType().getName());
         if (s.secret()) {
             element(x, 5, "config-property-confidential", "true");
         }
