@@ -25,6 +25,7 @@ public final class RecordingOracleConnection implements InvocationHandler {
     private volatile boolean closed;
     private volatile boolean autoCommit = true;
     private volatile SQLException nextFailure;
+    private volatile String nextFailingMethod;
     private volatile boolean transactionOpen;
     private final OracleConnection proxy;
 
@@ -58,15 +59,19 @@ public final class RecordingOracleConnection implements InvocationHandler {
         transactionOpen = true;
     }
 
-    /** The next recorded call fails with {@code failure}; a recoverable one also kills the connection. */
-    public void failNext(SQLException failure) {
+    /**
+     * The next call of {@code method} fails with {@code failure}; a recoverable one also kills the connection. Named,
+     * because UCP's Oracle path makes calls of its own (unwrap, beginRequest, isUsable) between proxyra's.
+     */
+    public void failNext(String method, SQLException failure) {
+        nextFailingMethod = method;
         nextFailure = failure;
     }
 
     @Override
     public Object invoke(Object self, Method method, Object[] args) throws Throwable {
         SQLException failure = nextFailure;
-        if (failure != null && !method.getName().startsWith("is") && !method.getName().equals("close")) {
+        if (failure != null && method.getName().equals(nextFailingMethod)) {
             nextFailure = null;
             calls.add(method.getName() + " -> " + failure.getErrorCode());
             if (failure instanceof java.sql.SQLRecoverableException) {
@@ -76,7 +81,26 @@ public final class RecordingOracleConnection implements InvocationHandler {
         }
         switch (method.getName()) {
             case "isValid":
+                calls.add("isValid");
                 return !closed;
+            case "isUsable":
+                return !closed;
+            case "getServerSessionInfo": {
+                // what UCP's Oracle pooled connection reads when it wraps a new connection (initFailoverParameters)
+                Properties info = new Properties();
+                info.setProperty("INSTANCE_NAME", "FAKE1");
+                info.setProperty("SERVER_HOST", "db.invalid");
+                info.setProperty("SERVICE_NAME", "ERP");
+                info.setProperty("DATABASE_NAME", "FAKEDB");
+                info.setProperty("AUTH_SC_INSTANCE_START_TIME", "2026-01-01 00:00:00.000000000 +00:00");
+                return info;
+            }
+            case "getVersionNumber":
+                return (short) 23000;
+            case "beginRequest":
+            case "endRequest":
+                calls.add(method.getName());
+                return null;
             case "isClosed":
                 return closed;
             case "pingDatabase":
@@ -168,6 +192,12 @@ public final class RecordingOracleConnection implements InvocationHandler {
                             }
                             return false;
                         }
+                        case "executeQuery" -> {
+                            String sql = ((String) args[0]).trim();
+                            calls.add("executeQuery(" + sql + ")");
+                            // UCP's start-up query on its Oracle path: 0, not a sharded database
+                            return singleRow(0);
+                        }
                         case "hashCode" -> {
                             return System.identityHashCode(self);
                         }
@@ -178,6 +208,25 @@ public final class RecordingOracleConnection implements InvocationHandler {
                             return defaultValue(method.getReturnType());
                         }
                     }
+                });
+    }
+
+    /** A result set of one row whose every column is {@code value}. */
+    private static java.sql.ResultSet singleRow(int value) {
+        boolean[] before = {true};
+        return (java.sql.ResultSet) Proxy.newProxyInstance(java.sql.ResultSet.class.getClassLoader(),
+                new Class<?>[] {java.sql.ResultSet.class}, (self, method, args) -> switch (method.getName()) {
+                    case "next" -> {
+                        boolean had = before[0];
+                        before[0] = false;
+                        yield had;
+                    }
+                    case "getInt" -> value;
+                    case "getLong" -> (long) value;
+                    case "getString" -> Integer.toString(value);
+                    case "hashCode" -> System.identityHashCode(self);
+                    case "equals" -> self == args[0];
+                    default -> defaultValue(method.getReturnType());
                 });
     }
 
