@@ -47,6 +47,24 @@ public interface Dialect {
      */
     DbIdentity identityAfterRefusal(DbIdentity previous);
 
+    /**
+     * Whether the database's refusal of {@link #changeIdentity} also ended the session the physical connection
+     * had (Oracle's driver logs off after a failed proxy authentication): the connection must then be discarded,
+     * and the same refusal should not be tried again at once on another one.
+     */
+    default boolean refusalEndsSession() {
+        return false;
+    }
+
+    /**
+     * Why {@code databaseUser} cannot be a user this database's switch accepts (a rule of the driver or the
+     * database, named in the refusal); null when it can be. Checked while the identity is resolved, so that a
+     * badly named caller is refused before any pooled session is touched.
+     */
+    default String userNameRuleBroken(String databaseUser) {
+        return null;
+    }
+
     /** Returns the physical connection to the proxy account's own identity (pool shutdown). */
     void reset(Connection physical) throws SQLException;
 

@@ -21,9 +21,17 @@ public final class OracleProxySession implements Dialect {
     /** Vendor codes that mean the physical connection is gone. */
     private static final Set<Integer> FATAL_CODES = Set.of(28, 1012, 1033, 1034, 1089, 1092, 3113, 3114, 3135,
             17002, 17008, 17410, 17447);
-    /** Proxy not authorized (28150), no client name (28179), bad password (1017), locked (28000),
-     *  expired (28001), no CREATE SESSION (1045). */
-    private static final Set<Integer> NOT_AUTHORIZED_CODES = Set.of(28150, 28179, 1017, 28000, 28001, 1045);
+    /**
+     * Refusals of one user, not faults of the session: proxy not authorized (28150), no client name (28179), bad
+     * password (1017), locked (28000), expired (28001), no CREATE SESSION (1045), the proxy may not set these roles
+     * (28156, 28157), role not granted (1924), session limits of the user's profile or the instance (2391, 18), and
+     * a logon trigger that failed: raise_application_error (20000-20999), reported through ORA-04088 or ORA-00604.
+     * ORA-17150: the driver's own check of PROXY_USER_NAME, before any network call.
+     */
+    private static final Set<Integer> NOT_AUTHORIZED_CODES = Set.of(28150, 28179, 1017, 28000, 28001, 1045, 28156,
+            28157, 1924, 2391, 18, 4088, 604, 17150);
+    /** ojdbc's limit for OCSID.CLIENTID, in UTF-16 chars (String.length); past it setClientInfo fails with ORA-17159. */
+    static final int CLIENT_IDENTIFIER_MAX_CHARS = 64;
 
     @Override
     public String connectionFactoryClassName() {
@@ -80,10 +88,39 @@ public final class OracleProxySession implements Dialect {
         return true;
     }
 
-    /** A refused openProxySession comes after the previous proxy session was closed: the proxy account remains. */
+    /**
+     * A refused openProxySession comes after the previous proxy session was closed: the proxy account remains as far
+     * as the database's refusal goes; but see {@link #refusalEndsSession}.
+     */
     @Override
     public DbIdentity identityAfterRefusal(DbIdentity previous) {
         return previous == null ? null : DbIdentity.PROXY_ACCOUNT;
+    }
+
+    /**
+     * ojdbc's openProxySession ends, when the authentication failed, with a logoff of the session then current (the
+     * proxy account's own login session, as the previous proxy session was closed first): the physical connection
+     * is left without a session, and its next call fails (ORA-01012 not logged on).
+     */
+    @Override
+    public boolean refusalEndsSession() {
+        return true;
+    }
+
+    /**
+     * The driver's own rule for PROXY_USER_NAME ({@code LoginOption.pattern()}, checked before any network call): a
+     * plain identifier of letters, digits, _ $ #, or a double-quoted name (no NUL, no inner quote). What it would read
+     * otherwise is refused too: {@code USER[CLIENT]}, {@code USER AS SYSDBA} and {@code USER/PASSWORD} (the driver
+     * takes what follows a / as the password).
+     */
+    @Override
+    public String userNameRuleBroken(String databaseUser) {
+        java.util.regex.Matcher m = oracle.jdbc.driver.utils.LoginOption.pattern().matcher(databaseUser);
+        if (m.matches() && databaseUser.equals(m.group("userName"))) {
+            return null;
+        }
+        return "cannot be an Oracle proxy user: ojdbc accepts only letters, digits, _ $ # or a double-quoted name"
+                + " (no . @ - / \\ ' [ ] or space unless the whole name is in double quotes)";
     }
 
     @Override
@@ -120,8 +157,21 @@ public final class OracleProxySession implements Dialect {
 
     @Override
     public void tagClient(Connection physical, String clientIdentifier) throws SQLException {
-        // End-to-end metric: sent with the next round trip, no call of its own.
-        physical.setClientInfo("OCSID.CLIENTID", clientIdentifier);
+        // End-to-end metric: sent with the next round trip, no call of its own. Past ojdbc's limit the caller's name
+        // is cut (never split inside a character), not refused: the audit trail then shows its first 64 chars.
+        physical.setClientInfo("OCSID.CLIENTID", clientIdentifierFor(clientIdentifier));
+    }
+
+    /** The caller's name as CLIENT_IDENTIFIER: its first 64 UTF-16 chars, one less if that would split a pair. */
+    static String clientIdentifierFor(String caller) {
+        if (caller.length() <= CLIENT_IDENTIFIER_MAX_CHARS) {
+            return caller;
+        }
+        int end = CLIENT_IDENTIFIER_MAX_CHARS;
+        if (Character.isHighSurrogate(caller.charAt(end - 1))) {
+            end--;
+        }
+        return caller.substring(0, end);
     }
 
     @Override
@@ -155,7 +205,8 @@ public final class OracleProxySession implements Dialect {
 
     @Override
     public boolean isNotAuthorized(SQLException e) {
-        return NOT_AUTHORIZED_CODES.contains(e.getErrorCode());
+        int code = e.getErrorCode();
+        return NOT_AUTHORIZED_CODES.contains(code) || (code >= 20000 && code <= 20999);
     }
 
     /**

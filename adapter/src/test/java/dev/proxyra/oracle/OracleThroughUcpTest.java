@@ -225,9 +225,13 @@ class OracleThroughUcpTest {
         assertThat(mcf.pool().lentOut()).isZero();
     }
 
+    /**
+     * ojdbc logs off the session whose proxy authentication was refused: the connection is discarded, never lent
+     * again nor returned as if unharmed, and the next caller is served on a new one.
+     */
     @ParameterizedTest
-    @ValueSource(ints = {28150, 1017, 28000})
-    void aRefusedProxySessionIsAClear28000AndThePhysicalConnectionStaysInThePool(int code) throws Exception {
+    @ValueSource(ints = {28150, 28179, 1017, 28000, 28001, 1045, 28156, 28157, 1924, 2391, 18, 4088, 604, 20001})
+    void aRefusedProxySessionIsAClear28000AndTheLoggedOffConnectionIsDiscardedNotLent(int code) throws Exception {
         mcf.setClientIdentifier(false);
         FakeOracleDataSource.REFUSALS.put("MALLORY", code);
         TestCallers.set("mallory");
@@ -237,12 +241,81 @@ class OracleThroughUcpTest {
                     assertThat(e.getMessage()).contains("may not act as database user 'MALLORY' (caller 'mallory')")
                             .contains("error " + code);
                 });
+        assertThat(physical(0).isLoggedOff()).isTrue();
         use("alice");
-        assertThat(FakeOracleDataSource.OPENED).hasSize(1);
-        assertThat(physical(0).isClosed()).isFalse();
-        assertThat(sessionCalls(physical(0))).containsExactly(
-                "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=MALLORY}) -> " + code,
+        assertThat(FakeOracleDataSource.OPENED).hasSize(2);
+        // UCP closes a discarded connection on a thread of its own: what matters is that nothing else ran on it
+        assertThat(sessionCalls(physical(0))).first().isEqualTo(
+                "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=MALLORY}) -> " + code);
+        assertThat(sessionCalls(physical(0))).hasSizeLessThanOrEqualTo(2).allMatch(c -> c.contains("MALLORY")
+                || c.equals("close()"));
+        assertThat(sessionCalls(physical(1))).containsExactly(
                 "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=ALICE})");
+        assertThat(physical(1).calls).noneMatch(c -> c.endsWith("-> 1012"));
+        assertThat(mcf.pool().discardedCount()).isEqualTo(1);
+        assertThat(mcf.pool().lentOut()).isZero();
+    }
+
+    /** A refusal storm for one mis-granted user: refused from memory, not one physical login per request. */
+    @Test
+    void aHundredRefusalsInARowCostOnePhysicalLoginAndNoOtherCallersSession() throws Exception {
+        mcf.setClientIdentifier(false);
+        mcf.setMaxPoolSize(4);
+        ds = (ProxyraDataSource) mcf.createConnectionFactory();
+        FakeOracleDataSource.REFUSALS.put("MALLORY", 28150);
+        TestCallers.set("mallory");
+        for (int i = 0; i < 100; i++) {
+            assertThatThrownBy(ds::getConnection).isInstanceOfSatisfying(SQLException.class,
+                    e -> assertThat(e.getSQLState()).isEqualTo("28000"));
+        }
+        long tries = FakeOracleDataSource.OPENED.stream().flatMap(c -> c.calls.stream())
+                .filter(c -> c.startsWith("openProxySession")).count();
+        System.out.println("proxyra: 100 refusals of one user in a row: " + FakeOracleDataSource.OPENED.size()
+                + " physical logins, " + tries + " proxy authentications");
+        assertThat(tries).isEqualTo(1);
+        assertThat(FakeOracleDataSource.OPENED).hasSize(1);
+        use("alice");
+        assertThat(FakeOracleDataSource.OPENED).hasSize(2);
+        assertThat(mcf.pool().discardedCount()).isEqualTo(1);
+    }
+
+    /** Names ojdbc cannot take as a proxy user are refused before any session is touched: warm sessions survive. */
+    @ParameterizedTest
+    @ValueSource(strings = {"alice.smith", "alice@example.com", "john doe", "o'brien", "alice-1", "domain\\alice",
+        "alice/x", "alice[bob]", "alice as sysdba"})
+    void aCallerWhoseNameCannotBeAnOracleUserIsRefusedAndDiscardsNoWarmSession(String caller) throws Exception {
+        mcf.setClientIdentifier(false);
+        mcf.setMaxPoolSize(2);
+        ds = (ProxyraDataSource) mcf.createConnectionFactory();
+        TestCallers.set("alice");
+        try (Connection a = ds.getConnection()) {
+            TestCallers.set("bob");
+            try (Connection b = ds.getConnection()) {
+                assertThat(b.isClosed()).isFalse();
+            }
+        }
+        TestCallers.set(caller);
+        assertThatThrownBy(ds::getConnection).isInstanceOfSatisfying(SQLException.class, e -> {
+            assertThat(e.getSQLState()).isEqualTo("28000");
+            assertThat(e.getMessage()).contains("cannot be an Oracle proxy user");
+        });
+        assertThat(mcf.pool().discardedCount()).isZero();
+        assertThat(FakeOracleDataSource.OPENED).hasSize(2).noneMatch(RecordingOracleConnection::isClosed);
+        assertThat(FakeOracleDataSource.OPENED).allSatisfy(c -> assertThat(c.calls)
+                .noneMatch(call -> call.startsWith("close(PROXY_SESSION)") || call.contains("17150")));
+        use("alice");
+        use("bob");
+        assertThat(mcf.pool().identitySwitches()).as("alice and bob were still warm").isEqualTo(2);
+    }
+
+    @Test
+    void aCallerNameLongerThanOjdbcsClientIdentifierLimitIsCutTo64Chars() throws Exception {
+        String longName = "a".repeat(63) + "\uD83D\uDE00" + "tail";
+        mcf.setPrincipalMap(longName + "=ALICE");
+        use(longName);
+        assertThat(sessionCalls(physical(0))).containsExactly(
+                "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=ALICE})",
+                "setClientInfo(OCSID.CLIENTID=" + "a".repeat(63) + ")");
         assertThat(mcf.pool().discardedCount()).isZero();
     }
 

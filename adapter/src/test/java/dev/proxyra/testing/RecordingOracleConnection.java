@@ -17,12 +17,20 @@ import oracle.jdbc.OracleConnection;
  * A fake {@link OracleConnection} that records the proxy-session calls made on it and keeps the one
  * piece of state they change (whether a proxy session is open). Errors to raise on
  * {@code openProxySession} for a given user can be scripted with an Oracle vendor code.
+ *
+ * <p>As ojdbc 23.26 does (its bytecode read with javap): {@code openProxySession} checks PROXY_USER_NAME with
+ * {@code LoginOption.pattern()} before any network call (ORA-17150, the session untouched; {@code A/X} is user A
+ * with password X); a refused authentication ends in a logoff of the session then current, after which every call
+ * that needs the server fails with ORA-01012 while {@code isUsable} and {@code isClosed} still say all is well;
+ * {@code setClientInfo("OCSID.*")} past 64 chars fails with ORA-17159.
  */
 public final class RecordingOracleConnection implements InvocationHandler {
     public final List<String> calls = new CopyOnWriteArrayList<>();
     private final Map<String, Integer> refusals = new ConcurrentHashMap<>();
     private volatile String proxyUser;
     private volatile boolean closed;
+    /** The driver logged off the connection's session (after a refused proxy authentication). */
+    private volatile boolean loggedOff;
     private volatile boolean autoCommit = true;
     private volatile SQLException nextFailure;
     private volatile String nextFailingMethod;
@@ -54,6 +62,15 @@ public final class RecordingOracleConnection implements InvocationHandler {
         return closed;
     }
 
+    /** Whether a refused openProxySession left the connection without a session (every round trip fails). */
+    public boolean isLoggedOff() {
+        return loggedOff;
+    }
+
+    /** The calls that need the server: they fail with ORA-01012 once the session is logged off. */
+    private static final java.util.Set<String> ROUND_TRIPS = java.util.Set.of("openProxySession", "commit", "rollback",
+            "createStatement", "prepareStatement", "prepareCall", "pingDatabase", "setAutoCommit");
+
     /** As if SQL had begun a transaction that is still open (what ojdbc's inLocalTransaction reports). */
     public void openTransaction() {
         transactionOpen = true;
@@ -79,8 +96,17 @@ public final class RecordingOracleConnection implements InvocationHandler {
             }
             throw failure;
         }
+        boolean proxyClose = method.getName().equals("close") && args != null && args.length == 1;
+        if (loggedOff && (ROUND_TRIPS.contains(method.getName()) || proxyClose)) {
+            calls.add(method.getName() + " -> 1012");
+            throw new SQLException("ORA-01012: not logged on", "72000", 1012);
+        }
         switch (method.getName()) {
             case "isValid":
+                if (loggedOff) {
+                    calls.add("isValid");
+                    return false;
+                }
                 calls.add("isValid");
                 return !closed;
             case "isUsable":
@@ -133,6 +159,15 @@ public final class RecordingOracleConnection implements InvocationHandler {
                         : v instanceof String[] array ? java.util.Arrays.toString(array) : String.valueOf(v)));
                 String call = "openProxySession(" + type + ", " + shown + ")";
                 String user = props.getProperty(OracleConnection.PROXY_USER_NAME);
+                java.util.regex.Matcher name = oracle.jdbc.driver.utils.LoginOption.pattern().matcher(user == null ? "" : user);
+                if (user == null || user.isEmpty() || !name.lookingAt()
+                        || (name.end() < user.length() && user.charAt(name.end()) != '/')) {
+                    calls.add(call + " -> 17150");
+                    throw new SQLException("ORA-17150: Unrecognized format for PROXY_USER_NAME", "99999", 17150);
+                }
+                if (name.end() < user.length()) {
+                    user = user.substring(0, name.end()); // what follows the / is the password, to the driver
+                }
                 Integer code = refusals.get(user);
                 calls.add(code == null ? call : call + " -> " + code);
                 Runnable hook = whileOpeningProxySession;
@@ -140,6 +175,9 @@ public final class RecordingOracleConnection implements InvocationHandler {
                     hook.run();
                 }
                 if (code != null) {
+                    // the driver's finally after a failed authentication: a logoff of the session then current
+                    proxyUser = null;
+                    loggedOff = true;
                     throw new SQLException(String.format("ORA-%05d: scripted refusal", code), "72000", code);
                 }
                 proxyUser = user;
@@ -157,6 +195,11 @@ public final class RecordingOracleConnection implements InvocationHandler {
                 }
                 return null;
             case "setClientInfo":
+                if (args[0] instanceof String key && key.startsWith("OCSID.") && args[1] != null
+                        && ((String) args[1]).length() > 64) {
+                    calls.add("setClientInfo -> 17159");
+                    throw new SQLException("ORA-17159: metric value too long for " + key, "99999", 17159);
+                }
                 if (args[0] instanceof Properties props) {
                     new TreeMap<>(props).forEach((k, v) -> calls.add("setClientInfo(" + k + "=" + v + ")"));
                 } else {
