@@ -21,6 +21,13 @@ public interface Dialect {
     /** Factory properties UCP must set on that class (JavaBean properties), beyond URL, user and password. */
     Map<String, String> connectionFactoryProperties(ProxyraConfig config);
 
+    /**
+     * Refuses, naming the property, a configuration under which this database's switch would not mean what proxyra
+     * promises (e.g. a driver feature that replays work on a new session of its own); called before the pool opens.
+     */
+    default void checkConfiguration(ProxyraConfig config, String factoryClassName, String user) throws SQLException {
+    }
+
     /** Connection properties UCP passes to the driver when it opens a physical connection. */
     Map<String, String> connectionProperties(ProxyraConfig config);
 

@@ -43,14 +43,55 @@ public final class OracleProxySession implements Dialect {
         return Map.of();
     }
 
+    /**
+     * Application Continuity is off: ojdbc's {@code enableACSupport} (default true) makes every connection of
+     * {@code oracle.jdbc.pool.OracleDataSource} a replay proxy, which after a failover replays the request on a new
+     * session that UCP's labelling does not make the caller's again, i.e. as the proxy account. Without a replay
+     * proxy the statement after a lost session fails (a fatal error: the connection is discarded), never replayed.
+     */
     @Override
     public Map<String, String> connectionProperties(ProxyraConfig config) {
-        if (config.networkTimeout() == 0) {
-            return Map.of();
+        Map<String, String> props = new java.util.HashMap<>();
+        props.put(OracleConnection.CONNECTION_PROPERTY_ENABLE_AC_SUPPORT, "false");
+        if (config.networkTimeout() > 0) {
+            String millis = Long.toString(config.networkTimeout() * 1000L);
+            props.put(OracleConnection.CONNECTION_PROPERTY_THIN_READ_TIMEOUT, millis);
+            props.put(OracleConnection.CONNECTION_PROPERTY_THIN_NET_CONNECT_TIMEOUT, millis);
         }
-        String millis = Long.toString(config.networkTimeout() * 1000L);
-        return Map.of(OracleConnection.CONNECTION_PROPERTY_THIN_READ_TIMEOUT, millis,
-                OracleConnection.CONNECTION_PROPERTY_THIN_NET_CONNECT_TIMEOUT, millis);
+        return Map.copyOf(props);
+    }
+
+    /** URL forms that ask for a pooled server (DRCP): easy connect {@code ...:POOLED}, a descriptor (SERVER=POOLED). */
+    private static final java.util.regex.Pattern POOLED_SERVER = java.util.regex.Pattern.compile(
+            "\\(\\s*SERVER\\s*=\\s*POOLED\\s*\\)|:POOLED(\\?.*)?$", java.util.regex.Pattern.CASE_INSENSITIVE);
+
+    /**
+     * Refused: the replay factories ({@code oracle.jdbc.replay.*}) and ojdbc's AC switched on for the whole JVM
+     * (the system property outranks the connection property); a pooled-server (DRCP) URL, where the server
+     * session under a proxy session is not the connection's own; a User of the form {@code PROXY[CLIENT]}, which
+     * makes every physical connection a proxy session already.
+     */
+    @Override
+    public void checkConfiguration(ProxyraConfig config, String factoryClassName, String user) throws SQLException {
+        String problem = null;
+        if (factoryClassName.startsWith("oracle.jdbc.replay.")) {
+            problem = "ConnectionFactoryClassName=" + factoryClassName + " is an Application Continuity (replay) factory:"
+                    + " a replayed request would run on a new session as the proxy account, not the caller; use"
+                    + " oracle.jdbc.pool.OracleDataSource (proxyra sets oracle.jdbc.enableACSupport=false)";
+        } else if ("true".equalsIgnoreCase(System.getProperty(OracleConnection.CONNECTION_PROPERTY_ENABLE_AC_SUPPORT))) {
+            problem = "the JVM system property " + OracleConnection.CONNECTION_PROPERTY_ENABLE_AC_SUPPORT + "=true turns"
+                    + " Application Continuity on for every ojdbc connection, over proxyra's connection property: a"
+                    + " replayed request would run as the proxy account; remove it or set it to false";
+        } else if (config.url() != null && POOLED_SERVER.matcher(config.url().trim()).find()) {
+            problem = "URL asks for a pooled server (DRCP: (SERVER=POOLED) or :POOLED), which proxyra does not support"
+                    + " with proxy sessions; use a dedicated-server URL";
+        } else if (user != null && user.contains("[")) {
+            problem = "User=" + user + " names a proxy client in brackets: every physical connection would already be"
+                    + " that client's proxy session; set User to the proxy account alone (e.g. PROXY_USER)";
+        }
+        if (problem != null) {
+            throw dev.proxyra.monitoring.Refusal.CONFIGURATION.nonTransientConnection("proxyra: " + problem, "08001", null);
+        }
     }
 
     /**

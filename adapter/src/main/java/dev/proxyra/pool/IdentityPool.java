@@ -131,8 +131,10 @@ public final class IdentityPool implements AutoCloseable {
     private PoolDataSource createUcp() throws SQLException {
         PoolDataSource ucp = PoolDataSourceFactory.getPoolDataSource();
         ucp.setConnectionPoolName(ucpName);
-        ucp.setConnectionFactoryClassName(config.connectionFactoryClassName() != null
-                ? config.connectionFactoryClassName() : dialect.connectionFactoryClassName());
+        String factoryClassName = config.connectionFactoryClassName() != null
+                ? config.connectionFactoryClassName() : dialect.connectionFactoryClassName();
+        dialect.checkConfiguration(config, factoryClassName, user);
+        ucp.setConnectionFactoryClassName(factoryClassName);
         ucp.setURL(config.url());
         for (Map.Entry<String, String> e : dialect.connectionFactoryProperties(config).entrySet()) {
             ucp.setConnectionFactoryProperty(e.getKey(), e.getValue());
