@@ -149,7 +149,7 @@ public interface Dialect {
 
     /**
      * Whether application SQL can change the session's identity behind the adapter's back (PostgreSQL
-     * SET ROLE can; an Oracle proxy session cannot be left by SQL).
+     * SET ROLE can; an Oracle proxy session cannot be left by SQL, but SET ROLE changes the roles enabled in it).
      */
     boolean identityChangeableBySql();
 

@@ -215,19 +215,43 @@ public final class OracleProxySession implements Dialect {
         return caller.substring(0, end);
     }
 
+    /**
+     * SQL cannot leave a proxy session, but it can change the roles enabled in it: {@code SET ROLE} (or
+     * {@code DBMS_SESSION.SET_ROLE}) to any role the user's grants and {@code WITH ROLE} allow. The roles are part of
+     * the label, so a session whose roles SQL may have changed is not lent again.
+     */
     @Override
     public boolean identityChangeableBySql() {
-        return false;
+        return true;
     }
 
-    /** SQL cannot leave a proxy session, so the driver's record is the check. */
+    /** SQL cannot leave a proxy session, so the driver's record is the check (roles: see mayChangeIdentity). */
     @Override
     public boolean verify(Connection physical, DbIdentity identity) throws SQLException {
         return identityIntact(physical, identity);
     }
 
+    /** SET ROLE, also inside dynamic SQL text, and DBMS_SESSION.SET_ROLE however it is named (a synonym, quotes). */
+    private static final java.util.regex.Pattern ROLE_CHANGE = java.util.regex.Pattern.compile(
+            "\\bSET\\s+ROLE\\b|\\bSET_ROLE\\b", java.util.regex.Pattern.CASE_INSENSITIVE);
+
+    /**
+     * A text scan, so a heuristic: it sees SET ROLE in the statement and in string literals of a PL/SQL block, but
+     * not a role change assembled at run time ({@code 'SET ' || 'ROLE'}) or made inside a stored invoker's-rights
+     * procedure the statement calls.
+     */
     @Override
     public boolean mayChangeIdentity(String sql) {
+        return sql != null && containsRole(sql) && ROLE_CHANGE.matcher(sql).find();
+    }
+
+    /** Every text ROLE_CHANGE matches contains "role": most SQL skips the regex and its Matcher. */
+    private static boolean containsRole(String sql) {
+        for (int i = 0, n = sql.length() - 3; i < n; i++) {
+            if ((sql.charAt(i) | 0x20) == 'r' && sql.regionMatches(true, i, "role", 0, 4)) {
+                return true;
+            }
+        }
         return false;
     }
 

@@ -202,4 +202,20 @@ class DialectTest {
     void oracleDoesNotCountSessionFaultsAsRefusals(int code) {
         assertThat(oracle.isNotAuthorized(new SQLException("ORA-" + code, "72000", code))).isFalse();
     }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"SET ROLE ERP_MANAGER", "set\n role all", "begin dbms_session.set_role('ERP_MANAGER'); end;",
+        "BEGIN \"SYS\".\"DBMS_SESSION\".\"SET_ROLE\"('X'); END;", "begin execute immediate 'set role erp_manager'; end;",
+        "call set_role('x')"})
+    void oracleScanSeesRoleChanges(String sql) {
+        assertThat(oracle.identityChangeableBySql()).isTrue();
+        assertThat(oracle.mayChangeIdentity(sql)).isTrue();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"select role from session_roles", "select * from user_role_privs", "update roles set x = 1",
+        "select reset_role_count from t", "insert into role_set values (1)"})
+    void oracleScanLeavesOrdinarySqlAlone(String sql) {
+        assertThat(oracle.mayChangeIdentity(sql)).isFalse();
+    }
 }

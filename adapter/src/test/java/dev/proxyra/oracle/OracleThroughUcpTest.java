@@ -319,6 +319,35 @@ class OracleThroughUcpTest {
         assertThat(mcf.pool().discardedCount()).isZero();
     }
 
+    /** SET ROLE changes the roles the label names: that session is never lent again, not even to the same caller. */
+    @ParameterizedTest
+    @ValueSource(strings = {"SET ROLE ERP_MANAGER", "begin dbms_session.set_role('ERP_MANAGER'); end;"})
+    void aSessionWhoseRolesSqlMayHaveChangedIsDiscardedOnReturn(String sql) throws Exception {
+        mcf.setClientIdentifier(false);
+        TestCallers.set("alice");
+        try (Connection c = ds.getConnection(); java.sql.Statement s = c.createStatement()) {
+            s.execute(sql);
+        }
+        var metrics = mcf.pool().metrics();
+        assertThat(metrics.discards(dev.proxyra.monitoring.PoolMetrics.Discard.IDENTITY_CHANGED)).isEqualTo(1);
+        use("alice");
+        assertThat(FakeOracleDataSource.OPENED).hasSize(2);
+        assertThat(sessionCalls(physical(1))).containsExactly(
+                "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=ALICE})");
+    }
+
+    @Test
+    void ordinarySqlAboutRolesKeepsTheSessionWarm() throws Exception {
+        mcf.setClientIdentifier(false);
+        TestCallers.set("alice");
+        try (Connection c = ds.getConnection(); java.sql.Statement s = c.createStatement()) {
+            s.execute("select role from session_roles");
+        }
+        use("alice");
+        assertThat(FakeOracleDataSource.OPENED).hasSize(1);
+        assertThat(mcf.pool().discardedCount()).isZero();
+    }
+
     @Test
     void stoppingTheAdapterClosesProxySessionsBeforePhysicalConnections() throws Exception {
         mcf.setClientIdentifier(false);
