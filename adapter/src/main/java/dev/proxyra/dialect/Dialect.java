@@ -138,6 +138,15 @@ public interface Dialect {
     /** Whether {@link #tagClient} does anything for this database. */
     boolean tagsClients();
 
+    /**
+     * Whether the tag {@link #tagClient} set is still on the session when it is borrowed again (Oracle: no, a
+     * service with RESET_STATE=LEVEL2 clears CLIENT_IDENTIFIER at the end of each request): if not, every borrow
+     * tags again.
+     */
+    default boolean clientTagSurvivesReturn() {
+        return true;
+    }
+
     /** Tags the session with the caller's principal name for audit (ClientIdentifier), without a round trip. */
     void tagClient(Connection physical, String clientIdentifier) throws SQLException;
 

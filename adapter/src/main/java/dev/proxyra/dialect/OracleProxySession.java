@@ -196,6 +196,16 @@ public final class OracleProxySession implements Dialect {
         return true;
     }
 
+    /**
+     * UCP ends each lending with endRequest; on a service with RESET_STATE=LEVEL2 the server then clears the client
+     * identifier while ojdbc still holds it. ojdbc sends a value set again even when it is unchanged, with the next
+     * call: tagging on every borrow costs bytes on that call, no round trip.
+     */
+    @Override
+    public boolean clientTagSurvivesReturn() {
+        return false;
+    }
+
     @Override
     public void tagClient(Connection physical, String clientIdentifier) throws SQLException {
         // End-to-end metric: sent with the next round trip, no call of its own. Past ojdbc's limit the caller's name

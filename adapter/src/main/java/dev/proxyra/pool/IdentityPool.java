@@ -419,7 +419,8 @@ public final class IdentityPool implements AutoCloseable {
         String want = identity.caller() == null ? "" : identity.caller();
         LabelableConnection labelable = (LabelableConnection) connection;
         Properties current = labelable.getConnectionLabels();
-        if (!want.equals(current == null ? null : current.getProperty(IdentityLabels.CLIENT_KEY))) {
+        if (!dialect.clientTagSurvivesReturn()
+                || !want.equals(current == null ? null : current.getProperty(IdentityLabels.CLIENT_KEY))) {
             dialect.tagClient(connection, want);
             labelable.applyConnectionLabel(IdentityLabels.CLIENT_KEY, want);
         }

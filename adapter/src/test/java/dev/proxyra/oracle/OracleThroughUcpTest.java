@@ -111,10 +111,14 @@ class OracleThroughUcpTest {
         use("alice");
         use("alice");
         use("bob");
+        // every borrow tags again: a service with RESET_STATE=LEVEL2 clears CLIENT_IDENTIFIER at each endRequest
         assertThat(sessionCalls(physical(0))).containsExactly(
                 "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=SHARED})",
                 "setClientInfo(OCSID.CLIENTID=alice)",
+                "setClientInfo(OCSID.CLIENTID=alice)",
                 "setClientInfo(OCSID.CLIENTID=bob)");
+        assertThat(physical(0).calls).containsSubsequence("setClientInfo(OCSID.CLIENTID=alice)", "endRequest",
+                "beginRequest", "setClientInfo(OCSID.CLIENTID=alice)");
         assertThat(mcf.pool().identitySwitches()).isEqualTo(1);
     }
 
@@ -426,10 +430,27 @@ class OracleThroughUcpTest {
         List<String> tags = sessionCalls(physical(0)).stream().filter(call -> call.startsWith("setClientInfo")).toList();
         assertThat(tags.get(0)).isEqualTo("setClientInfo(OCSID.CLIENTID=alice)");
         assertThat(tags.get(1)).isEqualTo("setClientInfo(OCSID.CLIENTID=mallory)");
-        assertThat(tags.get(2)).as("restored on return (ojdbc reports no earlier value)").isEqualTo("setClientInfo(OCSID.CLIENTID=)");
+        assertThat(tags.get(2)).as("restored on return").isEqualTo("setClientInfo(OCSID.CLIENTID=alice)");
         assertThat(tags.get(tags.size() - 1)).as("the next borrow tags the caller again")
                 .isEqualTo("setClientInfo(OCSID.CLIENTID=alice)");
         assertThat(physical(0).isClosed()).isFalse();
+    }
+
+    /** JDBC's setClientInfo(Properties) replaces the whole set: what it cleared is put back on return, name by name. */
+    @Test
+    void clientInfoSetAsAWholeByTheApplicationLeavesUcpsAndTheCallersEntriesInPlace() throws Exception {
+        TestCallers.set("alice");
+        Map<String, String> before;
+        try (Connection c = ds.getConnection()) {
+            before = physical(0).clientInfo();
+            java.util.Properties mine = new java.util.Properties();
+            mine.setProperty("OCSID.MODULE", "billing");
+            c.setClientInfo(mine);
+            assertThat(physical(0).clientInfo()).containsOnlyKeys("OCSID.MODULE");
+        }
+        assertThat(before).containsKeys("ORA$HA.CONNECTION_POOL", "OCSID.CLIENTID");
+        assertThat(physical(0).clientInfo()).as("on return").isEqualTo(before);
+        assertThat(physical(0).calls).noneMatch(call -> call.startsWith("setClientInfo(") && call.contains(", "));
     }
 
     @FunctionalInterface

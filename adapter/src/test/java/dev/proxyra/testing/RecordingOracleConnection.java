@@ -27,6 +27,8 @@ import oracle.jdbc.OracleConnection;
 public final class RecordingOracleConnection implements InvocationHandler {
     public final List<String> calls = new CopyOnWriteArrayList<>();
     private final Map<String, Integer> refusals = new ConcurrentHashMap<>();
+    /** Client info as ojdbc keeps it: setClientInfo(Properties) replaces the whole set, as JDBC says. */
+    private final Map<String, String> clientInfo = new ConcurrentHashMap<>();
     private volatile String proxyUser;
     private volatile boolean closed;
     /** The driver logged off the connection's session (after a refused proxy authentication). */
@@ -52,6 +54,11 @@ public final class RecordingOracleConnection implements InvocationHandler {
     /** {@code openProxySession} for {@code user} fails with ORA-{@code code}. */
     public void refuse(String user, int code) {
         refusals.put(user, code);
+    }
+
+    /** The client info the connection holds now (UCP's ORA$HA.* entries, OCSID.*). */
+    public Map<String, String> clientInfo() {
+        return Map.copyOf(clientInfo);
     }
 
     public String proxyUser() {
@@ -202,10 +209,24 @@ public final class RecordingOracleConnection implements InvocationHandler {
                 }
                 if (args[0] instanceof Properties props) {
                     new TreeMap<>(props).forEach((k, v) -> calls.add("setClientInfo(" + k + "=" + v + ")"));
+                    clientInfo.clear();
+                    props.stringPropertyNames().forEach(k -> clientInfo.put(k, props.getProperty(k)));
                 } else {
                     calls.add("setClientInfo(" + args[0] + "=" + args[1] + ")");
+                    if (args[1] == null || ((String) args[1]).isEmpty()) {
+                        clientInfo.remove((String) args[0]);
+                    } else {
+                        clientInfo.put((String) args[0], (String) args[1]);
+                    }
                 }
                 return null;
+            case "getClientInfo":
+                if (args == null || args.length == 0) {
+                    Properties all = new Properties();
+                    all.putAll(clientInfo);
+                    return all;
+                }
+                return clientInfo.get((String) args[0]);
             case "unwrap":
                 return self;
             case "isWrapperFor":
