@@ -105,6 +105,24 @@ class OracleThroughUcpTest {
         assertThat(mcf.pool().identitySwitches()).isEqualTo(2);
     }
 
+    /**
+     * What a warm borrow costs on UCP's Oracle path: UCP's own validation (isValid, one ping round trip, with
+     * ValidateConnectionOnBorrow=true), its request boundaries and the client identifier (sent with the next call);
+     * no proxy-session call.
+     */
+    @Test
+    void aWarmBorrowCostsUcpsOnePingAndNoProxySessionCall() throws Exception {
+        use("alice");
+        int before = physical(0).calls.size();
+        use("alice");
+        List<String> warm = List.copyOf(physical(0).calls.subList(before, physical(0).calls.size()));
+        System.out.println("proxyra: calls on the physical connection for one warm Oracle borrow and return: " + warm);
+        assertThat(warm.stream().filter(c -> c.equals("isValid")).count()).isEqualTo(1);
+        assertThat(warm).noneMatch(c -> c.startsWith("openProxySession") || c.startsWith("close")
+                || c.startsWith("execute") || c.equals("pingDatabase"));
+        assertThat(warm).containsSubsequence("beginRequest", "setClientInfo(OCSID.CLIENTID=alice)", "endRequest");
+    }
+
     @Test
     void theClientIdentifierFollowsTheCallerEvenOnAWarmSession() throws Exception {
         mcf.setPrincipalMap("alice=SHARED,bob=SHARED");
