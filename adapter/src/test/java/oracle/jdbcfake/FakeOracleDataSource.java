@@ -54,11 +54,16 @@ public class FakeOracleDataSource implements DataSource {
 
     @Override
     public Connection getConnection() throws SQLException {
+        return open();
+    }
+
+    /** A new recording connection, scripted as this class says, recorded in OPENED. */
+    public static oracle.jdbc.internal.OracleConnection open() {
         RecordingOracleConnection fake = new RecordingOracleConnection();
         REFUSALS.forEach(fake::refuse);
         fake.whileOpeningProxySession = whileOpeningProxySession;
         OPENED.add(fake);
-        return fake.connection();
+        return (oracle.jdbc.internal.OracleConnection) fake.connection();
     }
 
     @Override

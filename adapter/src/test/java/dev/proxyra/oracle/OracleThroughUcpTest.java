@@ -40,7 +40,7 @@ class OracleThroughUcpTest {
     private static final IdentityRequest BOB = new IdentityRequest(DbIdentity.of("BOB", "bob"));
 
     private ProxyraResourceAdapter ra;
-    private ProxyraManagedConnectionFactory mcf;
+    ProxyraManagedConnectionFactory mcf;
     private ProxyraDataSource ds;
 
     @BeforeEach
@@ -53,11 +53,16 @@ class OracleThroughUcpTest {
         mcf.setURL("jdbc:oracle:thin:@//db.invalid:1521/ERP");
         mcf.setUser("PROXY_USER");
         mcf.setPassword("proxy-password");
-        mcf.setConnectionFactoryClassName(FakeOracleDataSource.class.getName());
+        mcf.setConnectionFactoryClassName(factoryClassName());
         mcf.setMaxPoolSize(1); // every borrow lands on the same physical connection while it lives
         mcf.setCallerSource(TestCallers.class.getName());
         mcf.setResourceAdapter(ra);
         ds = (ProxyraDataSource) mcf.createConnectionFactory();
+    }
+
+    /** The fake factory: its name decides which of UCP's Oracle pools serves it. */
+    String factoryClassName() {
+        return FakeOracleDataSource.class.getName();
     }
 
     @AfterEach
