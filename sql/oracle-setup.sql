@@ -72,6 +72,12 @@ END;
 CREATE AUDIT POLICY erp_orders_dml ACTIONS INSERT ON erp.orders, UPDATE ON erp.orders, DELETE ON erp.orders;
 AUDIT POLICY erp_orders_dml BY USERS WITH GRANTED ROLES erp_user;
 
+-- 7. Only for proxyra's live test suite (OracleLiveTest): let callers read their own session
+--    statistics and sessions (round trips per borrow, sessions per physical connection).
+GRANT SELECT ON sys.v_$mystat TO erp_user;
+GRANT SELECT ON sys.v_$statname TO erp_user;
+GRANT SELECT ON sys.v_$session TO erp_user;
+
 -- Check (as a DBA): which users the proxy may act as
 --   SELECT proxy, client, authentication, flags FROM proxy_users WHERE proxy = 'PROXY_USER';
 -- Inside a proxyra connection:

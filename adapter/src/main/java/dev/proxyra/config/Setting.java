@@ -22,8 +22,9 @@ public enum Setting {
     CONNECTION_FACTORY_CLASS_NAME("ConnectionFactoryClassName", String.class, null, false,
             "The javax.sql.DataSource class UCP opens physical connections with. Unset: oracle.jdbc.pool.OracleDataSource"
                     + " or dev.proxyra.dialect.PostgresDataSource (pgjdbc's PGSimpleDataSource, connecting without"
-                    + " DriverManager, whose connections leave UCP's validation to proxyra's own round trip); e.g."
-                    + " oracle.jdbc.replay.OracleDataSourceImpl for Application Continuity."),
+                    + " DriverManager, whose connections leave UCP's validation to proxyra's own round trip). Oracle:"
+                    + " the replay factories oracle.jdbc.replay.* are refused (Application Continuity would replay"
+                    + " work as the proxy account; see docs/oracle.md)."),
     INITIAL_POOL_SIZE("InitialPoolSize", Integer.class, "0", false,
             "Physical connections opened when the pool starts."),
     MIN_POOL_SIZE("MinPoolSize", Integer.class, "0", false,

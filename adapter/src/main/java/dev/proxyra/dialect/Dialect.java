@@ -22,6 +22,13 @@ public interface Dialect {
     /** Factory properties UCP must set on that class (JavaBean properties), beyond URL, user and password. */
     Map<String, String> connectionFactoryProperties(ProxyraConfig config);
 
+    /**
+     * Refuses, naming the property, a configuration under which this database's switch would not mean what proxyra
+     * promises (e.g. a driver feature that replays work on a new session of its own); called before the pool opens.
+     */
+    default void checkConfiguration(ProxyraConfig config, String factoryClassName, String user) throws SQLException {
+    }
+
     /** Connection properties UCP passes to the driver when it opens a physical connection. */
     Map<String, String> connectionProperties(ProxyraConfig config);
 
@@ -58,6 +65,24 @@ public interface Dialect {
      * {@link #isNotAuthorized} accepts): null when that is still a fresh, never-lent session.
      */
     DbIdentity identityAfterRefusal(DbIdentity previous);
+
+    /**
+     * Whether the database's refusal of {@link #changeIdentity} also ended the session the physical connection
+     * had (Oracle's driver logs off after a failed proxy authentication): the connection must then be discarded,
+     * and the same refusal should not be tried again at once on another one.
+     */
+    default boolean refusalEndsSession() {
+        return false;
+    }
+
+    /**
+     * Why {@code databaseUser} cannot be a user this database's switch accepts (a rule of the driver or the
+     * database, named in the refusal); null when it can be. Checked while the identity is resolved, so that a
+     * badly named caller is refused before any pooled session is touched.
+     */
+    default String userNameRuleBroken(String databaseUser) {
+        return null;
+    }
 
     /** Returns the physical connection to the proxy account's own identity (pool shutdown). */
     void reset(Connection physical) throws SQLException;
@@ -141,6 +166,15 @@ public interface Dialect {
     /** Whether {@link #tagClient} does anything for this database. */
     boolean tagsClients();
 
+    /**
+     * Whether the tag {@link #tagClient} set is still on the session when it is borrowed again (Oracle: no, a
+     * service with RESET_STATE=LEVEL2 clears CLIENT_IDENTIFIER at the end of each request): if not, every borrow
+     * tags again.
+     */
+    default boolean clientTagSurvivesReturn() {
+        return true;
+    }
+
     /** Tags the session with the caller's principal name for audit (ClientIdentifier), without a round trip. */
     void tagClient(Connection physical, String clientIdentifier) throws SQLException;
 
@@ -152,7 +186,7 @@ public interface Dialect {
 
     /**
      * Whether application SQL can change the session's identity behind the adapter's back (PostgreSQL
-     * SET ROLE can; an Oracle proxy session cannot be left by SQL).
+     * SET ROLE can; an Oracle proxy session cannot be left by SQL, but SET ROLE changes the roles enabled in it).
      */
     boolean identityChangeableBySql();
 

@@ -220,6 +220,10 @@ public final class IdentityResolver {
             throw refused(Refusal.NOT_MAPPED, "the " + what(dbUser, caller, source) + " is " + bytes + " bytes long; "
                     + config.dialect().name().toLowerCase(Locale.ROOT) + " allows at most " + maxNameBytes, null);
         }
+        String ruleBroken = dev.proxyra.dialect.Dialect.of(config.dialect()).userNameRuleBroken(dbUser);
+        if (ruleBroken != null) {
+            throw refused(Refusal.NOT_MAPPED, "the " + what(dbUser, caller, source) + " " + ruleBroken, null);
+        }
     }
 
     /** Only built for a refusal: the common, valid case pays for no message. */

@@ -586,7 +586,10 @@ public final class ConnectionHandle implements Connection {
         try {
             requireCaller("setClientInfo");
             run(c -> {
-                owner.state().beforeClientInfo(c, properties.stringPropertyNames());
+                // the names it clears (those set now and not in properties) are restored on return too
+                java.util.Set<String> touched = new java.util.HashSet<>(properties.stringPropertyNames());
+                touched.addAll(c.getClientInfo().stringPropertyNames());
+                owner.state().beforeClientInfo(c, touched);
                 c.setClientInfo(properties);
             });
         } catch (SQLClientInfoException e) {

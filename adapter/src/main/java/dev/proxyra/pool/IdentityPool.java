@@ -80,6 +80,7 @@ public final class IdentityPool implements AutoCloseable {
     private final PoolDataSource ucp;
     /** UCP's labelling callback: label sets per identity, and which free session a switch should take. */
     private final IdentityLabels labels = new IdentityLabels();
+    private final RecentRefusals recentRefusals = new RecentRefusals();
     /** The pool's name for operators: PoolName, or user@database; the JMX name and the name in messages. */
     private final String name;
     /** UCP's name for the pool, unique within the process (see LOADER_TAG). */
@@ -143,8 +144,10 @@ public final class IdentityPool implements AutoCloseable {
     private PoolDataSource createUcp() throws SQLException {
         PoolDataSource ucp = PoolDataSourceFactory.getPoolDataSource();
         ucp.setConnectionPoolName(ucpName);
-        ucp.setConnectionFactoryClassName(config.connectionFactoryClassName() != null
-                ? config.connectionFactoryClassName() : dialect.connectionFactoryClassName());
+        String factoryClassName = config.connectionFactoryClassName() != null
+                ? config.connectionFactoryClassName() : dialect.connectionFactoryClassName();
+        dialect.checkConfiguration(config, factoryClassName, user);
+        ucp.setConnectionFactoryClassName(factoryClassName);
         ucp.setURL(config.url());
         for (Map.Entry<String, String> e : dialect.connectionFactoryProperties(config).entrySet()) {
             ucp.setConnectionFactoryProperty(e.getKey(), e.getValue());
@@ -226,6 +229,11 @@ public final class IdentityPool implements AutoCloseable {
                     null);
         }
         String want = IdentityLabels.valueFor(identity);
+        String refusedRecently = identity.password() == null ? recentRefusals.recent(want) : null;
+        if (refusedRecently != null) {
+            throw notAuthorized(identity, refusedRecently + "; refused again without a new try for up to "
+                    + RecentRefusals.MEMORY_SECONDS + " s (each try costs a physical connection)", null);
+        }
         Properties wanted = labels.borrowing(want, identity);
         // A pooled session that was dead, or failed a check, is discarded and the borrow tries again (nothing of
         // the application ran on it yet): for ConnectionWaitTimeout, not counting the time spent finding sessions
@@ -475,7 +483,8 @@ public final class IdentityPool implements AutoCloseable {
         String want = identity.caller() == null ? "" : identity.caller();
         LabelableConnection labelable = (LabelableConnection) connection;
         Properties current = labelable.getConnectionLabels();
-        if (!want.equals(current == null ? null : current.getProperty(IdentityLabels.CLIENT_KEY))) {
+        if (!dialect.clientTagSurvivesReturn()
+                || !want.equals(current == null ? null : current.getProperty(IdentityLabels.CLIENT_KEY))) {
             dialect.tagClient(connection, want);
             labelable.applyConnectionLabel(IdentityLabels.CLIENT_KEY, want);
         }
@@ -504,6 +513,16 @@ public final class IdentityPool implements AutoCloseable {
             }
             return e;
         }
+        String reason = e.getMessage() + " [SQLState " + e.getSQLState() + ", error " + e.getErrorCode() + "]";
+        if (dialect.refusalEndsSession()) {
+            // the driver logged off the session whose switch was refused: the connection cannot serve anyone
+            discardLent(connection, Discard.STATE_NOT_RESET, "the database refused a switch and the driver logged off"
+                    + " its session");
+            if (identity.password() == null) {
+                recentRefusals.remember(IdentityLabels.valueFor(identity), reason);
+            }
+            return notAuthorized(identity, reason, e);
+        }
         DbIdentity previous = IdentityLabels.identityIn(have);
         DbIdentity now = dialect.identityAfterRefusal(previous);
         try {
@@ -525,9 +544,13 @@ public final class IdentityPool implements AutoCloseable {
         } catch (RuntimeException checkFailure) {
             discardLent(connection, Discard.STATE_NOT_RESET, "checking a session after a refused switch failed");
         }
+        return notAuthorized(identity, reason, e);
+    }
+
+    private static SQLException notAuthorized(DbIdentity identity, String reason, SQLException cause) {
         return Refusal.NOT_AUTHORIZED.authorization("proxyra: the proxy account may not act as database user '"
                 + identity.databaseUser() + "'" + (identity.caller() != null ? " (caller '" + identity.caller() + "')" : "")
-                + ": " + e.getMessage() + " [SQLState " + e.getSQLState() + ", error " + e.getErrorCode() + "]", e);
+                + ": " + reason, cause);
     }
 
     private SQLException borrowFailure(SQLException e) {

@@ -149,9 +149,11 @@ public final class SessionState {
             physical.setNetworkTimeout(Runnable::run, networkTimeout);
         }
         if (clientInfo != null) {
-            Properties original = new Properties();
-            clientInfo.forEach((k, v) -> original.setProperty(k, v == null ? "" : v));
-            physical.setClientInfo(original);
+            // one name at a time: setClientInfo(Properties) would clear every name it does not hold (ojdbc: UCP's
+            // ORA$HA.* entries and the caller's client identifier)
+            for (Map.Entry<String, String> e : clientInfo.entrySet()) {
+                physical.setClientInfo(e.getKey(), e.getValue() == null ? "" : e.getValue());
+            }
         }
         if (typeMapChanged) {
             physical.setTypeMap(typeMap == null ? Map.of() : typeMap);

@@ -1,5 +1,6 @@
 package dev.proxyra.dialect;
 
+import oracle.jdbc.driver.utils.LoginOption;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -172,5 +173,56 @@ class DialectTest {
         assertThat(fake.calls).containsSubsequence("execute(ROLLBACK)", "close(PROXY_SESSION)",
                 "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=BOB})");
         assertThat(oracle.transactionOpen(fake.connection())).isFalse();
+    }
+
+    /** The Oracle name rule reuses ojdbc's own pattern: a driver whose pattern differs must be looked at first. */
+    @Test
+    void ojdbcsProxyUserNamePatternIsTheOneTheOracleNameRuleWasWrittenFor() {
+        assertThat(LoginOption.pattern().pattern()).isEqualTo(
+                "(?iU)(?<userName>([\\w$#]+)|(\"[^\u0000\"]+\"))?(\\[(?<proxyClient>([\\w$#]+)|(\"[^\u0000\"]+\"))\\])?"
+                        + "((\\s+AS\\s+)(?<asRole>SYSDBA|SYSOPER|SYSASM|SYSBACKUP|SYSDG|SYSKM))?");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"ALICE", "alice", "A$B#_1", "\u00C4LICE", "\"ALICE.SMITH\"", "\"A B\""})
+    void oracleTakesNamesOjdbcTakesAsAProxyUser(String name) {
+        assertThat(oracle.userNameRuleBroken(name)).isNull();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"ALICE.SMITH", "ALICE@EXAMPLE.COM", "JOHN DOE", "O'BRIEN", "ALICE-1", "DOMAIN\\ALICE",
+        "ALICE/X", "ALICE[BOB]", "ALICE AS SYSDBA", "\"\"", "\"A\u0000B\""})
+    void oracleRefusesNamesOjdbcWouldRejectOrReadAsSomethingElse(String name) {
+        assertThat(oracle.userNameRuleBroken(name)).contains("cannot be an Oracle proxy user");
+        assertThat(postgres.userNameRuleBroken(name)).isNull();
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {28150, 28179, 1017, 28000, 28001, 1045, 28156, 28157, 1924, 2391, 18, 4088, 604, 20000, 20999,
+        17150})
+    void oracleCountsPerUserRefusalsAsRefusals(int code) {
+        assertThat(oracle.isNotAuthorized(new SQLException("ORA-" + code, "72000", code))).isTrue();
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {600, 3113, 1012, 19999, 21000, 17008})
+    void oracleDoesNotCountSessionFaultsAsRefusals(int code) {
+        assertThat(oracle.isNotAuthorized(new SQLException("ORA-" + code, "72000", code))).isFalse();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"SET ROLE ERP_MANAGER", "set\n role all", "begin dbms_session.set_role('ERP_MANAGER'); end;",
+        "BEGIN \"SYS\".\"DBMS_SESSION\".\"SET_ROLE\"('X'); END;", "begin execute immediate 'set role erp_manager'; end;",
+        "call set_role('x')"})
+    void oracleScanSeesRoleChanges(String sql) {
+        assertThat(oracle.identityChangeableBySql()).isTrue();
+        assertThat(oracle.mayChangeIdentity(sql)).isTrue();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"select role from session_roles", "select * from user_role_privs", "update roles set x = 1",
+        "select reset_role_count from t", "insert into role_set values (1)"})
+    void oracleScanLeavesOrdinarySqlAlone(String sql) {
+        assertThat(oracle.mayChangeIdentity(sql)).isFalse();
     }
 }

@@ -29,7 +29,7 @@ import dev.proxyra.spi.ProxyraManagedConnectionFactory;
 import dev.proxyra.spi.ProxyraResourceAdapter;
 import dev.proxyra.testing.RecordingOracleConnection;
 import dev.proxyra.testing.TestCallers;
-import dev.proxyra.testing.oracle.FakeOracleDataSource;
+import oracle.jdbcfake.FakeOracleDataSource;
 
 /**
  * The Oracle path end to end through the real UCP: proxyra's adapter, UCP's pool and labelling, and a
@@ -40,7 +40,7 @@ class OracleThroughUcpTest {
     private static final IdentityRequest BOB = new IdentityRequest(DbIdentity.of("BOB", "bob"));
 
     private ProxyraResourceAdapter ra;
-    private ProxyraManagedConnectionFactory mcf;
+    ProxyraManagedConnectionFactory mcf;
     private ProxyraDataSource ds;
 
     @BeforeEach
@@ -53,11 +53,16 @@ class OracleThroughUcpTest {
         mcf.setURL("jdbc:oracle:thin:@//db.invalid:1521/ERP");
         mcf.setUser("PROXY_USER");
         mcf.setPassword("proxy-password");
-        mcf.setConnectionFactoryClassName(FakeOracleDataSource.class.getName());
+        mcf.setConnectionFactoryClassName(factoryClassName());
         mcf.setMaxPoolSize(1); // every borrow lands on the same physical connection while it lives
         mcf.setCallerSource(TestCallers.class.getName());
         mcf.setResourceAdapter(ra);
         ds = (ProxyraDataSource) mcf.createConnectionFactory();
+    }
+
+    /** The fake factory: its name decides which of UCP's Oracle pools serves it. */
+    String factoryClassName() {
+        return FakeOracleDataSource.class.getName();
     }
 
     @AfterEach
@@ -66,9 +71,10 @@ class OracleThroughUcpTest {
         ra.stop();
     }
 
-    /** The calls that matter for identity and transactions, in order. */
+    /** The calls proxyra makes that matter for identity and transactions, in order (not UCP's own ORA$HA tags). */
     private static List<String> sessionCalls(RecordingOracleConnection fake) {
         return fake.calls.stream()
+                .filter(c -> !c.startsWith("setClientInfo(ORA$HA."))
                 .filter(c -> c.startsWith("openProxySession") || c.startsWith("close") || c.startsWith("commit")
                         || c.startsWith("rollback") || c.startsWith("setAutoCommit") || c.startsWith("setClientInfo")
                         || c.startsWith("execute(")
@@ -105,6 +111,24 @@ class OracleThroughUcpTest {
     }
 
     /**
+     * What a warm borrow costs on UCP's Oracle path: UCP's own validation (isValid, one ping round trip, with
+     * ValidateConnectionOnBorrow=true), its request boundaries and the client identifier (sent with the next call);
+     * no proxy-session call.
+     */
+    @Test
+    void aWarmBorrowCostsUcpsOnePingAndNoProxySessionCall() throws Exception {
+        use("alice");
+        int before = physical(0).calls.size();
+        use("alice");
+        List<String> warm = List.copyOf(physical(0).calls.subList(before, physical(0).calls.size()));
+        System.out.println("proxyra: calls on the physical connection for one warm Oracle borrow and return: " + warm);
+        assertThat(warm.stream().filter(c -> c.equals("isValid")).count()).isEqualTo(1);
+        assertThat(warm).noneMatch(c -> c.startsWith("openProxySession") || c.startsWith("close")
+                || c.startsWith("execute") || c.equals("pingDatabase"));
+        assertThat(warm).containsSubsequence("beginRequest", "setClientInfo(OCSID.CLIENTID=alice)", "endRequest");
+    }
+
+    /**
      * Two callers of one database user: the second gets a proxy session of its own, so nothing the first one's SQL
      * left (package state, ALTER SESSION settings, temporary table rows) reaches it, and its own client identifier.
      */
@@ -114,12 +138,16 @@ class OracleThroughUcpTest {
         use("alice");
         use("alice");
         use("bob");
+        // every borrow tags again: a service with RESET_STATE=LEVEL2 clears CLIENT_IDENTIFIER at each endRequest
         assertThat(sessionCalls(physical(0))).containsExactly(
                 "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=SHARED})",
+                "setClientInfo(OCSID.CLIENTID=alice)",
                 "setClientInfo(OCSID.CLIENTID=alice)",
                 "close(PROXY_SESSION)",
                 "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=SHARED})",
                 "setClientInfo(OCSID.CLIENTID=bob)");
+        assertThat(physical(0).calls).containsSubsequence("setClientInfo(OCSID.CLIENTID=alice)", "endRequest",
+                "beginRequest", "setClientInfo(OCSID.CLIENTID=alice)");
         assertThat(mcf.pool().identitySwitches()).isEqualTo(2);
     }
 
@@ -174,7 +202,7 @@ class OracleThroughUcpTest {
         mcf.setClientIdentifier("false");
         TestCallers.set("alice");
         try (Connection c = ds.getConnection()) {
-            physical(0).failNext(new SQLRecoverableException("ORA-03113: end-of-file on communication channel", "08000", 3113));
+            physical(0).failNext("createStatement", new SQLRecoverableException("ORA-03113: end-of-file on communication channel", "08000", 3113));
             assertThatThrownBy(c::createStatement).isInstanceOf(SQLException.class);
         }
         assertThat(physical(0).isClosed()).isTrue();
@@ -192,7 +220,7 @@ class OracleThroughUcpTest {
     void aPooledSessionWhoseSwitchFailsIsDiscardedAndANewOneServesTheCaller() throws Exception {
         mcf.setClientIdentifier("false");
         use("alice");
-        physical(0).failNext(new SQLException("ORA-00600: internal error code", "60000", 600));
+        physical(0).failNext("inLocalTransaction", new SQLException("ORA-00600: internal error code", "60000", 600));
         use("bob");
         assertThat(physical(0).isClosed()).isTrue();
         assertThat(FakeOracleDataSource.OPENED).hasSize(2);
@@ -232,9 +260,13 @@ class OracleThroughUcpTest {
         assertThat(mcf.pool().lentOut()).isZero();
     }
 
+    /**
+     * ojdbc logs off the session whose proxy authentication was refused: the connection is discarded, never lent
+     * again nor returned as if unharmed, and the next caller is served on a new one.
+     */
     @ParameterizedTest
-    @ValueSource(ints = {28150, 1017, 28000})
-    void aRefusedProxySessionIsAClear28000AndThePhysicalConnectionStaysInThePool(int code) throws Exception {
+    @ValueSource(ints = {28150, 28179, 1017, 28000, 28001, 1045, 28156, 28157, 1924, 2391, 18, 4088, 604, 20001})
+    void aRefusedProxySessionIsAClear28000AndTheLoggedOffConnectionIsDiscardedNotLent(int code) throws Exception {
         mcf.setClientIdentifier("false");
         FakeOracleDataSource.REFUSALS.put("MALLORY", code);
         TestCallers.set("mallory");
@@ -244,12 +276,110 @@ class OracleThroughUcpTest {
                     assertThat(e.getMessage()).contains("may not act as database user 'MALLORY' (caller 'mallory')")
                             .contains("error " + code);
                 });
+        assertThat(physical(0).isLoggedOff()).isTrue();
+        use("alice");
+        assertThat(FakeOracleDataSource.OPENED).hasSize(2);
+        // UCP closes a discarded connection on a thread of its own: what matters is that nothing else ran on it
+        assertThat(sessionCalls(physical(0))).first().isEqualTo(
+                "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=MALLORY}) -> " + code);
+        assertThat(sessionCalls(physical(0))).hasSizeLessThanOrEqualTo(2).allMatch(c -> c.contains("MALLORY")
+                || c.equals("close()"));
+        assertThat(sessionCalls(physical(1))).containsExactly(
+                "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=ALICE})");
+        assertThat(physical(1).calls).noneMatch(c -> c.endsWith("-> 1012"));
+        assertThat(mcf.pool().discardedCount()).isEqualTo(1);
+        assertThat(mcf.pool().lentOut()).isZero();
+    }
+
+    /** A refusal storm for one mis-granted user: refused from memory, not one physical login per request. */
+    @Test
+    void aHundredRefusalsInARowCostOnePhysicalLoginAndNoOtherCallersSession() throws Exception {
+        mcf.setClientIdentifier("false");
+        mcf.setMaxPoolSize(4);
+        ds = (ProxyraDataSource) mcf.createConnectionFactory();
+        FakeOracleDataSource.REFUSALS.put("MALLORY", 28150);
+        TestCallers.set("mallory");
+        for (int i = 0; i < 100; i++) {
+            assertThatThrownBy(ds::getConnection).isInstanceOfSatisfying(SQLException.class,
+                    e -> assertThat(e.getSQLState()).isEqualTo("28000"));
+        }
+        long tries = FakeOracleDataSource.OPENED.stream().flatMap(c -> c.calls.stream())
+                .filter(c -> c.startsWith("openProxySession")).count();
+        System.out.println("proxyra: 100 refusals of one user in a row: " + FakeOracleDataSource.OPENED.size()
+                + " physical logins, " + tries + " proxy authentications");
+        assertThat(tries).isEqualTo(1);
+        assertThat(FakeOracleDataSource.OPENED).hasSize(1);
+        use("alice");
+        assertThat(FakeOracleDataSource.OPENED).hasSize(2);
+        assertThat(mcf.pool().discardedCount()).isEqualTo(1);
+    }
+
+    /** Names ojdbc cannot take as a proxy user are refused before any session is touched: warm sessions survive. */
+    @ParameterizedTest
+    @ValueSource(strings = {"alice.smith", "alice@example.com", "john doe", "o'brien", "alice-1", "domain\\alice",
+        "alice/x", "alice[bob]", "alice as sysdba"})
+    void aCallerWhoseNameCannotBeAnOracleUserIsRefusedAndDiscardsNoWarmSession(String caller) throws Exception {
+        mcf.setClientIdentifier("false");
+        mcf.setMaxPoolSize(2);
+        ds = (ProxyraDataSource) mcf.createConnectionFactory();
+        TestCallers.set("alice");
+        try (Connection a = ds.getConnection()) {
+            TestCallers.set("bob");
+            try (Connection b = ds.getConnection()) {
+                assertThat(b.isClosed()).isFalse();
+            }
+        }
+        TestCallers.set(caller);
+        assertThatThrownBy(ds::getConnection).isInstanceOfSatisfying(SQLException.class, e -> {
+            assertThat(e.getSQLState()).isEqualTo("28000");
+            assertThat(e.getMessage()).contains("cannot be an Oracle proxy user");
+        });
+        assertThat(mcf.pool().discardedCount()).isZero();
+        assertThat(FakeOracleDataSource.OPENED).hasSize(2).noneMatch(RecordingOracleConnection::isClosed);
+        assertThat(FakeOracleDataSource.OPENED).allSatisfy(c -> assertThat(c.calls)
+                .noneMatch(call -> call.startsWith("close(PROXY_SESSION)") || call.contains("17150")));
+        use("alice");
+        use("bob");
+        assertThat(mcf.pool().identitySwitches()).as("alice and bob were still warm").isEqualTo(2);
+    }
+
+    @Test
+    void aCallerNameLongerThanOjdbcsClientIdentifierLimitIsCutTo64Chars() throws Exception {
+        String longName = "a".repeat(63) + "\uD83D\uDE00" + "tail";
+        mcf.setPrincipalMap(longName + "=ALICE");
+        use(longName);
+        assertThat(sessionCalls(physical(0))).containsExactly(
+                "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=ALICE})",
+                "setClientInfo(OCSID.CLIENTID=" + "a".repeat(63) + ")");
+        assertThat(mcf.pool().discardedCount()).isZero();
+    }
+
+    /** SET ROLE changes the roles the label names: that session is never lent again, not even to the same caller. */
+    @ParameterizedTest
+    @ValueSource(strings = {"SET ROLE ERP_MANAGER", "begin dbms_session.set_role('ERP_MANAGER'); end;"})
+    void aSessionWhoseRolesSqlMayHaveChangedIsDiscardedOnReturn(String sql) throws Exception {
+        mcf.setClientIdentifier("false");
+        TestCallers.set("alice");
+        try (Connection c = ds.getConnection(); java.sql.Statement s = c.createStatement()) {
+            s.execute(sql);
+        }
+        var metrics = mcf.pool().metrics();
+        assertThat(metrics.discards(dev.proxyra.monitoring.PoolMetrics.Discard.IDENTITY_CHANGED)).isEqualTo(1);
+        use("alice");
+        assertThat(FakeOracleDataSource.OPENED).hasSize(2);
+        assertThat(sessionCalls(physical(1))).containsExactly(
+                "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=ALICE})");
+    }
+
+    @Test
+    void ordinarySqlAboutRolesKeepsTheSessionWarm() throws Exception {
+        mcf.setClientIdentifier("false");
+        TestCallers.set("alice");
+        try (Connection c = ds.getConnection(); java.sql.Statement s = c.createStatement()) {
+            s.execute("select role from session_roles");
+        }
         use("alice");
         assertThat(FakeOracleDataSource.OPENED).hasSize(1);
-        assertThat(physical(0).isClosed()).isFalse();
-        assertThat(sessionCalls(physical(0))).containsExactly(
-                "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=MALLORY}) -> " + code,
-                "openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=ALICE})");
         assertThat(mcf.pool().discardedCount()).isZero();
     }
 
@@ -331,10 +461,27 @@ class OracleThroughUcpTest {
         List<String> tags = sessionCalls(physical(0)).stream().filter(call -> call.startsWith("setClientInfo")).toList();
         assertThat(tags.get(0)).isEqualTo("setClientInfo(OCSID.CLIENTID=alice)");
         assertThat(tags.get(1)).isEqualTo("setClientInfo(OCSID.CLIENTID=mallory)");
-        assertThat(tags.get(2)).as("restored on return (ojdbc reports no earlier value)").isEqualTo("setClientInfo(OCSID.CLIENTID=)");
+        assertThat(tags.get(2)).as("restored on return").isEqualTo("setClientInfo(OCSID.CLIENTID=alice)");
         assertThat(tags.get(tags.size() - 1)).as("the next borrow tags the caller again")
                 .isEqualTo("setClientInfo(OCSID.CLIENTID=alice)");
         assertThat(physical(0).isClosed()).isFalse();
+    }
+
+    /** JDBC's setClientInfo(Properties) replaces the whole set: what it cleared is put back on return, name by name. */
+    @Test
+    void clientInfoSetAsAWholeByTheApplicationLeavesUcpsAndTheCallersEntriesInPlace() throws Exception {
+        TestCallers.set("alice");
+        Map<String, String> before;
+        try (Connection c = ds.getConnection()) {
+            before = physical(0).clientInfo();
+            java.util.Properties mine = new java.util.Properties();
+            mine.setProperty("OCSID.MODULE", "billing");
+            c.setClientInfo(mine);
+            assertThat(physical(0).clientInfo()).containsOnlyKeys("OCSID.MODULE");
+        }
+        assertThat(before).containsKeys("ORA$HA.CONNECTION_POOL", "OCSID.CLIENTID");
+        assertThat(physical(0).clientInfo()).as("on return").isEqualTo(before);
+        assertThat(physical(0).calls).noneMatch(call -> call.startsWith("setClientInfo(") && call.contains(", "));
     }
 
     @FunctionalInterface

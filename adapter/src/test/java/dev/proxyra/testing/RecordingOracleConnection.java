@@ -17,15 +17,25 @@ import oracle.jdbc.OracleConnection;
  * A fake {@link OracleConnection} that records the proxy-session calls made on it and keeps the one
  * piece of state they change (whether a proxy session is open). Errors to raise on
  * {@code openProxySession} for a given user can be scripted with an Oracle vendor code.
+ *
+ * <p>As ojdbc 23.26 does (its bytecode read with javap): {@code openProxySession} checks PROXY_USER_NAME with
+ * {@code LoginOption.pattern()} before any network call (ORA-17150, the session untouched; {@code A/X} is user A
+ * with password X); a refused authentication ends in a logoff of the session then current, after which every call
+ * that needs the server fails with ORA-01012 while {@code isUsable} and {@code isClosed} still say all is well;
+ * {@code setClientInfo("OCSID.*")} past 64 chars fails with ORA-17159.
  */
 public final class RecordingOracleConnection implements InvocationHandler {
     public final List<String> calls = new CopyOnWriteArrayList<>();
     private final Map<String, Integer> refusals = new ConcurrentHashMap<>();
+    /** Client info as ojdbc keeps it: setClientInfo(Properties) replaces the whole set, as JDBC says. */
+    private final Map<String, String> clientInfo = new ConcurrentHashMap<>();
     private volatile String proxyUser;
     private volatile boolean closed;
+    /** The driver logged off the connection's session (after a refused proxy authentication). */
+    private volatile boolean loggedOff;
     private volatile boolean autoCommit = true;
     private volatile SQLException nextFailure;
-    private volatile String nextFailureOf;
+    private volatile String nextFailingMethod;
     private volatile boolean transactionOpen;
     private final OracleConnection proxy;
 
@@ -46,6 +56,11 @@ public final class RecordingOracleConnection implements InvocationHandler {
         refusals.put(user, code);
     }
 
+    /** The client info the connection holds now (UCP's ORA$HA.* entries, OCSID.*). */
+    public Map<String, String> clientInfo() {
+        return Map.copyOf(clientInfo);
+    }
+
     public String proxyUser() {
         return proxyUser;
     }
@@ -54,27 +69,33 @@ public final class RecordingOracleConnection implements InvocationHandler {
         return closed;
     }
 
+    /** Whether a refused openProxySession left the connection without a session (every round trip fails). */
+    public boolean isLoggedOff() {
+        return loggedOff;
+    }
+
+    /** The calls that need the server: they fail with ORA-01012 once the session is logged off. */
+    private static final java.util.Set<String> ROUND_TRIPS = java.util.Set.of("openProxySession", "commit", "rollback",
+            "createStatement", "prepareStatement", "prepareCall", "pingDatabase", "setAutoCommit");
+
     /** As if SQL had begun a transaction that is still open (what ojdbc's inLocalTransaction reports). */
     public void openTransaction() {
         transactionOpen = true;
     }
 
-    /** The next recorded call fails with {@code failure}; a recoverable one also kills the connection. */
-    public void failNext(SQLException failure) {
-        failNext(null, failure);
-    }
-
-    /** The next recorded call of {@code methodName} (null: of any method) fails with {@code failure}. */
-    public void failNext(String methodName, SQLException failure) {
-        nextFailureOf = methodName;
+    /**
+     * The next call of {@code method} fails with {@code failure}; a recoverable one also kills the connection. Named,
+     * because UCP's Oracle path makes calls of its own (unwrap, beginRequest, isUsable) between proxyra's.
+     */
+    public void failNext(String method, SQLException failure) {
+        nextFailingMethod = method;
         nextFailure = failure;
     }
 
     @Override
     public Object invoke(Object self, Method method, Object[] args) throws Throwable {
         SQLException failure = nextFailure;
-        if (failure != null && !method.getName().startsWith("is") && !method.getName().equals("close")
-                && (nextFailureOf == null || nextFailureOf.equals(method.getName()))) {
+        if (failure != null && method.getName().equals(nextFailingMethod)) {
             nextFailure = null;
             calls.add(method.getName() + " -> " + failure.getErrorCode());
             if (failure instanceof java.sql.SQLRecoverableException) {
@@ -82,9 +103,37 @@ public final class RecordingOracleConnection implements InvocationHandler {
             }
             throw failure;
         }
+        boolean proxyClose = method.getName().equals("close") && args != null && args.length == 1;
+        if (loggedOff && (ROUND_TRIPS.contains(method.getName()) || proxyClose)) {
+            calls.add(method.getName() + " -> 1012");
+            throw new SQLException("ORA-01012: not logged on", "72000", 1012);
+        }
         switch (method.getName()) {
             case "isValid":
+                if (loggedOff) {
+                    calls.add("isValid");
+                    return false;
+                }
+                calls.add("isValid");
                 return !closed;
+            case "isUsable":
+                return !closed;
+            case "getServerSessionInfo": {
+                // what UCP's Oracle pooled connection reads when it wraps a new connection (initFailoverParameters)
+                Properties info = new Properties();
+                info.setProperty("INSTANCE_NAME", "FAKE1");
+                info.setProperty("SERVER_HOST", "db.invalid");
+                info.setProperty("SERVICE_NAME", "ERP");
+                info.setProperty("DATABASE_NAME", "FAKEDB");
+                info.setProperty("AUTH_SC_INSTANCE_START_TIME", "2026-01-01 00:00:00.000000000 +00:00");
+                return info;
+            }
+            case "getVersionNumber":
+                return (short) 23000;
+            case "beginRequest":
+            case "endRequest":
+                calls.add(method.getName());
+                return null;
             case "isClosed":
                 return closed;
             case "pingDatabase":
@@ -117,6 +166,15 @@ public final class RecordingOracleConnection implements InvocationHandler {
                         : v instanceof String[] array ? java.util.Arrays.toString(array) : String.valueOf(v)));
                 String call = "openProxySession(" + type + ", " + shown + ")";
                 String user = props.getProperty(OracleConnection.PROXY_USER_NAME);
+                java.util.regex.Matcher name = oracle.jdbc.driver.utils.LoginOption.pattern().matcher(user == null ? "" : user);
+                if (user == null || user.isEmpty() || !name.lookingAt()
+                        || (name.end() < user.length() && user.charAt(name.end()) != '/')) {
+                    calls.add(call + " -> 17150");
+                    throw new SQLException("ORA-17150: Unrecognized format for PROXY_USER_NAME", "99999", 17150);
+                }
+                if (name.end() < user.length()) {
+                    user = user.substring(0, name.end()); // what follows the / is the password, to the driver
+                }
                 Integer code = refusals.get(user);
                 calls.add(code == null ? call : call + " -> " + code);
                 Runnable hook = whileOpeningProxySession;
@@ -124,6 +182,9 @@ public final class RecordingOracleConnection implements InvocationHandler {
                     hook.run();
                 }
                 if (code != null) {
+                    // the driver's finally after a failed authentication: a logoff of the session then current
+                    proxyUser = null;
+                    loggedOff = true;
                     throw new SQLException(String.format("ORA-%05d: scripted refusal", code), "72000", code);
                 }
                 proxyUser = user;
@@ -141,12 +202,31 @@ public final class RecordingOracleConnection implements InvocationHandler {
                 }
                 return null;
             case "setClientInfo":
+                if (args[0] instanceof String key && key.startsWith("OCSID.") && args[1] != null
+                        && ((String) args[1]).length() > 64) {
+                    calls.add("setClientInfo -> 17159");
+                    throw new SQLException("ORA-17159: metric value too long for " + key, "99999", 17159);
+                }
                 if (args[0] instanceof Properties props) {
                     new TreeMap<>(props).forEach((k, v) -> calls.add("setClientInfo(" + k + "=" + v + ")"));
+                    clientInfo.clear();
+                    props.stringPropertyNames().forEach(k -> clientInfo.put(k, props.getProperty(k)));
                 } else {
                     calls.add("setClientInfo(" + args[0] + "=" + args[1] + ")");
+                    if (args[1] == null || ((String) args[1]).isEmpty()) {
+                        clientInfo.remove((String) args[0]);
+                    } else {
+                        clientInfo.put((String) args[0], (String) args[1]);
+                    }
                 }
                 return null;
+            case "getClientInfo":
+                if (args == null || args.length == 0) {
+                    Properties all = new Properties();
+                    all.putAll(clientInfo);
+                    return all;
+                }
+                return clientInfo.get((String) args[0]);
             case "unwrap":
                 return self;
             case "isWrapperFor":
@@ -176,6 +256,12 @@ public final class RecordingOracleConnection implements InvocationHandler {
                             }
                             return false;
                         }
+                        case "executeQuery" -> {
+                            String sql = ((String) args[0]).trim();
+                            calls.add("executeQuery(" + sql + ")");
+                            // UCP's start-up query on its Oracle path: 0, not a sharded database
+                            return singleRow(0);
+                        }
                         case "hashCode" -> {
                             return System.identityHashCode(self);
                         }
@@ -186,6 +272,25 @@ public final class RecordingOracleConnection implements InvocationHandler {
                             return defaultValue(method.getReturnType());
                         }
                     }
+                });
+    }
+
+    /** A result set of one row whose every column is {@code value}. */
+    private static java.sql.ResultSet singleRow(int value) {
+        boolean[] before = {true};
+        return (java.sql.ResultSet) Proxy.newProxyInstance(java.sql.ResultSet.class.getClassLoader(),
+                new Class<?>[] {java.sql.ResultSet.class}, (self, method, args) -> switch (method.getName()) {
+                    case "next" -> {
+                        boolean had = before[0];
+                        before[0] = false;
+                        yield had;
+                    }
+                    case "getInt" -> value;
+                    case "getLong" -> (long) value;
+                    case "getString" -> Integer.toString(value);
+                    case "hashCode" -> System.identityHashCode(self);
+                    case "equals" -> self == args[0];
+                    default -> defaultValue(method.getReturnType());
                 });
     }
 

@@ -152,8 +152,19 @@ class OracleLiveTest {
         assertThat(mcf.pool().lentOut()).isZero();
     }
 
+    /**
+     * ojdbc logs off the session whose proxy authentication failed: proxyra discards that physical connection and
+     * serves the next caller on a new one. The SIDs before and after show what the database did.
+     */
     @Test
-    void aUserTheProxyMayNotActAsIsRefusedWith28000AndThePoolStaysHealthy() throws Exception {
+    void aUserTheProxyMayNotActAsIsRefusedWith28000AndTheNextCallerIsServedOnAFreshConnection() throws Exception {
+        mcf.setMaxPoolSize(1);
+        ds = (ProxyraDataSource) mcf.createConnectionFactory();
+        TestCallers.set("alice");
+        String sidBefore;
+        try (Connection c = ds.getConnection()) {
+            sidBefore = sid(c);
+        }
         TestCallers.set("mallory");
         assertThatThrownBy(ds::getConnection).isInstanceOfSatisfying(SQLException.class, e -> {
             assertThat(e.getSQLState()).isEqualTo("28000");
@@ -162,8 +173,108 @@ class OracleLiveTest {
         TestCallers.set("alice");
         try (Connection c = ds.getConnection()) {
             assertThat(whoami(c)[0]).isEqualTo("ALICE");
+            System.out.printf("oracle live: alice's SID before mallory's refusal %s, after %s%n", sidBefore, sid(c));
         }
-        assertThat(mcf.pool().discardedCount()).isZero();
+        assertThat(mcf.pool().discardedCount()).as("the logged-off connection").isEqualTo(1);
+        assertThat(mcf.pool().lentOut()).isZero();
+    }
+
+    /** What docs/oracle.md says a warm borrow costs: UCP's one ping (ValidateConnectionOnBorrow=true), nothing more. */
+    @Test
+    void aWarmBorrowCostsOneRoundTrip() throws Exception {
+        mcf.setMaxPoolSize(1);
+        ds = (ProxyraDataSource) mcf.createConnectionFactory();
+        TestCallers.set("alice");
+        long before;
+        try (Connection c = ds.getConnection()) {
+            before = roundTrips(c);
+        }
+        int borrows = 20;
+        for (int i = 0; i < borrows; i++) {
+            try (Connection c = ds.getConnection()) {
+                assertThat(c.isClosed()).isFalse();
+            }
+        }
+        long after;
+        try (Connection c = ds.getConnection()) {
+            after = roundTrips(c);
+        }
+        // borrows + 1 warm borrows (the last one measures), each one ping; the measuring query itself: one
+        long perBorrow = (after - before - 1) / (borrows + 1);
+        System.out.printf("oracle live: %d round trips for %d warm borrows (%d per borrow)%n", after - before - 1,
+                borrows + 1, perBorrow);
+        assertThat(after - before - 1).isEqualTo(borrows + 1);
+    }
+
+    /** A proxied physical connection holds two server sessions: the proxy account's and the caller's. */
+    @Test
+    void aProxiedConnectionHoldsTwoServerSessions() throws Exception {
+        TestCallers.set("alice");
+        try (Connection c = ds.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+                "select count(*), count(case when username = user then 1 end) from v$session where paddr ="
+                        + " (select paddr from v$session where sid = sys_context('USERENV','SID'))")) {
+            rs.next();
+            System.out.printf("oracle live: %d sessions on alice's server process, %d of them alice's%n",
+                    rs.getInt(1), rs.getInt(2));
+            assertThat(rs.getInt(1)).isEqualTo(2);
+            assertThat(rs.getInt(2)).isEqualTo(1);
+        }
+    }
+
+    /** A clerk who changes its roles by SQL leaves nothing to the next request: that session is discarded. */
+    @Test
+    void rolesChangedBySqlDoNotReachTheNextRequest() throws Exception {
+        TestCallers.set("alice");
+        try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
+            s.execute("SET ROLE NONE");
+            assertThat(sessionRoles(c)).doesNotContain("ERP_USER");
+        }
+        try (Connection c = ds.getConnection()) {
+            assertThat(sessionRoles(c)).contains("ERP_USER");
+        }
+        assertThat(mcf.pool().discardedCount()).isEqualTo(1);
+    }
+
+    @Test
+    void theClientIdentifierIsTheCallersAfterAWarmReuse() throws Exception {
+        mcf.setPrincipalMap("alice=ALICE,carol=ALICE");
+        TestCallers.set("alice");
+        try (Connection c = ds.getConnection()) {
+            assertThat(whoami(c)[2]).isEqualTo("alice");
+        }
+        for (String caller : new String[] {"alice", "carol", "alice"}) {
+            TestCallers.set(caller);
+            try (Connection c = ds.getConnection()) {
+                assertThat(whoami(c)).as("warm reuse by " + caller).containsExactly("ALICE", PROXY_USER.toUpperCase(),
+                        caller);
+            }
+        }
+    }
+
+    private static String sid(Connection c) throws SQLException {
+        try (Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("select sys_context('USERENV','SID') from dual")) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    private static long roundTrips(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("select m.value from v$mystat m"
+                + " join v$statname n on n.statistic# = m.statistic# where n.name = 'SQL*Net roundtrips to/from client'")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    private static List<String> sessionRoles(Connection c) throws SQLException {
+        List<String> roles = new ArrayList<>();
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("select role from session_roles")) {
+            while (rs.next()) {
+                roles.add(rs.getString(1));
+            }
+        }
+        return roles;
     }
 
     @Test
