@@ -173,7 +173,7 @@ public final class PostgresRole implements Dialect {
     }
 
     /**
-     * RoleSwitch=SET_USER. A fresh session: set_user, one round trip. A reused one: [the check,] reset_user, in one
+     * RoleSwitch=SET_USER. A fresh session: the check of its login defaults, then set_user. A reused one: [the check,] reset_user, in one
      * round trip and only when {@code next} may be switched to, so a refusal leaves the session as it was; then the
      * reset and set_user in another (set_user acts at its transaction's commit, and refuses to share a transaction
      * with reset_user's).
@@ -181,6 +181,11 @@ public final class PostgresRole implements Dialect {
     private boolean changeIdentityWithSetUser(Connection physical, DbIdentity previous, DbIdentity next,
                                               boolean verify) throws SQLException {
         if (previous == null) {
+            // whether the login gave the session role defaults, as in SET ROLE mode; a round trip of its own, once per
+            // physical connection, so that set_user's statement stays alone in its transaction
+            try (Statement s = physical.createStatement(); ResultSet rs = s.executeQuery(PostgresProxyRole.LOGIN_DEFAULTS)) {
+                PostgresProxyRole.requireNoLoginDefaults(rs);
+            }
             if (next.isProxyAccount()) {
                 setUser.checkFresh(physical);
                 try (Statement s = physical.createStatement()) {

@@ -3,6 +3,7 @@ package dev.proxyra.it;
 import static dev.proxyra.testing.Adapters.backendPid;
 import static dev.proxyra.testing.Adapters.whoami;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -242,7 +243,13 @@ class SwitchModeEscapeTest {
                     "ALTER ROLE app_proxy SET search_path = alice_was_here"));
             assertThat(discard.errors()).isEmpty();
             assertThat(proxyRoleSettings(db)).as(mode + ": reached after DISCARD ALL").isEqualTo(1);
-            assertDiscardedBeforeReuse(ds, mcf, discard);
+            // the escaped session is discarded on return; the next new session finds the defaults and is refused
+            TestCallers.set("alice");
+            assertThatThrownBy(() -> ds.getConnection().close()).isInstanceOf(SQLException.class)
+                    .hasMessageContaining("ALTER ROLE app_proxy RESET search_path")
+                    .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("28000"));
+            db.execute("ALTER ROLE app_proxy RESET ALL");
+            assertDiscardedBeforeReuse(ds, mcf, discard, 2);
         } finally {
             db.execute("ALTER ROLE app_proxy RESET ALL");
         }
@@ -284,12 +291,17 @@ class SwitchModeEscapeTest {
 
     private static void assertDiscardedBeforeReuse(ProxyraDataSource ds, ProxyraManagedConnectionFactory mcf,
                                                    Attempt escaped) throws Exception {
+        assertDiscardedBeforeReuse(ds, mcf, escaped, 1);
+    }
+
+    private static void assertDiscardedBeforeReuse(ProxyraDataSource ds, ProxyraManagedConnectionFactory mcf,
+                                                   Attempt escaped, int discards) throws Exception {
         TestCallers.set("alice");
         try (Connection c = ds.getConnection()) {
             assertThat(whoami(c)).containsExactly("alice", "app_proxy");
             assertThat(backendPid(c)).as("the session DISCARD ALL returned to the proxy account is not lent again")
                     .isNotEqualTo(escaped.pid());
         }
-        assertThat(mcf.pool().discardedCount()).isEqualTo(1);
+        assertThat(mcf.pool().discardedCount()).isEqualTo(discards);
     }
 }
