@@ -233,14 +233,34 @@ final class UcpRuntime {
      * registered globally.
      */
     static synchronized void release() {
-        if (openPools == 0) {
-            resourceAdapterInUse = false;
-            deregisterDrivers();
-            awaitOwnThreads();
-            unregisterMBeans();
-            // the drivers' message bundles: the JDK keeps them softly, i.e. until memory runs short
-            java.util.ResourceBundle.clearCache(ADAPTER);
-            java.beans.Introspector.flushCaches(); // what else UCP introspected on this thread group (Tomcat does the same)
+        try {
+            if (openPools == 0) {
+                resourceAdapterInUse = false;
+                deregisterDrivers();
+                awaitOwnThreads();
+                unregisterMBeans();
+                // the drivers' message bundles: the JDK keeps them softly, i.e. until memory runs short
+                java.util.ResourceBundle.clearCache(ADAPTER);
+                java.beans.Introspector.flushCaches(); // what else UCP introspected on this thread group (Tomcat does the same)
+            }
+        } finally {
+            leaveAdapterLoader();
+        }
+    }
+
+    /**
+     * The thread that stops the adapter may be a server's pooled thread that got the adapter's loader as its context
+     * loader and outlives the adapter: Payara Server stops adapters on a cached pool of "RA Shutdown" threads, each
+     * created by the undeploying thread (whose context loader is then the adapter's) and so inheriting it, then kept
+     * while undeploys come less than 60 s apart. That idle thread would keep the undeployed adapter's loader, and
+     * every class it loaded, reachable. The loader ends with the adapter, so the thread gets the loader's parent,
+     * which outlives it. A thread with any other context loader is left as it is, and so is every thread when the
+     * adapter's classes are the application's own (loaded by the JVM's application class loader).
+     */
+    private static void leaveAdapterLoader() {
+        Thread thread = Thread.currentThread();
+        if (!isApplicationLoaderOrParent(ADAPTER) && thread.getContextClassLoader() == ADAPTER) {
+            thread.setContextClassLoader(ADAPTER.getParent());
         }
     }
 

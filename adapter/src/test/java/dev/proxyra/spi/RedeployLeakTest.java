@@ -13,6 +13,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.UnaryOperator;
 
 import javax.sql.DataSource;
 
@@ -39,7 +42,7 @@ class RedeployLeakTest {
         List<WeakReference<ClassLoader>> adapters = new ArrayList<>();
         List<WeakReference<ClassLoader>> applications = new ArrayList<>();
         for (int cycle = 0; cycle < CYCLES; cycle++) {
-            deployUseUndeploy(db, adapters, applications, false);
+            deployUseUndeploy(db, adapters, applications, false, null, null, new ArrayList<>());
         }
         for (int i = 0; i < CYCLES; i++) {
             assertThat(Collected.eventually(adapters.get(i))).as("the adapter's class loader of cycle %d", i).isTrue();
@@ -57,13 +60,49 @@ class RedeployLeakTest {
      */
     @Test
     void aDriverTheServerLendsTheAdapterStaysRegistered(EmbeddedDatabase db) throws Exception {
-        deployUseUndeploy(db, new ArrayList<>(), new ArrayList<>(), true);
+        deployUseUndeploy(db, new ArrayList<>(), new ArrayList<>(), true, null, null, new ArrayList<>());
         assertThat(db.proxySessions()).isZero();
     }
 
+    /**
+     * A server may stop the adapter on a pooled thread that has the adapter's loader as its context loader and keeps
+     * living afterwards (Payara Server's "RA Shutdown" threads): once stop() returned, that idle thread must hold
+     * neither the adapter's loader nor anything that keeps it.
+     */
+    @Test
+    void aPooledServerThreadThatStopsTheAdapterUnderItsLoaderDoesNotKeepIt(EmbeddedDatabase db) throws Exception {
+        ExecutorService raShutdown = Executors.newSingleThreadExecutor(r -> new Thread(r, "RA Shutdown"));
+        try {
+            List<WeakReference<ClassLoader>> adapters = new ArrayList<>();
+            List<ClassLoader> afterStop = new ArrayList<>();
+            deployUseUndeploy(db, adapters, new ArrayList<>(), false, raShutdown, adapter -> adapter, afterStop);
+            assertThat(afterStop.get(0)).as("the stopping thread's context loader after stop()")
+                    .isSameAs(afterStop.get(1));
+            afterStop.clear();
+            assertThat(Collected.eventually(adapters.get(0))).as("the adapter's loader, its stopping thread alive")
+                    .isTrue();
+        } finally {
+            raShutdown.shutdownNow();
+        }
+    }
+
+    /** The other side: a stopping thread whose context loader is not the adapter's keeps the loader it had. */
+    @Test
+    void aThreadThatStopsTheAdapterUnderAnotherLoaderKeepsThatLoader(EmbeddedDatabase db) throws Exception {
+        ExecutorService stopper = Executors.newSingleThreadExecutor();
+        try (URLClassLoader unrelated = new URLClassLoader("unrelated", new URL[0], null)) {
+            List<ClassLoader> afterStop = new ArrayList<>();
+            deployUseUndeploy(db, new ArrayList<>(), new ArrayList<>(), false, stopper, adapter -> unrelated, afterStop);
+            assertThat(afterStop.get(0)).as("the stopping thread's context loader after stop()").isSameAs(unrelated);
+        } finally {
+            stopper.shutdownNow();
+        }
+    }
+
     private static void deployUseUndeploy(EmbeddedDatabase db, List<WeakReference<ClassLoader>> adapters,
-                                          List<WeakReference<ClassLoader>> applications, boolean serverLendsPgjdbc)
-            throws Exception {
+                                          List<WeakReference<ClassLoader>> applications, boolean serverLendsPgjdbc,
+                                          ExecutorService stopper, UnaryOperator<ClassLoader> stopperContext,
+                                          List<ClassLoader> afterStop) throws Exception {
         List<Class<?>> serverLibraries = new ArrayList<>(List.of(jakarta.resource.spi.ResourceAdapter.class,
                 jakarta.security.enterprise.SecurityContext.class, jakarta.enterprise.inject.spi.CDI.class,
                 jakarta.security.jacc.PolicyContext.class, jakarta.inject.Inject.class,
@@ -119,7 +158,19 @@ class RedeployLeakTest {
             callers.getMethod("set", String.class).invoke(null, (Object) null);
             thread.setContextClassLoader(before);
         }
-        raType.getMethod("stop").invoke(ra);
+        if (stopper == null) {
+            raType.getMethod("stop").invoke(ra);
+        } else {
+            // a server's own thread: given its context loader before it calls stop(), and left alive afterwards
+            stopper.submit(() -> {
+                Thread own = Thread.currentThread();
+                own.setContextClassLoader(stopperContext.apply(adapter));
+                raType.getMethod("stop").invoke(ra);
+                afterStop.add(own.getContextClassLoader());
+                afterStop.add(server); // what a thread may keep: the loader that outlives the adapter's
+                return null;
+            }).get();
+        }
         if (serverLendsPgjdbc) {
             assertThat(serversDriverRegistered.invoke(null)).as("the server's pgjdbc, after proxyra stopped").isEqualTo(true);
             Class.forName("org.postgresql.Driver", true, server).getMethod("deregister").invoke(null);

@@ -27,6 +27,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 import dev.proxyra.it.support.DemoClient;
 import dev.proxyra.it.support.IntegrationSuite;
+import dev.proxyra.it.support.LoadedClasses;
 import dev.proxyra.it.support.PayaraSetup;
 
 /**
@@ -102,10 +103,10 @@ class RedeployIT {
         long applications;
         long controls;
         do {
-            classes = loadedClassesAfterFullCollections(pid);
-            adapters = copies(classes, ADAPTER_CLASS);
-            applications = copies(classes, APPLICATION_CLASS);
-            controls = copies(classes, CONTROL_CLASS);
+            classes = LoadedClasses.afterFullCollections(pid);
+            adapters = LoadedClasses.copies(classes, ADAPTER_CLASS);
+            applications = LoadedClasses.copies(classes, APPLICATION_CLASS);
+            controls = LoadedClasses.copies(classes, CONTROL_CLASS);
         } while (adapters + applications + controls > 0 && System.nanoTime() < deadline);
         System.out.println("[redeploy] after " + CYCLES + " undeploys each: class loaders left holding proxyra="
                 + adapters + " demo.war=" + applications + " control adapter=" + controls);
@@ -114,9 +115,8 @@ class RedeployIT {
             // for whoever investigates: the heap of the server, to find what keeps the loaders reachable
             Path dump = Path.of(System.getProperty("it.work"), "redeploy-leak.hprof").toAbsolutePath();
             Path threads = dump.resolveSibling("redeploy-leak-threads.txt");
-            java.nio.file.Files.deleteIfExists(dump);
-            jcmd(pid, "GC.heap_dump", dump.toString());
-            java.nio.file.Files.writeString(threads, jcmd(pid, "Thread.print"));
+            LoadedClasses.heapDump(pid, dump);
+            java.nio.file.Files.writeString(threads, LoadedClasses.jcmd(pid, "Thread.print"));
             evidence = " (heap dump: " + dump + ", threads: " + threads + ")";
         }
         assertThat(adapters).as("class loaders holding " + ADAPTER_CLASS + " after " + CYCLES + " undeploys, against "
@@ -156,29 +156,6 @@ class RedeployIT {
                         + "</resourceadapter></connector>"))
                 .as(ZipExporter.class).exportTo(rar.toFile(), true);
         return rar;
-    }
-
-    private static long copies(String classHierarchy, String className) {
-        return classHierarchy.lines().filter(l -> l.contains(className + "/")).count();
-    }
-
-    /** jcmd on the Payara Micro process: a few full collections, then every loaded class with its loader. */
-    private static String loadedClassesAfterFullCollections(long pid) throws IOException, InterruptedException {
-        for (int i = 0; i < 3; i++) {
-            jcmd(pid, "GC.run");
-        }
-        return jcmd(pid, "VM.class_hierarchy");
-    }
-
-    private static String jcmd(long pid, String... command) throws IOException, InterruptedException {
-        List<String> line = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "jcmd")
-                .toString(), Long.toString(pid)));
-        line.addAll(List.of(command));
-        Process p = new ProcessBuilder(line).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertThat(p.waitFor(2, TimeUnit.MINUTES)).isTrue();
-        assertThat(p.exitValue()).as("jcmd " + String.join(" ", command) + ": " + out).isZero();
-        return out;
     }
 
     private void asadmin(String... words) throws IOException, InterruptedException {

@@ -107,6 +107,17 @@ public final class PayaraServerDomain implements DemoServer {
                         && answers(ejb().resolve("ejb")));
     }
 
+    /** The server's process id (the domain's config/pid), for jcmd. */
+    public long pid() throws IOException {
+        return Long.parseLong(Files.readString(domains.resolve(DOMAIN).resolve("config/pid")).trim());
+    }
+
+    /** Deploys {@code war} under its file name and returns when it answers at {@code probe}. */
+    public void deploy(Path war, URI probe) throws Exception {
+        asadmin("deploy", war.toString());
+        ServerProcess.await(probe + " answering", Duration.ofMinutes(3), logFile().getParent(), () -> answers(probe));
+    }
+
     private static boolean answers(URI uri) {
         int status = ServerProcess.status(uri);
         return status > 0 && status != 404 && status != 503;
