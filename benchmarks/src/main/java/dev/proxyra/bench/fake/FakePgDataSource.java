@@ -166,6 +166,9 @@ public final class FakePgDataSource implements DataSource {
                 } else if (lower.startsWith("with proxy as") || lower.startsWith("select d.name, d.fix from")) {
                     // proxyra's checks of what the proxy role may reach: this fake's proxy role reaches nothing more
                     results.add(FakeResultSet.of(null, from));
+                } else if (lower.contains("from pg_catalog.pg_prepared_statements")) {
+                    // the reset's last statement: no SQL-prepared statement, never a temporary schema
+                    results.add(FakeResultSet.of(new String[] {"0", "false"}, from));
                 } else if (lower.startsWith("select")) {
                     String[] row = lower.contains("session_user") && !lower.equals("select session_user")
                             ? new String[] {currentUser(), sessionUser}
@@ -407,6 +410,18 @@ public final class FakePgDataSource implements DataSource {
                     return args[0] instanceof Integer i ? row[i - 1] : row[0];
                 case "getObject":
                     return row[((Integer) args[0]) - 1];
+                case "getBoolean":
+                    return Boolean.parseBoolean(row[((Integer) args[0]) - 1]);
+                case "getMetaData":
+                    int columns = row == null ? 0 : row.length;
+                    return Proxy.newProxyInstance(FakePgDataSource.class.getClassLoader(),
+                            new Class<?>[] {java.sql.ResultSetMetaData.class}, (p, m, a) -> switch (m.getName()) {
+                                case "getColumnCount" -> columns;
+                                case "hashCode" -> System.identityHashCode(p);
+                                case "equals" -> p == a[0];
+                                case "toString" -> "FakeResultSetMetaData";
+                                default -> throw new SQLException("fake PostgreSQL: ResultSetMetaData." + m.getName());
+                            });
                 case "getStatement":
                     return statement;
                 case "close":
