@@ -17,26 +17,6 @@ public final class PostgresExtension implements ParameterResolver {
 
     @Override
     public Object resolveParameter(ParameterContext parameter, ExtensionContext context) {
-        return context.getRoot().getStore(ExtensionContext.Namespace.GLOBAL)
-                .getOrComputeIfAbsent(Holder.class, k -> new Holder(), Holder.class).db;
-    }
-
-    /** Closed by JUnit at the end of the run. */
-    @SuppressWarnings("deprecation")
-    private static final class Holder implements ExtensionContext.Store.CloseableResource, AutoCloseable {
-        final EmbeddedDatabase db;
-
-        Holder() {
-            try {
-                db = EmbeddedDatabase.start();
-            } catch (Exception e) {
-                throw new IllegalStateException("embedded PostgreSQL did not start", e);
-            }
-        }
-
-        @Override
-        public void close() throws Exception {
-            db.close();
-        }
+        return RunScoped.get(context, EmbeddedDatabase.class, EmbeddedDatabase::start, "embedded PostgreSQL");
     }
 }

@@ -26,26 +26,6 @@ public final class SetUserDatabaseExtension implements BeforeEachCallback, Param
 
     @Override
     public Object resolveParameter(ParameterContext parameter, ExtensionContext context) {
-        return context.getRoot().getStore(ExtensionContext.Namespace.GLOBAL)
-                .getOrComputeIfAbsent(Holder.class, k -> new Holder(), Holder.class).db;
-    }
-
-    /** Closed by JUnit at the end of the run. */
-    @SuppressWarnings("deprecation")
-    private static final class Holder implements ExtensionContext.Store.CloseableResource, AutoCloseable {
-        final SetUserDatabase db;
-
-        Holder() {
-            try {
-                db = SetUserDatabase.start();
-            } catch (Exception e) {
-                throw new IllegalStateException("PostgreSQL 15 with set_user did not start", e);
-            }
-        }
-
-        @Override
-        public void close() throws Exception {
-            db.close();
-        }
+        return RunScoped.get(context, SetUserDatabase.class, SetUserDatabase::start, "PostgreSQL 15 with set_user");
     }
 }
