@@ -235,10 +235,24 @@ public interface Dialect {
         void check() throws SQLException;
     }
 
+    /**
+     * The one classification of an error raised while a borrow checks or switches a session's identity: fatal
+     * first (a dead connection refuses everything), then the database's refusal of the identity, else other.
+     */
+    default ErrorKind classifySwitchFailure(SQLException e) {
+        ErrorKind kind = classify(e);
+        return kind == ErrorKind.FATAL || !isNotAuthorized(e) ? kind : ErrorKind.IDENTITY_REFUSED;
+    }
+
     /** What an error means for the physical connection it came from. */
     enum ErrorKind {
         /** The physical connection is dead or unusable: discard it. */
         FATAL,
+        /**
+         * Only from {@link #classifySwitchFailure}: the database refused the identity; the session is as before the
+         * switch (or, where {@link #refusalEndsSession}, ended).
+         */
+        IDENTITY_REFUSED,
         /** An ordinary error; the connection stays usable. */
         OTHER
     }

@@ -23,6 +23,7 @@ import java.util.concurrent.Executor;
 
 import dev.proxyra.dialect.Dialect;
 import dev.proxyra.identity.DbIdentity;
+import dev.proxyra.pool.Lease;
 
 /**
  * The Connection the application holds. It never exposes the physical connection: every object reached
@@ -40,6 +41,8 @@ import dev.proxyra.identity.DbIdentity;
  */
 public final class ConnectionHandle implements Connection {
     private final DbIdentity identity;
+    /** The database's rules for this handle's sessions; null for a refused handle, which serves nothing. */
+    private final Dialect dialect;
     private final Throwable origin;
     private final SQLException refusal;
     private final boolean metadataOnly;
@@ -86,7 +89,17 @@ public final class ConnectionHandle implements Connection {
         this.origin = origin;
         this.refusal = refusal;
         this.metadataOnly = metadataOnly;
-        this.identity = refusal == null ? owner.identity() : null;
+        Lease session = refusal == null ? sessionOf(owner) : null;
+        this.identity = session == null ? null : session.identity();
+        this.dialect = session == null ? null : session.dialect();
+    }
+
+    private static Lease sessionOf(SessionOwner owner) {
+        try {
+            return owner.session();
+        } catch (SQLException e) {
+            throw new java.lang.IllegalStateException("proxyra: a handle was made for an owner without a session", e);
+        }
     }
 
     /** A handle that carries the reason its request was refused; every method throws it. */
@@ -152,7 +165,7 @@ public final class ConnectionHandle implements Connection {
         if (refusal != null) {
             throw refusal;
         }
-        return owner.physical();
+        return owner.session().connection();
     }
 
     /**
@@ -204,9 +217,21 @@ public final class ConnectionHandle implements Connection {
         }
         int running = before & CALLS;
         if (running != 0) {
-            owner.callsStillRunning();
+            callsStillRunningOn(owner);
         }
         return running;
+    }
+
+    /**
+     * Calls of the application are still inside the driver on {@code owner}'s session: they can still change it after
+     * any reset, so it is never lent again (their work is cancelled when it is returned).
+     */
+    private static void callsStillRunningOn(SessionOwner owner) {
+        try {
+            owner.session().taint(Lease.Taint.CALLS_STILL_RUNNING);
+        } catch (SQLException noSession) {
+            // the owner holds no session any more: nothing of it is left to mark
+        }
     }
 
     /** Calls of this handle and its children inside the driver now. */
@@ -261,8 +286,9 @@ public final class ConnectionHandle implements Connection {
         return children.size();
     }
 
-    private String seen(String sql) {
-        owner.sqlSeen(sql);
+    /** Notes SQL the application runs on this handle or its children (the identity-change scan). */
+    String seen(String sql) throws SQLException {
+        owner.session().sqlSeen(sql);
         return sql;
     }
 
@@ -309,7 +335,7 @@ public final class ConnectionHandle implements Connection {
         // new owner and generation: the old session must not serve anyone else while the former run.
         boolean callsOnOldSession = callsInFlight() != 0;
         if (callsOnOldSession) {
-            old.callsStillRunning();
+            callsStillRunningOn(old);
         }
         children.closeAll(!callsOnOldSession);
         synchronized (this) {
@@ -332,7 +358,7 @@ public final class ConnectionHandle implements Connection {
         if (isClosed() || refusal != null) {
             return false;
         }
-        if (call(c -> owner.dialect().isValid(c, timeout))) {
+        if (call(c -> dialect.isValid(c, timeout))) {
             return true;
         }
         // the driver gave up on the session (or its answer did not come in time): never lend it again
@@ -490,7 +516,7 @@ public final class ConnectionHandle implements Connection {
 
     @Override
     public void setTransactionIsolation(int level) throws SQLException {
-        run(c -> owner.state().setTransactionIsolation(c, level));
+        run(c -> owner.session().state().setTransactionIsolation(c, level));
     }
 
     @Override
@@ -503,7 +529,7 @@ public final class ConnectionHandle implements Connection {
     @Override
     public void setReadOnly(boolean readOnly) throws SQLException {
         requireCaller("setReadOnly");
-        run(c -> owner.state().setReadOnly(c, readOnly));
+        run(c -> owner.session().state().setReadOnly(c, readOnly));
     }
 
     @Override
@@ -514,7 +540,7 @@ public final class ConnectionHandle implements Connection {
     @Override
     public void setCatalog(String catalog) throws SQLException {
         requireCaller("setCatalog");
-        run(c -> owner.state().setCatalog(c, catalog));
+        run(c -> owner.session().state().setCatalog(c, catalog));
     }
 
     @Override
@@ -525,7 +551,7 @@ public final class ConnectionHandle implements Connection {
     @Override
     public void setSchema(String schema) throws SQLException {
         requireCaller("setSchema");
-        run(c -> owner.state().setSchema(c, schema));
+        run(c -> owner.session().state().setSchema(c, schema));
     }
 
     @Override
@@ -537,7 +563,7 @@ public final class ConnectionHandle implements Connection {
     @Override
     public void setHoldability(int holdability) throws SQLException {
         requireCaller("setHoldability");
-        run(c -> owner.state().setHoldability(c, holdability));
+        run(c -> owner.session().state().setHoldability(c, holdability));
     }
 
     @Override
@@ -547,7 +573,7 @@ public final class ConnectionHandle implements Connection {
 
     @Override
     public void setNetworkTimeout(Executor executor, int milliseconds) throws SQLException {
-        run(c -> owner.state().setNetworkTimeout(c, executor, milliseconds));
+        run(c -> owner.session().state().setNetworkTimeout(c, executor, milliseconds));
     }
 
     @Override
@@ -563,7 +589,7 @@ public final class ConnectionHandle implements Connection {
     @Override
     public void setTypeMap(Map<String, Class<?>> map) throws SQLException {
         requireCaller("setTypeMap");
-        run(c -> owner.state().setTypeMap(c, map));
+        run(c -> owner.session().state().setTypeMap(c, map));
     }
 
     @Override
@@ -571,7 +597,7 @@ public final class ConnectionHandle implements Connection {
         try {
             requireCaller("setClientInfo");
             run(c -> {
-                owner.state().beforeClientInfo(c, List.of(name));
+                owner.session().state().beforeClientInfo(c, List.of(name));
                 c.setClientInfo(name, value);
             });
         } catch (SQLClientInfoException e) {
@@ -589,7 +615,7 @@ public final class ConnectionHandle implements Connection {
                 // the names it clears (those set now and not in properties) are restored on return too
                 java.util.Set<String> touched = new java.util.HashSet<>(properties.stringPropertyNames());
                 touched.addAll(c.getClientInfo().stringPropertyNames());
-                owner.state().beforeClientInfo(c, touched);
+                owner.session().state().beforeClientInfo(c, touched);
                 c.setClientInfo(properties);
             });
         } catch (SQLClientInfoException e) {
@@ -668,12 +694,13 @@ public final class ConnectionHandle implements Connection {
             return iface.cast(this);
         }
         requireCaller("unwrap(" + iface.getName() + ")");
-        Dialect.VendorInterface vendor = owner.dialect().vendorInterface(iface);
+        checkUsable();
+        Dialect.VendorInterface vendor = dialect.vendorInterface(iface);
         if (vendor == null) {
             checkUsable();
             throw new SQLException("proxyra: a connection handle cannot be unwrapped to " + iface.getName()
                     + ": the physical connection is never handed to the application; "
-                    + owner.dialect().offeredVendorInterface().getName() + " is offered, limited to calls that"
+                    + dialect.offeredVendorInterface().getName() + " is offered, limited to calls that"
                     + " cannot change or outlive the caller's session", "0A000");
         }
         Object driver = call(c -> c.unwrap(iface));
@@ -685,7 +712,10 @@ public final class ConnectionHandle implements Connection {
         if (iface.isInstance(this)) {
             return true;
         }
-        return owner.dialect().vendorInterface(iface) != null && call(c -> c.isWrapperFor(iface));
+        if (dialect == null) {
+            checkUsable(); // a refused handle: throws its refusal
+        }
+        return dialect.vendorInterface(iface) != null && call(c -> c.isWrapperFor(iface));
     }
 
     @Override

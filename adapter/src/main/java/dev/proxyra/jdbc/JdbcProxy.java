@@ -305,7 +305,7 @@ final class JdbcProxy implements InvocationHandler, GuardedStreams.Guard {
                 return isWrapperFor(proxy, (Class<?>) args[0]);
             case "execute", "executeQuery", "executeUpdate", "executeLargeUpdate", "addBatch":
                 if (args != null && args.length > 0 && args[0] instanceof String sql) {
-                    connection.owner().sqlSeen(sql);
+                    connection.seen(sql);
                 }
                 break;
             default:

@@ -13,13 +13,15 @@ import javax.sql.DataSource;
 import jakarta.resource.Referenceable;
 import jakarta.resource.ResourceException;
 import jakarta.resource.spi.ConnectionManager;
+import jakarta.resource.spi.ConnectionRequestInfo;
+import jakarta.resource.spi.ManagedConnectionFactory;
 
 import dev.proxyra.config.InvalidConfigurationException;
 import dev.proxyra.identity.DbIdentity;
 import dev.proxyra.monitoring.Refusal;
+import dev.proxyra.identity.IdentityResolver;
+import dev.proxyra.monitoring.PoolMetrics;
 import dev.proxyra.pool.IdentityPool;
-import dev.proxyra.spi.IdentityRequest;
-import dev.proxyra.spi.ProxyraManagedConnectionFactory;
 
 /**
  * The DataSource applications look up. Each {@code getConnection()} resolves the caller on the calling
@@ -30,13 +32,31 @@ public final class ProxyraDataSource implements DataSource, Referenceable, Seria
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = Logger.getLogger(ProxyraDataSource.class.getName());
 
-    private final ProxyraManagedConnectionFactory factory;
+    /**
+     * What the DataSource needs from the managed connection factory behind it (proxyra's, in the spi package, which
+     * depends on this one and not the other way round).
+     */
+    public interface Factory extends ManagedConnectionFactory {
+        /** Resolves callers to identities; fails when the configuration is invalid. */
+        IdentityResolver identityResolver();
+
+        /** The pool, when it is open already; null before the first borrow opens it. */
+        IdentityPool openedPool();
+
+        /** Where refusals are counted before the pool opens. */
+        PoolMetrics metricsBeforeThePoolOpens();
+
+        /** The request the server's connection manager passes to the managed connection for {@code identity}. */
+        ConnectionRequestInfo requestFor(DbIdentity identity);
+    }
+
+    private final Factory factory;
     private final ConnectionManager manager;
     private Reference reference;
     private transient PrintWriter logWriter;
     private int loginTimeout;
 
-    public ProxyraDataSource(ProxyraManagedConnectionFactory factory, ConnectionManager manager) {
+    public ProxyraDataSource(Factory factory, ConnectionManager manager) {
         this.factory = factory;
         this.manager = manager;
     }
@@ -84,7 +104,7 @@ public final class ProxyraDataSource implements DataSource, Referenceable, Seria
 
     private transient volatile boolean configurationReported;
 
-    private dev.proxyra.identity.IdentityResolver identities() throws SQLException {
+    private IdentityResolver identities() throws SQLException {
         try {
             return factory.identityResolver();
         } catch (InvalidConfigurationException e) {
@@ -95,7 +115,7 @@ public final class ProxyraDataSource implements DataSource, Referenceable, Seria
     private Connection allocate(DbIdentity identity) throws SQLException {
         Connection connection;
         try {
-            connection = (Connection) manager.allocateConnection(factory, new IdentityRequest(identity));
+            connection = (Connection) manager.allocateConnection(factory, factory.requestFor(identity));
         } catch (ResourceException e) {
             throw logUnlessCounted(sqlException(e));
         }
@@ -131,7 +151,7 @@ public final class ProxyraDataSource implements DataSource, Referenceable, Seria
     }
 
     /** The factory behind this DataSource (statistics, tests). */
-    public ProxyraManagedConnectionFactory factory() {
+    public Factory factory() {
         return factory;
     }
 

@@ -1,45 +1,32 @@
 package dev.proxyra.jdbc;
 
-import java.sql.Connection;
 import java.sql.SQLException;
 
-import dev.proxyra.dialect.Dialect;
 import dev.proxyra.identity.DbIdentity;
-import dev.proxyra.pool.SessionState;
+import dev.proxyra.pool.Lease;
 
-/** What a connection handle needs from the managed connection that owns its physical session. */
+/**
+ * What a connection handle needs from the managed connection that owns its session: the lending its calls run on,
+ * the fatal-error funnel, transaction demarcation, and the handle's own comings and goings. Everything about the
+ * session itself (its connection, identity, settings, taints) is the {@link Lease}'s.
+ */
 public interface SessionOwner {
 
-    /** The physical connection, or 08003 when the owner holds none. */
-    Connection physical() throws SQLException;
-
-    DbIdentity identity();
-
-    /** The database's rules: which driver interfaces a handle may be unwrapped to. */
-    Dialect dialect();
+    /** The lending the handle's calls run on; 08003 when the owner holds none. */
+    Lease session() throws SQLException;
 
     /** Funnel for every SQLException from the physical connection: reports fatal ones, returns {@code e}. */
     SQLException checkException(SQLException e);
 
-    /** Notes SQL the application runs (identity-change scan). */
-    void sqlSeen(String sql);
-
-    /** What this lending of the session changed through the JDBC API; 08003 when the owner holds no session. */
-    SessionState state() throws SQLException;
-
+    /** The application's setAutoCommit: begins or commits its local transaction (blocked in a managed one). */
     void setAutoCommit(boolean autoCommit) throws SQLException;
 
+    /** The application's commit or rollback (blocked in a managed transaction). */
     void endTransaction(boolean commit) throws SQLException;
 
     boolean inManagedTransaction();
 
     void handleClosed(ConnectionHandle handle);
-
-    /**
-     * A handle closed while calls of the application were still inside the driver on this session: they can still
-     * change it after any reset, so it is never lent again (their work is cancelled when it is returned).
-     */
-    void callsStillRunning();
 
     void attach(ConnectionHandle handle, DbIdentity identity) throws SQLException;
 

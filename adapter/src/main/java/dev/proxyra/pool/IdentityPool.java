@@ -73,6 +73,16 @@ public final class IdentityPool implements AutoCloseable {
      */
     private static final String LOADER_TAG = String.format("%08x", new SecureRandom().nextInt());
 
+    /** The pool's life; it only moves forward. */
+    enum State {
+        /** Lends sessions. */
+        OPEN,
+        /** No factory uses it any more: it lends nothing, and is destroyed when its last lending ends. */
+        RETIRED,
+        /** Its physical connections are closed, or being closed; nothing is lent. */
+        DESTROYED
+    }
+
     private final ProxyraConfig config;
     private final Dialect dialect;
     private final String user;
@@ -105,10 +115,10 @@ public final class IdentityPool implements AutoCloseable {
     /** Whether a warm borrow that makes no round trip of its own asks the driver (IdentityCheck=SCAN). */
     private final boolean validateWarmBorrows;
     private final AtomicInteger lentOut = new AtomicInteger();
-    private volatile boolean closed;
-    private volatile boolean retired;
-    private boolean destroyed;
-    private volatile boolean started;
+    private final java.util.concurrent.atomic.AtomicReference<State> state =
+            new java.util.concurrent.atomic.AtomicReference<>(State.OPEN);
+    /** Whether UCP created its pool (the first borrow does), so its introspection of the factory can be forgotten. */
+    private volatile boolean ucpStarted;
     /** Whether the proxy account passed {@link Dialect#checkProxyAccount}; until it does, the pool lends nothing. */
     private volatile boolean proxyAccountChecked;
     /** The problems of the last new session refused for what its login gave it, logged once while they last. */
@@ -201,7 +211,7 @@ public final class IdentityPool implements AutoCloseable {
     }
 
     /** Borrows a physical connection and makes it run as {@code identity}, in a state fit for it. */
-    public PhysicalSession borrow(DbIdentity identity) throws SQLException {
+    public Lease borrow(DbIdentity identity) throws SQLException {
         try {
             return borrowTimed(identity, System.nanoTime());
         } catch (SQLException e) {
@@ -209,15 +219,17 @@ public final class IdentityPool implements AutoCloseable {
             if (reason != null) {
                 metrics.refused(reason, e);
             }
-            if (retired && lentOut.get() == 0) {
-                close(); // retired while this borrow tried its sessions, and nothing is lent out any more
-            }
             throw e;
         }
     }
 
-    private PhysicalSession borrowTimed(DbIdentity identity, long started) throws SQLException {
-        if (closed) {
+    /**
+     * Takes sessions until one runs as {@code identity}: each try is one attempt (check or switch) and one verdict
+     * ({@link BorrowVerdict}), within one {@link RetryBudget}. Every session taken leaves through {@link #end}, or is
+     * lent.
+     */
+    private Lease borrowTimed(DbIdentity identity, long started) throws SQLException {
+        if (state.get() != State.OPEN) {
             throw new SQLTransientConnectionException("proxyra: pool " + name + " is closed (the resource adapter"
                     + " stopped or its configuration changed)", "08003");
         }
@@ -235,85 +247,136 @@ public final class IdentityPool implements AutoCloseable {
                     + RecentRefusals.MEMORY_SECONDS + " s (each try costs a physical connection)", null);
         }
         Properties wanted = labels.borrowing(want, identity);
-        // A pooled session that was dead, or failed a check, is discarded and the borrow tries again (nothing of
-        // the application ran on it yet): for ConnectionWaitTimeout, not counting the time spent finding sessions
-        // dead, and for at most MaxPoolSize + 1 sessions, so every session pooled when the borrow began can be tried
-        // and a database that fails every new session is not stormed with logins.
-        long retryUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(config.connectionWaitTimeout());
-        int attempts = 0;
-        int dead = 0;
-        int failedChecks = 0;
+        RetryBudget budget = new RetryBudget(config.maxPoolSize(), config.connectionWaitTimeout(), System::nanoTime);
         while (true) {
-            Connection connection = take(wanted);
-            attempts++;
-            metrics.lentOut(lentOut.incrementAndGet());
-            String have = null;
-            Outcome outcome;
-            long roundTrip = System.nanoTime();
-            if (!proxyAccountChecked) {
-                try {
-                    dialect.bounded(connection, validationTimeout, () -> {
-                        dialect.checkProxyAccount(connection);
-                        return null;
-                    });
-                    proxyAccountChecked = true;
-                } catch (SQLException | RuntimeException e) {
-                    boolean fatal = e instanceof SQLException s && dialect.classify(s) == Dialect.ErrorKind.FATAL;
-                    discardLent(connection, fatal ? Discard.FATAL_ERROR : Discard.STATE_NOT_RESET,
-                            "checking what the proxy account may reach failed");
-                    if (fatal && mayRetry(attempts, retryUntil)) {
-                        dead++;
-                        continue;
-                    }
-                    throw e instanceof UnsafeProxyAccountException unsafe ? unsafeProxyAccount(unsafe)
-                            : Refusal.CONFIGURATION.authorization("proxyra: pool " + name + " lends no session: what"
-                            + " the proxy account '" + user + "' may reach could not be checked: "
-                            + Secret.scrub(e.getMessage(), password), e);
-                }
+            Lease lease = take(wanted);
+            budget.tried();
+            if (!proxyAccountChecked && !proxyAccountPasses(lease, budget)) {
+                continue; // the session was dead: another one checks
             }
+            String have = null;
+            Prepared prepared = null;
+            SQLException failure = null;
+            BorrowVerdict verdict;
+            long roundTrip = System.nanoTime();
             try {
-                String label = labelOf(connection);
+                String label = labelOf(lease.connection());
                 have = label;
-                outcome = dialect.bounded(connection, validationTimeout, () -> prepare(connection, label, want, identity));
+                prepared = dialect.bounded(lease.connection(), validationTimeout,
+                        () -> prepare(lease.connection(), label, want, identity));
+                verdict = BorrowVerdict.ofCheck(prepared != Prepared.ESCAPED, budget.left());
             } catch (UnsafeProxyAccountException e) {
-                discardLent(connection, Discard.STATE_NOT_RESET, "its login gave it what would reach every caller");
+                end(lease, Discard.STATE_NOT_RESET, "its login gave it what would reach every caller");
                 throw unsafeProxyAccount(e);
             } catch (SQLException e) {
-                boolean fatal = dialect.classify(e) == Dialect.ErrorKind.FATAL;
-                boolean refused = dialect.isNotAuthorized(e) && !fatal;
-                retryUntil += System.nanoTime() - roundTrip;
-                if (!refused && (have != null || fatal) && mayRetry(attempts, retryUntil)) {
-                    // A pooled session that is dead, or whose check or reset failed (whatever its own SQL left on
-                    // it, e.g. a statement_timeout), is no good to anyone: another one is borrowed. This round
-                    // trip is the borrow's validation (UCP's answers locally with pgjdbc): a session that never
-                    // served anyone (made by InitialPoolSize, MinPoolSize or the health check) may be dead too.
-                    dead++;
-                    discardLent(connection, fatal ? Discard.FATAL_ERROR : Discard.STATE_NOT_RESET,
-                            "it failed when borrowed: " + Secret.scrub(e.getMessage(), password));
-                    continue;
-                }
-                throw afterFailedSwitch(connection, have, identity, e);
+                budget.refund(roundTrip);
+                failure = e;
+                verdict = BorrowVerdict.ofFailure(dialect.classifySwitchFailure(e), have != null, budget.left(),
+                        dialect.refusalEndsSession());
             } catch (RuntimeException | Error e) {
-                discardLent(connection, Discard.STATE_NOT_RESET, "unexpected failure while switching identity");
+                end(lease, Discard.STATE_NOT_RESET, "unexpected failure while switching identity");
                 throw e;
             }
-            if (outcome != null) {
-                if (outcome == Outcome.NEW_PHYSICAL && !loginProblemsLogged.isEmpty()) {
-                    loginProblemsLogged = List.of(); // they were removed: should they come back, say so again
+            budget.counted(verdict);
+            switch (verdict) {
+                case LEND -> {
+                    if (prepared.outcome() == Outcome.NEW_PHYSICAL && !loginProblemsLogged.isEmpty()) {
+                        loginProblemsLogged = List.of(); // they were removed: should they come back, say so again
+                    }
+                    lease.lend(identity);
+                    metrics.borrowed(prepared.outcome(), System.nanoTime() - started, want);
+                    return lease;
                 }
-                metrics.borrowed(outcome, System.nanoTime() - started, want);
-                return new PhysicalSession(connection, identity);
-            }
-            failedChecks++;
-            discardLent(connection, Discard.IDENTITY_CHANGED, "it no longer ran as its label said (application SQL"
-                    + " or code outside proxyra changed its identity)");
-            if (!mayRetry(attempts, retryUntil)) {
-                throw Refusal.DATABASE_UNREACHABLE.transientConnection("proxyra: pool " + name + " found no usable"
-                        + " session in " + attempts + " tries within ConnectionWaitTimeout="
-                        + config.connectionWaitTimeout() + "s: " + failedChecks + " no longer ran as their label said"
-                        + " and " + dead + " were dead or failed; all were discarded", "08001", null);
+                case REFUSED_GIVE_BACK -> throw giveBackRefused(lease, have, identity, failure);
+                default -> {
+                    end(lease, verdict.discard(), discardReason(verdict, failure));
+                    if (!verdict.tryAnother()) {
+                        throw refusalAfter(verdict, identity, failure, budget);
+                    }
+                }
             }
         }
+    }
+
+    /** What a check or switch made of a session: how it came to run as the caller, or that it failed its check. */
+    private record Prepared(Outcome outcome) {
+        /** The session no longer ran as its label said: it is discarded, never lent. */
+        static final Prepared ESCAPED = new Prepared(null);
+    }
+
+    /**
+     * Runs the check of what the proxy account may reach on the first session taken, until it passes once. False: the
+     * session was dead and another may be tried; throws when the pool must lend nothing.
+     */
+    private boolean proxyAccountPasses(Lease lease, RetryBudget budget) throws SQLException {
+        Connection connection = lease.connection();
+        try {
+            dialect.bounded(connection, validationTimeout, () -> {
+                dialect.checkProxyAccount(connection);
+                return null;
+            });
+            proxyAccountChecked = true;
+            return true;
+        } catch (SQLException | RuntimeException e) {
+            boolean fatal = e instanceof SQLException s && dialect.classify(s) == Dialect.ErrorKind.FATAL;
+            end(lease, fatal ? Discard.FATAL_ERROR : Discard.STATE_NOT_RESET,
+                    "checking what the proxy account may reach failed");
+            if (fatal && budget.left()) {
+                budget.counted(BorrowVerdict.DEAD_TRY_ANOTHER);
+                return false;
+            }
+            throw e instanceof UnsafeProxyAccountException unsafe ? unsafeProxyAccount(unsafe)
+                    : Refusal.CONFIGURATION.authorization("proxyra: pool " + name + " lends no session: what"
+                    + " the proxy account '" + user + "' may reach could not be checked: "
+                    + Secret.scrub(e.getMessage(), password), e);
+        }
+    }
+
+    private String discardReason(BorrowVerdict verdict, SQLException failure) {
+        return switch (verdict) {
+            case ESCAPED_TRY_ANOTHER, ESCAPED_GIVE_UP -> "it no longer ran as its label said (application SQL or code"
+                    + " outside proxyra changed its identity)";
+            // A pooled session that is dead, or whose check or reset failed (whatever its own SQL left on it, e.g. a
+            // statement_timeout), is no good to anyone. This round trip is the borrow's validation (UCP's answers
+            // locally with pgjdbc): a session that never served anyone may be dead too.
+            case DEAD_TRY_ANOTHER, FAILED_TRY_ANOTHER -> "it failed when borrowed: "
+                    + Secret.scrub(failure.getMessage(), password);
+            case REFUSED_SESSION_ENDED -> "the database refused a switch and the driver logged off its session";
+            default -> "switching identity failed: " + Secret.scrub(failure.getMessage(), password);
+        };
+    }
+
+    /** What the caller gets from a borrow that gives up with {@code verdict}. */
+    private SQLException refusalAfter(BorrowVerdict verdict, DbIdentity identity, SQLException failure,
+            RetryBudget budget) {
+        return switch (verdict) {
+            case ESCAPED_GIVE_UP -> Refusal.DATABASE_UNREACHABLE.transientConnection("proxyra: pool " + name
+                    + " found no usable session in " + budget.tries() + " tries within ConnectionWaitTimeout="
+                    + config.connectionWaitTimeout() + "s: " + budget.escaped() + " no longer ran as their label said"
+                    + " and " + budget.dead() + " were dead or failed; all were discarded", "08001", null);
+            case DEAD_GIVE_UP -> {
+                // The refusal keeps the driver's SQLState and chains the driver's exception as the next one, where
+                // the dialect finds its error code: the managed connection still reports the fatal error as such.
+                SQLException refused = Refusal.DATABASE_UNREACHABLE.transientConnection("proxyra: pool " + name
+                        + ": the connection to the database failed while switching identity: "
+                        + Secret.scrub(failure.getMessage(), password), failure.getSQLState(), failure);
+                refused.setNextException(failure);
+                yield refused; // counted by borrow(), as every refusal
+            }
+            case REFUSED_SESSION_ENDED -> {
+                String reason = refusalReason(failure);
+                if (identity.password() == null) {
+                    recentRefusals.remember(IdentityLabels.valueFor(identity), reason);
+                }
+                yield notAuthorized(identity, reason, failure);
+            }
+            case FAILED_GIVE_UP -> failure;
+            default -> throw new IllegalStateException("proxyra: no refusal follows " + verdict);
+        };
+    }
+
+    private static String refusalReason(SQLException e) {
+        return e.getMessage() + " [SQLState " + e.getSQLState() + ", error " + e.getErrorCode() + "]";
     }
 
     /**
@@ -339,9 +402,9 @@ public final class IdentityPool implements AutoCloseable {
 
     /**
      * Verify or switch: makes a borrowed connection, labelled {@code have}, run as {@code identity}, labelled
-     * {@code want}, and says how. Null: the session failed a check and must be discarded.
+     * {@code want}, and says how; {@link Prepared#ESCAPED} when the session failed its identity check.
      */
-    private Outcome prepare(Connection connection, String have, String want, DbIdentity identity) throws SQLException {
+    private Prepared prepare(Connection connection, String have, String want, DbIdentity identity) throws SQLException {
         Outcome outcome;
         // A password means the caller must be authenticated now: never reuse a warm session for it.
         if (want.equals(have) && identity.password() == null) {
@@ -352,14 +415,14 @@ public final class IdentityPool implements AutoCloseable {
             boolean intact = dialect.identityIntact(connection, identity)
                     && (!verifyOnBorrow || dialect.verify(connection, identity));
             if (!recordCheck(intact, have)) {
-                return null;
+                return Prepared.ESCAPED;
             }
             outcome = Outcome.WARM;
         } else {
             DbIdentity previous = IdentityLabels.identityIn(have);
             if (have != null && previous == null) {
                 recordCheck(false, have); // a label proxyra did not write: state unknown
-                return null;
+                return Prepared.ESCAPED;
             }
             LabelableConnection labelable = (LabelableConnection) connection;
             if (have != null) {
@@ -368,7 +431,7 @@ public final class IdentityPool implements AutoCloseable {
                 labelable.removeConnectionLabel(IdentityLabels.CLIENT_KEY);
             }
             if (!recordCheck(dialect.changeIdentity(connection, previous, identity, verifyOnBorrow), have)) {
-                return null;
+                return Prepared.ESCAPED;
             }
             labelable.applyConnectionLabel(IdentityLabels.KEY, want);
             // a connection without a label never served anyone since it logged in
@@ -377,7 +440,7 @@ public final class IdentityPool implements AutoCloseable {
         if (tagClients) {
             tagClient(connection, identity);
         }
-        return outcome;
+        return new Prepared(outcome);
     }
 
     /**
@@ -385,33 +448,30 @@ public final class IdentityPool implements AutoCloseable {
      * through the JDBC API, and gives the session back to UCP with its label, or discards it when it cannot be
      * trusted with the next borrower.
      */
-    public void release(PhysicalSession session) {
-        Connection connection = session.connection();
-        String reason = null;
+    public void release(Lease lease) {
+        Connection connection = lease.connection();
+        Lease.Taint taint = lease.worstTaint();
         Discard discard = null;
-        if (session.callsStillRunning()) {
-            // Waiting for them would let one caller hold a return for as long as its SQL runs, and a reset done
-            // before they leave could be undone by them: stop them and never lend the session again.
-            discard = Discard.STATE_NOT_RESET;
-            reason = "calls of the application were still running on it when its handle closed";
-            dialect.cancelRunning(connection);
-        } else if (session.isBroken()) {
-            discard = Discard.FATAL_ERROR;
-            reason = "a fatal error was reported on it";
-        } else if (session.identityMayHaveChanged() && dialect.identityChangeableBySql()) {
-            discard = Discard.IDENTITY_CHANGED;
-            reason = "the application ran SQL that can change the session's role";
+        String reason = null;
+        if (taint != null) {
+            discard = taint.discard();
+            reason = taint.reason();
+            if (taint == Lease.Taint.CALLS_STILL_RUNNING) {
+                // Waiting for them would let one caller hold a return for as long as its SQL runs, and a reset done
+                // before they leave could be undone by them: stop them and never lend the session again.
+                dialect.cancelRunning(connection);
+            }
         } else {
             try {
                 dialect.endUnfinishedWork(connection, unfinishedWorkTimeout);
-                session.state().restore(connection, dialect);
-                if (!dialect.identityIntact(connection, session.identity())) {
+                lease.state().restore(connection, dialect);
+                if (!dialect.identityIntact(connection, lease.identity())) {
                     discard = Discard.IDENTITY_CHANGED;
                     reason = "its identity was changed outside proxyra";
                     escapesFound.increment();
                     LOG.warning("proxyra: a session of pool " + name + " was returned with its identity changed outside"
                             + " proxyra; discarded");
-                } else if (session.state().clientInfoChanged()) {
+                } else if (lease.state().clientInfoChanged()) {
                     // the application's client info may have replaced the caller's client identifier: set it again
                     ((LabelableConnection) connection).removeConnectionLabel(IdentityLabels.CLIENT_KEY);
                 }
@@ -420,13 +480,41 @@ public final class IdentityPool implements AutoCloseable {
                 reason = "its state could not be restored (" + Secret.scrub(e.toString(), password) + ")";
             }
         }
-        if (discard != null) {
-            discardLent(connection, discard, reason);
-        } else {
-            lentOut.decrementAndGet();
+        end(lease, discard, reason);
+    }
+
+    /**
+     * The one end of every lending, whichever way it ends: no longer counted as lent out, then given back to UCP
+     * ({@code discard} null) or thrown away (UCP closes it and opens another when needed); a retired pool whose last
+     * lending this was closes. Throws when the lending already ended.
+     */
+    private void end(Lease lease, Discard discard, String reason) {
+        lease.end();
+        lentOut.decrementAndGet();
+        Connection connection = lease.connection();
+        if (discard == null) {
             returnToUcp(connection);
+        } else {
+            metrics.discarded(discard);
+            LOG.fine(() -> "proxyra: discarding a physical connection of pool " + name + ": " + reason);
+            try {
+                UcpRuntime.underAdapterLoader(() -> {
+                    if (connection instanceof ValidConnection valid) {
+                        valid.setInvalid();
+                    }
+                    connection.close();
+                    return null;
+                });
+            } catch (SQLException e) {
+                LOG.log(Level.FINE, "proxyra: closing a discarded connection failed", e);
+            }
         }
-        if (retired && lentOut.get() == 0) {
+        closeIfDrained();
+    }
+
+    /** Retired, and nothing lent out any more: the physical connections close. */
+    private void closeIfDrained() {
+        if (state.get() == State.RETIRED && lentOut.get() == 0) {
             close();
         }
     }
@@ -447,23 +535,27 @@ public final class IdentityPool implements AutoCloseable {
         return current == null ? null : current.getProperty(IdentityLabels.KEY);
     }
 
-    private Connection take(Properties wanted) throws SQLException {
+    /** Takes a session from UCP for one try of a borrow: from here it is counted as lent out until {@link #end}. */
+    private Lease take(Properties wanted) throws SQLException {
+        Connection connection;
         try {
             // Naming the account spares UCP 23.26 copying its whole property set (getUser()/getPassword() each
             // copy every pool property): ~3-5 KB less per borrow. Same credentials, same physical connections.
-            return UcpRuntime.underAdapterLoader(() -> user != null && password != null
+            connection = UcpRuntime.underAdapterLoader(() -> user != null && password != null
                     ? ucp.getConnection(user, password.reveal(), wanted) : ucp.getConnection(wanted));
         } catch (SQLException e) {
             throw borrowFailure(e);
         } finally {
             afterFirstBorrow();
         }
+        metrics.lentOut(lentOut.incrementAndGet());
+        return new Lease(connection, dialect);
     }
 
     private void afterFirstBorrow() {
-        if (!started) {
+        if (!ucpStarted) {
             // the first borrow made UCP create its pool, introspecting the factory class on this thread
-            started = true;
+            ucpStarted = true;
             UcpRuntime.forgetIntrospection(ucp.getConnectionFactoryClassName());
         }
     }
@@ -491,60 +583,37 @@ public final class IdentityPool implements AutoCloseable {
     }
 
     /**
-     * After a failed switch the session is in an unknown state and discarded, unless the database refused the
-     * identity: then the dialect knows what it still runs as, and it goes back to UCP labelled so, with the
-     * caller's refusal as an SQLException of class 28. With {@code IdentityCheck=VERIFY} the failed statement
-     * took the check's answer with it: the session is asked again, so that one whose role was changed is
-     * discarded, never relabelled and reused.
+     * The database refused the identity: the dialect knows what the session still runs as, and it goes back to UCP
+     * labelled so, with the caller's refusal as an SQLException of class 28. With {@code IdentityCheck=VERIFY} the
+     * failed statement took the check's answer with it: the session is asked again, so that one whose role was
+     * changed is discarded, never relabelled and reused.
      */
-    private SQLException afterFailedSwitch(Connection connection, String have, DbIdentity identity, SQLException e) {
-        if (dialect.classify(e) == Dialect.ErrorKind.FATAL || !dialect.isNotAuthorized(e)) {
-            boolean fatal = dialect.classify(e) == Dialect.ErrorKind.FATAL;
-            discardLent(connection, fatal ? Discard.FATAL_ERROR : Discard.STATE_NOT_RESET,
-                    "switching identity failed: " + Secret.scrub(e.getMessage(), password));
-            if (fatal) {
-                // The refusal keeps the driver's SQLState and chains the driver's exception as the next one, where
-                // the dialect finds its error code: the managed connection still reports the fatal error as such.
-                SQLException refused = Refusal.DATABASE_UNREACHABLE.transientConnection("proxyra: pool " + name
-                        + ": the connection to the database failed while switching identity: "
-                        + Secret.scrub(e.getMessage(), password), e.getSQLState(), e);
-                refused.setNextException(e);
-                return refused; // counted by borrow(), as every refusal
-            }
-            return e;
-        }
-        String reason = e.getMessage() + " [SQLState " + e.getSQLState() + ", error " + e.getErrorCode() + "]";
-        if (dialect.refusalEndsSession()) {
-            // the driver logged off the session whose switch was refused: the connection cannot serve anyone
-            discardLent(connection, Discard.STATE_NOT_RESET, "the database refused a switch and the driver logged off"
-                    + " its session");
-            if (identity.password() == null) {
-                recentRefusals.remember(IdentityLabels.valueFor(identity), reason);
-            }
-            return notAuthorized(identity, reason, e);
-        }
+    private SQLException giveBackRefused(Lease lease, String have, DbIdentity identity, SQLException e) {
+        Connection connection = lease.connection();
         DbIdentity previous = IdentityLabels.identityIn(have);
         DbIdentity now = dialect.identityAfterRefusal(previous);
+        Discard discard = null;
+        String why = null;
         try {
             if (now != null && verifyOnBorrow
                     && !recordCheck(dialect.bounded(connection, validationTimeout, () -> dialect.verify(connection, now)),
                             have)) {
-                discardLent(connection, Discard.IDENTITY_CHANGED, "it no longer ran as its label said");
-            } else {
-                if (now != null) {
-                    ((LabelableConnection) connection).applyConnectionLabel(IdentityLabels.KEY,
-                            now == previous ? have : IdentityLabels.valueFor(now));
-                }
-                lentOut.decrementAndGet();
-                returnToUcp(connection);
+                discard = Discard.IDENTITY_CHANGED;
+                why = "it no longer ran as its label said";
+            } else if (now != null) {
+                ((LabelableConnection) connection).applyConnectionLabel(IdentityLabels.KEY,
+                        now == previous ? have : IdentityLabels.valueFor(now));
             }
         } catch (SQLException checkFailure) {
-            discardLent(connection, dialect.classify(checkFailure) == Dialect.ErrorKind.FATAL ? Discard.FATAL_ERROR
-                    : Discard.STATE_NOT_RESET, "checking a session after a refused switch failed");
+            discard = dialect.classify(checkFailure) == Dialect.ErrorKind.FATAL ? Discard.FATAL_ERROR
+                    : Discard.STATE_NOT_RESET;
+            why = "checking a session after a refused switch failed";
         } catch (RuntimeException checkFailure) {
-            discardLent(connection, Discard.STATE_NOT_RESET, "checking a session after a refused switch failed");
+            discard = Discard.STATE_NOT_RESET;
+            why = "checking a session after a refused switch failed";
         }
-        return notAuthorized(identity, reason, e);
+        end(lease, discard, why);
+        return notAuthorized(identity, refusalReason(e), e);
     }
 
     private static SQLException notAuthorized(DbIdentity identity, String reason, SQLException cause) {
@@ -583,24 +652,6 @@ public final class IdentityPool implements AutoCloseable {
                 "proxyra: no connection from pool " + name + " within ConnectionWaitTimeout="
                         + config.connectionWaitTimeout() + "s: " + why + " ("
                         + Secret.scrub(e.getMessage() + cause, password) + ")", "08001", Redacted.copyOf(e, password));
-    }
-
-    /** Ends a lending by throwing the physical connection away (UCP closes it and opens another when needed). */
-    private void discardLent(Connection connection, Discard why, String reason) {
-        lentOut.decrementAndGet();
-        metrics.discarded(why);
-        LOG.fine(() -> "proxyra: discarding a physical connection of pool " + name + ": " + reason);
-        try {
-            UcpRuntime.underAdapterLoader(() -> {
-                if (connection instanceof ValidConnection valid) {
-                    valid.setInvalid();
-                }
-                connection.close();
-                return null;
-            });
-        } catch (SQLException e) {
-            LOG.log(Level.FINE, "proxyra: closing a discarded connection failed", e);
-        }
     }
 
     /**
@@ -684,12 +735,12 @@ public final class IdentityPool implements AutoCloseable {
 
     /** No new borrows: the adapter stopped, or the pool was retired. */
     public boolean isClosed() {
-        return closed;
+        return state.get() != State.OPEN;
     }
 
     /** Whether its physical connections are closed (a retired pool is closed to borrows before that). */
-    synchronized boolean isDestroyed() {
-        return destroyed;
+    boolean isDestroyed() {
+        return state.get() == State.DESTROYED;
     }
 
     /**
@@ -697,23 +748,19 @@ public final class IdentityPool implements AutoCloseable {
      * close as soon as none is lent out.
      */
     void retire() {
-        retired = true;
-        closed = true;
-        monitor.unregister(); // its successor, with the new configuration, takes the name
-        LOG.fine(() -> "proxyra: retired pool " + name + "; it closes when its last lent session returns");
-        if (lentOut.get() == 0) {
-            close();
+        if (state.compareAndSet(State.OPEN, State.RETIRED)) {
+            monitor.unregister(); // its successor, with the new configuration, takes the name
+            LOG.fine(() -> "proxyra: retired pool " + name + "; it closes when its last lent session returns");
         }
+        closeIfDrained();
     }
 
-    /** Closes every physical connection. Idempotent. */
+    /** Closes every physical connection. Idempotent: the first call closes, later ones wait for it and return. */
     @Override
     public synchronized void close() {
-        if (destroyed) {
+        if (state.getAndSet(State.DESTROYED) == State.DESTROYED) {
             return;
         }
-        closed = true;
-        destroyed = true;
         monitor.unregister();
         try {
             UcpRuntime.underAdapterLoader(() -> {
@@ -791,7 +838,7 @@ public final class IdentityPool implements AutoCloseable {
 
     private HealthReport check() {
         long started = System.nanoTime();
-        if (closed) {
+        if (isClosed()) {
             return health(false, "pool closed", started);
         }
         int idle;

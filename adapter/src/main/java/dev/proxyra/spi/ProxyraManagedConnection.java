@@ -30,8 +30,7 @@ import dev.proxyra.identity.IdentityResolver;
 import dev.proxyra.jdbc.ConnectionHandle;
 import dev.proxyra.jdbc.SessionOwner;
 import dev.proxyra.pool.IdentityPool;
-import dev.proxyra.pool.PhysicalSession;
-import dev.proxyra.pool.SessionState;
+import dev.proxyra.pool.Lease;
 
 /**
  * A thin managed connection: a cheap shell the server pools and enlists, holding a physical connection
@@ -41,25 +40,56 @@ import dev.proxyra.pool.SessionState;
 public final class ProxyraManagedConnection implements ManagedConnection, SessionOwner {
     private static final Logger LOG = Logger.getLogger(ProxyraManagedConnection.class.getName());
 
+    /**
+     * The managed connection's own life. Each constant says what holds in it; every move is made in
+     * {@link #brokenBy} or {@link #destroy}, each of which fires its connection event once.
+     */
+    enum Life {
+        /** Serves handles; may be matched and reused by the server. */
+        OPEN,
+        /**
+         * A fatal error was reported on its session: the server was told (CONNECTION_ERROR_OCCURRED, once) and
+         * destroys it; every session it still holds or takes is discarded when it ends.
+         */
+        BROKEN,
+        /** Destroyed: it holds no session and serves nothing. */
+        DESTROYED
+    }
+
+    /**
+     * Who demarcates the transaction open on this managed connection. Every move is one call of {@link #demarcate},
+     * which returns the local-transaction event it owes the server.
+     */
+    enum Demarcation {
+        /** None: the session is in auto-commit, as every lending begins. */
+        NONE,
+        /**
+         * The application, through a handle: setAutoCommit(false) began it (LOCAL_TRANSACTION_STARTED); commit and
+         * rollback end it and begin the next; setAutoCommit(true) commits it (LOCAL_TRANSACTION_COMMITTED).
+         */
+        APPLICATION,
+        /**
+         * The server, through {@link LocalTransaction}: the session leaves auto-commit from its first statement;
+         * the application may neither commit, roll back nor return to auto-commit (25000).
+         */
+        CONTAINER
+    }
+
     private final ProxyraManagedConnectionFactory factory;
     private final IdentityPool pool;
-    private final Dialect dialect;
     private final List<ConnectionEventListener> listeners = new CopyOnWriteArrayList<>();
     private final List<ConnectionHandle> handles = new ArrayList<>(2);
     private final LocalTransaction localTransaction = new ManagedLocalTransaction();
 
     // Guarded by this.
-    private PhysicalSession session;
-    private boolean managedTransaction;
-    private boolean applicationTransaction;
-    private boolean broken;
-    private boolean destroyed;
+    private Lease session;
+    private Demarcation demarcation = Demarcation.NONE;
+    private Life life = Life.OPEN;
     private PrintWriter logWriter;
 
     ProxyraManagedConnection(ProxyraManagedConnectionFactory factory, IdentityPool pool) {
         this.factory = factory;
         this.pool = pool;
-        this.dialect = pool.dialect();
     }
 
     ProxyraManagedConnectionFactory factory() {
@@ -72,7 +102,32 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
 
     /** Not destroyed, not broken, and its pool still serves (a retired pool's connections are not matched). */
     synchronized boolean isReusable() {
-        return !destroyed && !broken && !pool.isClosed();
+        return life == Life.OPEN && !pool.isClosed();
+    }
+
+    synchronized Life life() {
+        return life;
+    }
+
+    synchronized Demarcation demarcation() {
+        return demarcation;
+    }
+
+    /**
+     * The one place the transaction's demarcation changes: returns the local-transaction event this move owes the
+     * server (fired by the caller, outside the lock), or 0 for none. The container's begin and end are its own.
+     */
+    private int demarcate(Demarcation next) {
+        assert Thread.holdsLock(this);
+        Demarcation was = demarcation;
+        demarcation = next;
+        if (was == Demarcation.NONE && next == Demarcation.APPLICATION) {
+            return ConnectionEvent.LOCAL_TRANSACTION_STARTED;
+        }
+        if (was == Demarcation.APPLICATION && next == Demarcation.NONE) {
+            return ConnectionEvent.LOCAL_TRANSACTION_COMMITTED; // setAutoCommit(true) commits
+        }
+        return 0;
     }
 
     // ---- handles ----
@@ -87,13 +142,13 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
         }
         DbIdentity identity = identityRequest.identity();
         synchronized (this) {
-            if (destroyed) {
+            if (life == Life.DESTROYED) {
                 throw new IllegalStateException("proxyra: managed connection already destroyed");
             }
             try {
                 ensureSession(identity);
             } catch (SQLException e) {
-                if (broken) {
+                if (life == Life.BROKEN) {
                     throw resourceException(e); // the session broke under this managed connection: the event went out
                 }
                 // The request was refused (caller not authorized, a second identity in one transaction, no physical
@@ -116,7 +171,7 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
             if (session.identity().sameSession(identity) && identity.password() == null) {
                 return;
             }
-            if (managedTransaction || applicationTransaction || !handles.isEmpty()) {
+            if (demarcation != Demarcation.NONE || !handles.isEmpty()) {
                 throw new SQLException("proxyra: this connection already runs as '" + session.identity().label()
                         + "' for caller '" + session.identity().caller() + "' inside an open transaction or with open"
                         + " handles; it cannot also run as '" + identity.label() + "' for caller '" + identity.caller()
@@ -124,13 +179,13 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
             }
             releaseSession();
         }
-        PhysicalSession borrowed = pool.borrow(identity);
+        Lease borrowed = pool.borrow(identity);
         session = borrowed;
-        if (managedTransaction) {
+        if (demarcation == Demarcation.CONTAINER) {
             try {
                 borrowed.state().beginTransaction(borrowed.connection());
             } catch (SQLException e) {
-                connectionError(e);
+                brokenBy(e); // the session cannot take the server's transaction
                 throw e;
             }
         }
@@ -157,20 +212,14 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
     }
 
     @Override
-    public synchronized Connection physical() throws SQLException {
+    public synchronized Lease session() throws SQLException {
         if (session == null) {
             throw new SQLException("proxyra: connection handle is not associated with a database session", "08003");
         }
-        return session.connection();
+        return session;
     }
 
-    @Override
-    public Dialect dialect() {
-        return dialect;
-    }
-
-    @Override
-    public synchronized DbIdentity identity() {
+    synchronized DbIdentity identity() {
         return session == null ? null : session.identity();
     }
 
@@ -188,33 +237,30 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
         }
     }
 
-    @Override
-    public synchronized void callsStillRunning() {
-        if (session != null) {
-            session.markCallsStillRunning();
-        }
-    }
-
     // ---- errors ----
 
     /** The one path from "this error is fatal" to the connection error event. */
     @Override
     public SQLException checkException(SQLException e) {
-        if (dialect.classify(e) == Dialect.ErrorKind.FATAL) {
-            connectionError(e);
+        if (pool.dialect().classify(e) == Dialect.ErrorKind.FATAL) {
+            brokenBy(e);
         }
         return e;
     }
 
-    private void connectionError(SQLException e) {
+    /**
+     * {@link Life#OPEN} to {@link Life#BROKEN}: the session is tainted, and the server is told once. A session taken
+     * later by this managed connection is tainted when it ends ({@link #releaseSession}).
+     */
+    private void brokenBy(SQLException e) {
         synchronized (this) {
             if (session != null) {
-                session.markBroken();
+                session.taint(Lease.Taint.BROKEN);
             }
-            if (broken) {
+            if (life != Life.OPEN) {
                 return;
             }
-            broken = true;
+            life = Life.BROKEN;
         }
         LOG.log(Level.FINE, "proxyra: fatal error on a physical connection of pool " + pool.name(), e);
         ConnectionEvent event = new ConnectionEvent(this, ConnectionEvent.CONNECTION_ERROR_OCCURRED, e);
@@ -223,58 +269,35 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
         }
     }
 
-    @Override
-    public synchronized void sqlSeen(String sql) {
-        if (session != null && dialect.mayChangeIdentity(sql)) {
-            session.markIdentityMayHaveChanged();
-        }
-    }
-
-    @Override
-    public synchronized SessionState state() throws SQLException {
-        if (session == null) {
-            throw new SQLException("proxyra: connection handle is not associated with a database session", "08003");
-        }
-        return session.state();
-    }
-
     // ---- application-level transaction demarcation on a handle ----
 
     @Override
     public void setAutoCommit(boolean autoCommit) throws SQLException {
-        Connection physical;
-        boolean started;
-        boolean committed;
+        int event;
         synchronized (this) {
-            if (managedTransaction) {
+            if (demarcation == Demarcation.CONTAINER) {
                 if (autoCommit) {
                     throw new SQLException("proxyra: setAutoCommit(true) is not allowed inside a managed transaction;"
                             + " the transaction manager commits", "25000");
                 }
                 return;
             }
-            physical = physical();
-            started = !autoCommit && !applicationTransaction;
-            committed = autoCommit && applicationTransaction;
-            session.state().setAutoCommit(physical, autoCommit);
-            applicationTransaction = !autoCommit;
+            Lease s = session();
+            s.state().setAutoCommit(s.connection(), autoCommit);
+            event = demarcate(autoCommit ? Demarcation.NONE : Demarcation.APPLICATION);
         }
-        if (started) {
-            fire(ConnectionEvent.LOCAL_TRANSACTION_STARTED);
-        } else if (committed) {
-            fire(ConnectionEvent.LOCAL_TRANSACTION_COMMITTED);
-        }
+        fire(event);
     }
 
     @Override
     public void endTransaction(boolean commit) throws SQLException {
         Connection physical;
         synchronized (this) {
-            if (managedTransaction) {
+            if (demarcation == Demarcation.CONTAINER) {
                 throw new SQLException("proxyra: " + (commit ? "commit()" : "rollback()") + " is not allowed inside a"
                         + " managed transaction; the transaction manager ends it", "25000");
             }
-            physical = physical();
+            physical = session().connection();
         }
         if (commit) {
             physical.commit();
@@ -283,7 +306,7 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
         }
         boolean inApplicationTransaction;
         synchronized (this) {
-            inApplicationTransaction = applicationTransaction;
+            inApplicationTransaction = demarcation == Demarcation.APPLICATION;
         }
         if (inApplicationTransaction) {
             fire(commit ? ConnectionEvent.LOCAL_TRANSACTION_COMMITTED : ConnectionEvent.LOCAL_TRANSACTION_ROLLEDBACK);
@@ -294,10 +317,13 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
 
     @Override
     public synchronized boolean inManagedTransaction() {
-        return managedTransaction;
+        return demarcation == Demarcation.CONTAINER;
     }
 
     private void fire(int type) {
+        if (type == 0) {
+            return;
+        }
         ConnectionEvent event = new ConnectionEvent(this, type);
         for (ConnectionEventListener l : listeners) {
             switch (type) {
@@ -313,15 +339,35 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
 
     @Override
     public void cleanup() throws ResourceException {
+        endUse();
+    }
+
+    @Override
+    public void destroy() throws ResourceException {
+        synchronized (this) {
+            if (life == Life.DESTROYED) {
+                return;
+            }
+            life = Life.DESTROYED;
+        }
+        endUse();
+        listeners.clear();
+    }
+
+    /**
+     * Cleanup and destroy: invalidates every handle, forgets the transaction (the pool rolls back whatever is open
+     * when the session ends), and gives the session back.
+     */
+    private void endUse() {
         List<ConnectionHandle> open;
         synchronized (this) {
             open = new ArrayList<>(handles);
             handles.clear();
-            managedTransaction = false;
+            demarcate(Demarcation.NONE); // no event: the server ends its use, and the return rolls back
         }
         open.forEach(ConnectionHandle::invalidate);
         synchronized (this) {
-            applicationTransaction = false;
+            demarcate(Demarcation.NONE);
             if (session != null) {
                 releaseSession();
             }
@@ -330,33 +376,12 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
 
     /** Hands the physical connection back: the pool ends the lending (IdentityPool.release). Caller holds the lock. */
     private void releaseSession() {
-        PhysicalSession s = session;
+        Lease s = session;
         session = null;
-        if (broken) {
-            s.markBroken();
+        if (life == Life.BROKEN) {
+            s.taint(Lease.Taint.BROKEN);
         }
         pool.release(s);
-    }
-
-    @Override
-    public void destroy() throws ResourceException {
-        List<ConnectionHandle> open;
-        synchronized (this) {
-            if (destroyed) {
-                return;
-            }
-            destroyed = true;
-            open = new ArrayList<>(handles);
-            handles.clear();
-            managedTransaction = false;
-        }
-        open.forEach(ConnectionHandle::invalidate);
-        synchronized (this) {
-            if (session != null) {
-                releaseSession();
-            }
-        }
-        listeners.clear();
     }
 
     @Override
@@ -426,20 +451,20 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
         @Override
         public void begin() throws ResourceException {
             synchronized (ProxyraManagedConnection.this) {
-                if (managedTransaction) {
+                if (demarcation == Demarcation.CONTAINER) {
                     throw new LocalTransactionException("proxyra: a transaction is already active on this connection");
                 }
-                if (applicationTransaction) {
+                if (demarcation == Demarcation.APPLICATION) {
                     throw new LocalTransactionException("proxyra: the application began a local transaction on this"
                             + " connection (setAutoCommit(false)) and has not ended it; a container transaction cannot"
                             + " begin on it");
                 }
-                managedTransaction = true;
+                demarcate(Demarcation.CONTAINER);
                 if (session != null) {
                     try {
                         session.state().beginTransaction(session.connection());
                     } catch (SQLException e) {
-                        managedTransaction = false;
+                        demarcate(Demarcation.NONE);
                         throw localTransactionException("begin", checkException(e));
                     }
                 }
@@ -490,11 +515,11 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
          */
         private void endPhysical(boolean commit) throws ResourceException {
             synchronized (ProxyraManagedConnection.this) {
-                if (!managedTransaction) {
+                if (demarcation != Demarcation.CONTAINER) {
                     throw new LocalTransactionException("proxyra: no transaction is active on this connection");
                 }
                 if (session == null) {
-                    managedTransaction = false;
+                    demarcate(Demarcation.NONE);
                     return; // no statement ran: nothing to end
                 }
                 Connection physical = session.connection();
@@ -504,11 +529,11 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
                     } else {
                         physical.rollback();
                     }
-                    managedTransaction = false;
+                    demarcate(Demarcation.NONE);
                     session.state().endTransaction(physical);
                 } catch (SQLException e) {
                     if (!commit) {
-                        managedTransaction = false;
+                        demarcate(Demarcation.NONE);
                     }
                     throw localTransactionException(commit ? "commit" : "rollback", checkException(e));
                 }

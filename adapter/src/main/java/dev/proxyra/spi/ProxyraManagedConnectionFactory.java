@@ -39,7 +39,7 @@ import dev.proxyra.pool.PoolRegistry;
  * working DataSource; {@link #close()} then closes its pool.
  */
 public class ProxyraManagedConnectionFactory
-        implements ManagedConnectionFactory, ResourceAdapterAssociation, TransactionSupport, AutoCloseable {
+        implements ProxyraDataSource.Factory, ResourceAdapterAssociation, TransactionSupport, AutoCloseable {
     private static final long serialVersionUID = 1L;
     private static final java.util.logging.Logger LOG =
             java.util.logging.Logger.getLogger(ProxyraManagedConnectionFactory.class.getName());
@@ -153,6 +153,12 @@ public class ProxyraManagedConnectionFactory
         return resolved().config();
     }
 
+    @Override
+    public jakarta.resource.spi.ConnectionRequestInfo requestFor(dev.proxyra.identity.DbIdentity identity) {
+        return new IdentityRequest(identity);
+    }
+
+    @Override
     public IdentityResolver identityResolver() {
         return resolved().identities();
     }
@@ -245,6 +251,7 @@ public class ProxyraManagedConnectionFactory
      * The pool this factory has open (the one of requests without a server credential, else the last credential's),
      * or null; never opens one. Refusals decided before the pool are counted on it.
      */
+    @Override
     public IdentityPool openedPool() {
         IdentityPool p = defaultPool;
         if (p != null && !p.isClosed()) {
@@ -255,6 +262,7 @@ public class ProxyraManagedConnectionFactory
     }
 
     /** Counts and logs (rate-limited) the refusals of requests that came before any pool of this factory opened. */
+    @Override
     public dev.proxyra.monitoring.PoolMetrics metricsBeforeThePoolOpens() {
         dev.proxyra.monitoring.PoolMetrics m = metricsBeforeThePoolOpens;
         if (m == null) {

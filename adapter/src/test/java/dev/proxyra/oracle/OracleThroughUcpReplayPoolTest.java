@@ -21,7 +21,7 @@ class OracleThroughUcpReplayPoolTest extends OracleThroughUcpTest {
         assertThat(UcpOraclePathTest.ucpPoolFor(factoryClassName()))
                 .isEqualTo(UcpOraclePathTest.ucpPoolFor("oracle.jdbc.pool.OracleDataSource"))
                 .endsWith("OracleReplayableConnectionConnectionPool");
-        dev.proxyra.pool.PhysicalSession session = mcf.pool().borrow(dev.proxyra.identity.DbIdentity.of("ALICE", "alice"));
+        dev.proxyra.pool.Lease session = mcf.pool().borrow(dev.proxyra.identity.DbIdentity.of("ALICE", "alice"));
         String handle = session.connection().getClass().getName();
         mcf.pool().release(session);
         assertThat(handle).contains("OracleProxy").doesNotContain("NonOracle");

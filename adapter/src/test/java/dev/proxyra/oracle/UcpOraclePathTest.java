@@ -24,7 +24,7 @@ import oracle.ucp.jdbc.PoolDataSourceImpl;
 
 import dev.proxyra.config.ExternalConfig;
 import dev.proxyra.identity.DbIdentity;
-import dev.proxyra.pool.PhysicalSession;
+import dev.proxyra.pool.Lease;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
 import dev.proxyra.spi.ProxyraResourceAdapter;
 import dev.proxyra.testing.RecordingOracleConnection;
@@ -62,7 +62,7 @@ class UcpOraclePathTest {
 
     @Test
     void theFakeIsPooledThroughUcpsOracleProxyNotItsGenericOne() throws Exception {
-        PhysicalSession session = mcf.pool().borrow(DbIdentity.of("ALICE", "alice"));
+        Lease session = mcf.pool().borrow(DbIdentity.of("ALICE", "alice"));
         Connection handle = session.connection();
         mcf.pool().release(session);
         assertThat(handle.getClass().getName()).contains("UCPOracleProxy").doesNotContain("NonOracle");
@@ -91,7 +91,7 @@ class UcpOraclePathTest {
 
     @Test
     void ojdbcsApplicationContinuityIsTurnedOffOnEveryConnectionUcpOpens() throws Exception {
-        PhysicalSession session = mcf.pool().borrow(DbIdentity.of("ALICE", "alice"));
+        Lease session = mcf.pool().borrow(DbIdentity.of("ALICE", "alice"));
         mcf.pool().release(session);
         assertThat(FakeOracleDataSource.lastConnectionProperties)
                 .containsEntry(oracle.jdbc.OracleConnection.CONNECTION_PROPERTY_ENABLE_AC_SUPPORT, "false");
