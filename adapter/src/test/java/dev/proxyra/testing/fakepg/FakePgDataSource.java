@@ -1,4 +1,4 @@
-package dev.proxyra.bench.fake;
+package dev.proxyra.testing.fakepg;
 
 import java.io.PrintWriter;
 import java.lang.reflect.InvocationHandler;
