@@ -247,6 +247,34 @@ class LifecycleDecisionTest {
         release(held);
     }
 
+    @Test
+    void aProxyAccountWithRoleDefaultsLendsNothingUntilTheyAreGone() throws Exception {
+        server.alterProxyRoleSet("role", "bob"); // before the pool's first borrow: the start check finds it
+        Map<String, Long> before = counts();
+        assertThatThrownBy(() -> borrow("alice")).isInstanceOfSatisfying(SQLException.class, e -> {
+            assertThat(e.getSQLState()).isEqualTo("28000");
+            assertThat(e.getMessage()).contains("lends no session", "has the default role");
+        });
+        assertThat(server.saw("SET ROLE \"alice\"")).as("nobody was switched to").isFalse();
+        assertThat(movedSince(before)).containsOnly(entry("refusal CONFIGURATION", 1L),
+                entry("discard STATE_NOT_RESET", 1L));
+
+        server.alterProxyRoleReset("role");
+        PhysicalSession s = borrow("alice"); // the check runs again, and passes
+        assertThat(server.log().stream().filter(l -> l.contains("with proxy as")).count()).isEqualTo(2);
+        release(s);
+    }
+
+    @Test
+    void aFatalErrorDuringTheStartCheckIsRetriedOnAnotherSession() throws Exception {
+        server.failNext("select session_user", Fault.CONNECTION_LOST);
+        Map<String, Long> before = counts();
+        PhysicalSession s = borrow("alice");
+        assertThat(backendOf(s).currentUser()).isEqualTo("alice");
+        release(s);
+        assertThat(movedSince(before)).containsOnly(entry("borrow NEW_PHYSICAL", 1L), entry("discard FATAL_ERROR", 1L));
+    }
+
     // ---- the caller's own label: warm ----
 
     @Test
@@ -338,6 +366,27 @@ class LifecycleDecisionTest {
         // UCP threw it away itself: not one of proxyra's discards
         assertThat(movedSince(before)).containsOnly(entry("borrow NEW_PHYSICAL", 1L));
         assertNeverLentAgain(killed);
+    }
+
+    /**
+     * IdentityCheck=SCAN reads the application's SQL, not the database: an escape no SQL text shows (a function's
+     * EXECUTE 'SET ROLE ...') reaches the next borrower of the same identity. The documented limit of SCAN (see
+     * PostgresRole.ROLE_CHANGE and docs/configuration.md); VERIFY exists for it.
+     */
+    @Test
+    void scanModeCannotSeeAnEscapeNoSqlShowed() throws Exception {
+        mcf.setIdentityCheck("SCAN");
+        pool = mcf.pool();
+        Backend escaped = pooledSessionOf("alice");
+        escaped.escapeTo("bob");
+        PhysicalSession s = borrow("alice");
+        assertThat(backendOf(s)).isSameAs(escaped);
+        assertThat(backendOf(s).currentUser()).isEqualTo("bob");
+        release(s);
+        // a switch to another identity still resets the role, whatever the session ran as
+        PhysicalSession carol = borrow("carol");
+        assertThat(backendOf(carol).currentUser()).isEqualTo("carol");
+        release(carol);
     }
 
     // ---- another identity's label: a switch ----
