@@ -14,7 +14,7 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 
-import dev.proxyra.bench.fake.FakePgDataSource;
+import dev.proxyra.testing.fakepg.FakePgDataSource;
 
 /**
  * The client side of {@link BorrowBenchmark} alone: the same scenarios over {@link FakePgDataSource}, an

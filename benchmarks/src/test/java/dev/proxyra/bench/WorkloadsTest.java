@@ -55,7 +55,7 @@ class WorkloadsTest {
     @EnumSource(value = Scenario.class, names = "NEW_CONNECTION", mode = EnumSource.Mode.EXCLUDE)
     void theInMemoryDriverAnswersAsTheCallerToo(Scenario scenario) throws Exception {
         try (Workload w = Workloads.open(scenario, AdapterOverheadBenchmark.FAKE_URL, 2,
-                dev.proxyra.bench.fake.FakePgDataSource.class.getName())) {
+                dev.proxyra.testing.fakepg.FakePgDataSource.class.getName())) {
             for (long seq = 0; seq < 5; seq++) {
                 String caller = Callers.forBorrow(scenario, 0, seq);
                 assertThat(w.borrowAndQuery(caller)).isEqualTo(caller);

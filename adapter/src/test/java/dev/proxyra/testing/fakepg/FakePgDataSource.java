@@ -1,4 +1,4 @@
-package dev.proxyra.bench.fake;
+package dev.proxyra.testing.fakepg;
 
 import java.io.PrintWriter;
 import java.lang.reflect.InvocationHandler;
@@ -29,6 +29,9 @@ import org.postgresql.core.TransactionState;
  * PGSimpleDataSource ({@code ConnectionFactoryClassName}), so a benchmark over it measures the client
  * side alone: UCP, the adapter, and this fake's small, equal cost per JDBC call. That isolates the
  * adapter's own CPU and allocation from round trips, which dominate and vary on a busy machine.
+ * <p>
+ * Tests script faults on the {@link FakePgServer} whose URL the pool is given ({@link FakePgServer#start()}); its
+ * javadoc lists the faults and where the fake still differs from PostgreSQL and pgjdbc.
  */
 public final class FakePgDataSource implements DataSource {
     private String url;
@@ -70,12 +73,12 @@ public final class FakePgDataSource implements DataSource {
 
     @Override
     public Connection getConnection() {
-        return FakeConnection.open(user);
+        return FakeConnection.open(FakePgServer.at(url).login(user));
     }
 
     @Override
     public Connection getConnection(String username, String pw) {
-        return FakeConnection.open(username != null ? username : user);
+        return FakeConnection.open(FakePgServer.at(url).login(username != null ? username : user));
     }
 
     @Override
@@ -112,29 +115,37 @@ public final class FakePgDataSource implements DataSource {
         return false;
     }
 
-    /** One fake session. */
+    /** One fake session: a pgjdbc connection to one {@link FakePgServer.Backend}. */
     static final class FakeConnection implements InvocationHandler {
+        private final FakePgServer.Backend backend;
         private final String sessionUser;
-        private String role;
         private boolean autoCommit = true;
         /** A statement ran since the last commit or rollback with auto-commit off: what pgjdbc reports as OPEN. */
         private boolean inTransaction;
-        private boolean closed;
+        /** A statement failed inside the explicit transaction: pgjdbc reports FAILED, the server refuses all but its end. */
+        private boolean aborted;
+        /** The role when the explicit transaction began: ROLLBACK goes back to it (SET ROLE is transactional). */
+        private String roleAtBegin;
         private Object self;
 
-        static Connection open(String user) {
-            FakeConnection c = new FakeConnection(user);
+        static Connection open(FakePgServer.Backend backend) {
+            FakeConnection c = new FakeConnection(backend);
             c.self = Proxy.newProxyInstance(FakePgDataSource.class.getClassLoader(),
                     new Class<?>[] {Connection.class, PGConnection.class, BaseConnection.class}, c);
             return (Connection) c.self;
         }
 
-        private FakeConnection(String sessionUser) {
-            this.sessionUser = sessionUser;
+        private FakeConnection(FakePgServer.Backend backend) {
+            this.backend = backend;
+            this.sessionUser = backend.sessionUser;
         }
 
         String currentUser() {
-            return role != null ? role : sessionUser;
+            return backend.currentUser();
+        }
+
+        void setRole(String role) {
+            backend.role = role;
         }
 
         /**
@@ -146,39 +157,92 @@ public final class FakePgDataSource implements DataSource {
             return results.isEmpty() ? null : results.get(0);
         }
 
-        /** As {@link #run}, with every query's result in order (what {@code getMoreResults()} steps through). */
+        /**
+         * As {@link #run}, with every query's result in order (what {@code getMoreResults()} steps through). The
+         * statements run as one implicit transaction outside an explicit one: an error undoes the role they set.
+         */
         java.util.List<ResultSet> runAll(String sql, Statement from) throws SQLException {
+            if (backend.closed) {
+                throw new SQLException("This connection has been closed.", "08003");
+            }
+            if (backend.killed) {
+                backend.closed = true;
+                throw new SQLException("FATAL: terminating connection due to administrator command", "57P01");
+            }
+            String[] parts = sql.split(";");
+            boolean pipeline = parts.length > 1;
+            String roleBefore = backend.role;
+            if (!autoCommit && !inTransaction) {
+                roleAtBegin = roleBefore;
+            }
             java.util.List<ResultSet> results = new java.util.ArrayList<>();
-            for (String part : sql.split(";")) {
-                String s = part.trim();
-                String lower = s.toLowerCase(Locale.ROOT);
-                if (lower.isEmpty()) {
-                    continue;
+            try {
+                for (String part : parts) {
+                    String s = part.trim();
+                    String lower = s.toLowerCase(Locale.ROOT);
+                    if (lower.isEmpty()) {
+                        continue;
+                    }
+                    if (!autoCommit) {
+                        inTransaction = true;
+                    }
+                    FakePgServer server = backend.server;
+                    server.reached(backend, s, lower);
+                    if (aborted) {
+                        throw new SQLException("ERROR: current transaction is aborted, commands ignored until end of"
+                                + " transaction block", "25P02");
+                    }
+                    ResultSet result = statement(server, s, lower, pipeline, from);
+                    if (result != null) {
+                        results.add(result);
+                    }
                 }
-                if (!autoCommit) {
-                    inTransaction = true;
+            } catch (SQLException e) {
+                if (inTransaction) {
+                    aborted = !backend.closed;
+                } else {
+                    backend.role = roleBefore; // the implicit transaction is undone
                 }
-                if (lower.equals("set role none") || lower.equals("reset role")) {
-                    role = null;
-                } else if (lower.startsWith("set role ")) {
-                    String name = s.substring(9).trim();
-                    role = name.startsWith("\"") ? name.substring(1, name.length() - 1).replace("\"\"", "\"") : name;
-                } else if (lower.startsWith("with proxy as") || lower.startsWith("select d.name, d.fix from")) {
-                    // proxyra's checks of what the proxy role may reach: this fake's proxy role reaches nothing more
-                    results.add(FakeResultSet.of(null, from));
-                } else if (lower.contains("from pg_catalog.pg_prepared_statements")) {
-                    // the reset's last statement: no SQL-prepared statement, never a temporary schema
-                    results.add(FakeResultSet.of(new String[] {"0", "false"}, from));
-                } else if (lower.startsWith("select")) {
-                    String[] row = lower.contains("session_user") && !lower.equals("select session_user")
-                            ? new String[] {currentUser(), sessionUser}
-                            : new String[] {lower.equals("select session_user") ? sessionUser : currentUser()};
-                    results.add(FakeResultSet.of(row, from));
-                } else if (!SESSION_RESET.contains(lower) && !lower.startsWith("discard ")) {
-                    throw new SQLException("fake PostgreSQL does not understand: " + s, "42601");
-                }
+                throw e;
             }
             return results;
+        }
+
+        private ResultSet statement(FakePgServer server, String s, String lower, boolean pipeline, Statement from)
+                throws SQLException {
+            if (lower.equals("set role none")) {
+                setRole(null);
+            } else if (lower.equals("reset role")) {
+                setRole(backend.loginRole);
+            } else if (lower.startsWith("set role ")) {
+                String name = s.substring(9).trim();
+                String role = name.startsWith("\"") ? name.substring(1, name.length() - 1).replace("\"\"", "\"") : name;
+                server.checkSetRole(role);
+                setRole(role);
+            } else if (lower.startsWith("with proxy as")) {
+                // proxyra's check of what the proxy role may reach: this fake's proxy role reaches nothing more
+                return FakeResultSet.of(java.util.List.of(), 2, from);
+            } else if (lower.startsWith("select d.name, d.fix from")) {
+                return FakeResultSet.of(server.loginDefaults(backend), 2, from);
+            } else if (lower.contains("from pg_catalog.pg_prepared_statements")) {
+                // the reset's last statement: no SQL-prepared statement, never a temporary schema
+                return FakeResultSet.of(new String[] {"0", "false"}, from);
+            } else if (lower.equals("select pg_backend_pid()")) {
+                return FakeResultSet.of(new String[] {Integer.toString(backend.pid)}, from);
+            } else if (lower.startsWith("select")) {
+                String[] row = lower.contains("session_user") && !lower.equals("select session_user")
+                        ? new String[] {currentUser(), sessionUser}
+                        : new String[] {lower.equals("select session_user") ? sessionUser : currentUser()};
+                return FakeResultSet.of(row, from);
+            } else if (lower.equals("discard all")) {
+                if (pipeline || inTransaction) {
+                    throw new SQLException("ERROR: DISCARD ALL cannot run inside a transaction block", "25001");
+                }
+                setRole(null); // DISCARD ALL includes SET SESSION AUTHORIZATION DEFAULT
+            } else if (!SESSION_RESET.contains(lower) && !lower.startsWith("discard ")) {
+                throw new SQLException("fake PostgreSQL does not understand: " + s, "42601");
+            }
+            return null;
         }
 
         /** What proxyra's identity change resets (RESET ALL leaves the role alone, as PostgreSQL does). */
@@ -191,6 +255,14 @@ public final class FakePgDataSource implements DataSource {
                 throw new SQLException("no result set: " + sql, "02000");
             }
             return rs;
+        }
+
+        private void endTransaction(boolean commit) {
+            if (!commit || aborted) {
+                backend.role = roleAtBegin; // COMMIT of an aborted transaction is a ROLLBACK
+            }
+            inTransaction = false;
+            aborted = false;
         }
 
         private Object queryExecutor() {
@@ -206,11 +278,15 @@ public final class FakePgDataSource implements DataSource {
         }
 
         private TransactionState transactionState() {
-            return inTransaction ? TransactionState.OPEN : TransactionState.IDLE;
+            return aborted ? TransactionState.FAILED : inTransaction ? TransactionState.OPEN : TransactionState.IDLE;
         }
 
         @Override
         public Object invoke(Object proxy, Method method, Object[] args) throws Throwable {
+            if (backend.closed && method.getName().startsWith("prep") || backend.closed && method.getName().equals(
+                    "createStatement")) {
+                throw new SQLException("This connection has been closed.", "08003"); // pgjdbc's checkClosed()
+            }
             switch (method.getName()) {
                 case "createStatement":
                     return FakeStatement.open(this, null, Statement.class);
@@ -221,14 +297,19 @@ public final class FakePgDataSource implements DataSource {
                 case "getAutoCommit":
                     return autoCommit;
                 case "setAutoCommit":
-                    if ((Boolean) args[0] && !autoCommit) {
-                        inTransaction = false; // JDBC: switching auto-commit on commits
+                    if ((Boolean) args[0] && !autoCommit && inTransaction) {
+                        endTransaction(true); // JDBC: switching auto-commit on commits
                     }
                     autoCommit = (Boolean) args[0];
                     return null;
                 case "commit":
                 case "rollback":
-                    inTransaction = false;
+                    if (backend.closed) {
+                        throw new SQLException("This connection has been closed.", "08003");
+                    }
+                    if (inTransaction) {
+                        endTransaction(method.getName().equals("commit"));
+                    }
                     return null;
                 case "getTransactionState":
                     return transactionState();
@@ -246,15 +327,20 @@ public final class FakePgDataSource implements DataSource {
                 case "setNetworkTimeout":
                     return null;
                 case "close":
-                    closed = true;
-                    return null;
                 case "abort":
-                    closed = true;
+                    backend.closed = true;
                     return null;
                 case "isClosed":
-                    return closed;
+                    return backend.closed;
                 case "isValid":
-                    return !closed;
+                    backend.validations.incrementAndGet();
+                    // pgjdbc sends an empty query: a terminated backend answers with its FATAL error, and is closed
+                    if (backend.killed && !backend.server.validatesLocally()) {
+                        backend.closed = true;
+                    }
+                    return !backend.closed;
+                case "getBackendPID":
+                    return backend.pid;
                 case "getTransactionIsolation":
                     return Connection.TRANSACTION_READ_COMMITTED;
                 case "getHoldability":
@@ -334,7 +420,7 @@ public final class FakePgDataSource implements DataSource {
                 case "executeQuery":
                     last = connection.query(text, (Statement) self);
                     if (text.contains("set_config('role', ?")) {
-                        connection.role = "none".equals(parameter) ? null : parameter; // SET ROLE after the row was read
+                        connection.setRole("none".equals(parameter) ? null : parameter); // SET ROLE after the row was read
                     }
                     return last;
                 case "execute":
@@ -385,35 +471,50 @@ public final class FakePgDataSource implements DataSource {
         }
     }
 
-    /** A one-row result, or an empty one ({@code row} null). */
+    /** A result of rows of strings. */
     static final class FakeResultSet implements InvocationHandler {
-        private final String[] row;
+        private final java.util.List<String[]> rows;
+        private final int columns;
         private final Statement statement;
         private int position;
 
+        /** One row, or none ({@code row} null). */
         static ResultSet of(String[] row, Statement statement) {
-            return (ResultSet) Proxy.newProxyInstance(FakePgDataSource.class.getClassLoader(),
-                    new Class<?>[] {ResultSet.class}, new FakeResultSet(row, statement));
+            return of(row == null ? java.util.List.of() : java.util.List.<String[]>of(row), row == null ? 0 : row.length,
+                    statement);
         }
 
-        private FakeResultSet(String[] row, Statement statement) {
-            this.row = row;
+        static ResultSet of(java.util.List<String[]> rows, int columns, Statement statement) {
+            return (ResultSet) Proxy.newProxyInstance(FakePgDataSource.class.getClassLoader(),
+                    new Class<?>[] {ResultSet.class}, new FakeResultSet(rows, columns, statement));
+        }
+
+        private FakeResultSet(java.util.List<String[]> rows, int columns, Statement statement) {
+            this.rows = rows;
+            this.columns = columns;
             this.statement = statement;
+        }
+
+        private String column(Object index) throws SQLException {
+            if (position < 1 || position > rows.size()) {
+                throw new SQLException("ResultSet not positioned properly, perhaps you need to call next.", "24000");
+            }
+            return rows.get(position - 1)[index instanceof Integer i ? i - 1 : 0];
         }
 
         @Override
         public Object invoke(Object proxy, Method method, Object[] args) throws Throwable {
             switch (method.getName()) {
                 case "next":
-                    return row != null && ++position == 1;
+                    return ++position <= rows.size();
                 case "getString":
-                    return args[0] instanceof Integer i ? row[i - 1] : row[0];
                 case "getObject":
-                    return row[((Integer) args[0]) - 1];
+                    return column(args[0]);
                 case "getBoolean":
-                    return Boolean.parseBoolean(row[((Integer) args[0]) - 1]);
+                    return Boolean.parseBoolean(column(args[0]));
+                case "getInt":
+                    return Integer.parseInt(column(args[0]));
                 case "getMetaData":
-                    int columns = row == null ? 0 : row.length;
                     return Proxy.newProxyInstance(FakePgDataSource.class.getClassLoader(),
                             new Class<?>[] {java.sql.ResultSetMetaData.class}, (p, m, a) -> switch (m.getName()) {
                                 case "getColumnCount" -> columns;
