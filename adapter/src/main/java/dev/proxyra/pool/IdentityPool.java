@@ -456,9 +456,10 @@ public final class IdentityPool implements AutoCloseable {
         if (taint != null) {
             discard = taint.discard();
             reason = taint.reason();
-            if (taint == Lease.Taint.CALLS_STILL_RUNNING) {
+            if (lease.has(Lease.Taint.CALLS_STILL_RUNNING) && taint != Lease.Taint.BROKEN) {
                 // Waiting for them would let one caller hold a return for as long as its SQL runs, and a reset done
-                // before they leave could be undone by them: stop them and never lend the session again.
+                // before they leave could be undone by them: stop them and never lend the session again. On a broken
+                // connection there is nobody left to ask: closing it ends them.
                 dialect.cancelRunning(connection);
             }
         } else {

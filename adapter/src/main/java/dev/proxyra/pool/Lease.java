@@ -31,17 +31,18 @@ public final class Lease {
 
     /**
      * What was seen on a lent session that forbids lending it again. A taint only ever adds up; at the end the first
-     * one in declaration order decides how the session is thrown away.
+     * one in declaration order names the reason it is thrown away (a fatal error explains the rest: a server that
+     * destroys the connection on the error event does so while the failing call is still inside the driver).
      */
     public enum Taint {
+        /** The driver reported a fatal error on it. */
+        BROKEN(Discard.FATAL_ERROR, "a fatal error was reported on it"),
         /**
          * A handle closed while calls of the application were still inside the driver: nothing done on the session
          * before they leave can be trusted to stay done. Their work is cancelled.
          */
         CALLS_STILL_RUNNING(Discard.STATE_NOT_RESET,
                 "calls of the application were still running on it when its handle closed"),
-        /** The driver reported a fatal error on it. */
-        BROKEN(Discard.FATAL_ERROR, "a fatal error was reported on it"),
         /** The application ran SQL that can change the session's identity. */
         IDENTITY_SUSPECT(Discard.IDENTITY_CHANGED, "the application ran SQL that can change the session's role");
 
@@ -117,7 +118,12 @@ public final class Lease {
         }
     }
 
-    /** The taint that decides how the session ends, or null for an untainted one. */
+    /** Whether {@code taint} was seen on this lending. */
+    public boolean has(Taint taint) {
+        return (taints.get() & taint.bit()) != 0;
+    }
+
+    /** The taint that names why the session is discarded, or null for an untainted one. */
     public Taint worstTaint() {
         int set = taints.get();
         for (Taint t : Taint.values()) {

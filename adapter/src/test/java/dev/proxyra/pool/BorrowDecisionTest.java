@@ -168,13 +168,15 @@ class BorrowDecisionTest {
         assertThat(lease.worstTaint()).isNull();
         lease.taint(Lease.Taint.IDENTITY_SUSPECT);
         assertThat(lease.worstTaint()).isEqualTo(Lease.Taint.IDENTITY_SUSPECT);
-        lease.taint(Lease.Taint.BROKEN);
-        assertThat(lease.worstTaint()).isEqualTo(Lease.Taint.BROKEN);
         lease.taint(Lease.Taint.CALLS_STILL_RUNNING);
         assertThat(lease.worstTaint()).isEqualTo(Lease.Taint.CALLS_STILL_RUNNING);
         assertThat(lease.worstTaint().discard()).isEqualTo(Discard.STATE_NOT_RESET);
+        lease.taint(Lease.Taint.BROKEN);
+        assertThat(lease.worstTaint()).isEqualTo(Lease.Taint.BROKEN);
+        assertThat(lease.worstTaint().discard()).isEqualTo(Discard.FATAL_ERROR);
         lease.taint(Lease.Taint.IDENTITY_SUSPECT);
-        assertThat(lease.worstTaint()).isEqualTo(Lease.Taint.CALLS_STILL_RUNNING);
+        assertThat(lease.worstTaint()).isEqualTo(Lease.Taint.BROKEN);
+        assertThat(lease.has(Lease.Taint.CALLS_STILL_RUNNING)).isTrue();
     }
 
     @Test

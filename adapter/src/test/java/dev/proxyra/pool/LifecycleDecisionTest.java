@@ -70,16 +70,16 @@ class LifecycleDecisionTest {
 
     // ---- the only calls of the pool's lending API ----
 
-    private PhysicalSession borrow(String user) throws SQLException {
+    private Lease borrow(String user) throws SQLException {
         return pool.borrow(DbIdentity.of(user, user));
     }
 
-    private void release(PhysicalSession session) {
+    private void release(Lease session) {
         pool.release(session);
     }
 
     /** The fake backend behind a lent session, found through the driver's own API (no SQL). */
-    private Backend backendOf(PhysicalSession session) throws SQLException {
+    private Backend backendOf(Lease session) throws SQLException {
         return server.backend(session.connection().unwrap(PGConnection.class).getBackendPID());
     }
 
@@ -118,7 +118,7 @@ class LifecycleDecisionTest {
      * backend is closed yet is not asserted.)
      */
     private void assertNeverLentAgain(Backend discarded) throws SQLException {
-        java.util.List<PhysicalSession> held = new java.util.ArrayList<>();
+        java.util.List<Lease> held = new java.util.ArrayList<>();
         try {
             for (int i = 0; i < MAX_POOL_SIZE; i++) {
                 held.add(borrow("probe" + i));
@@ -131,7 +131,7 @@ class LifecycleDecisionTest {
 
     /** A warm session of {@code user} back in the pool, its backend. */
     private Backend pooledSessionOf(String user) throws SQLException {
-        PhysicalSession s = borrow(user);
+        Lease s = borrow(user);
         Backend b = backendOf(s);
         release(s);
         assertThat(pool.lentOut()).isZero();
@@ -143,7 +143,7 @@ class LifecycleDecisionTest {
     @Test
     void newSessionOkIsLentAndComesBackLabelledWithItsIdentity() throws Exception {
         Map<String, Long> before = counts();
-        PhysicalSession s = borrow("alice");
+        Lease s = borrow("alice");
         Backend b = backendOf(s);
         assertThat(b.currentUser()).isEqualTo("alice");
         assertThat(pool.lentOut()).isOne();
@@ -151,7 +151,7 @@ class LifecycleDecisionTest {
         assertThat(pool.lentOut()).isZero();
         assertThat(movedSince(before)).containsOnly(entry("borrow NEW_PHYSICAL", 1L));
 
-        PhysicalSession again = borrow("alice");
+        Lease again = borrow("alice");
         assertThat(backendOf(again)).as("labelled alice: the next alice borrow finds it warm").isSameAs(b);
         release(again);
         assertThat(movedSince(before)).containsOnly(entry("borrow NEW_PHYSICAL", 1L), entry("borrow WARM", 1L));
@@ -160,7 +160,7 @@ class LifecycleDecisionTest {
     @Test
     void newSessionRefusedIsReturnedUnlabelledAndTheCallerGetsClass28() throws Exception {
         pooledSessionOf("alice"); // the proxy-account check is behind us; one idle session labelled alice
-        PhysicalSession held = borrow("alice"); // keeps it busy, so mallory's borrow gets a new session
+        Lease held = borrow("alice"); // keeps it busy, so mallory's borrow gets a new session
         server.refuseRole("mallory");
         Map<String, Long> before = counts();
 
@@ -174,8 +174,8 @@ class LifecycleDecisionTest {
 
         release(held);
         // the returned session carries no label: it serves bob as a new session, with no switch from anyone
-        PhysicalSession bob = borrow("bob");
-        PhysicalSession bob2 = borrow("bob");
+        Lease bob = borrow("bob");
+        Lease bob2 = borrow("bob");
         assertThat(server.logins()).as("no new login").isEqualTo(2);
         assertThat(movedSince(before)).containsEntry("borrow NEW_PHYSICAL", 1L).containsEntry("borrow SWITCHED", 1L);
         release(bob);
@@ -185,11 +185,11 @@ class LifecycleDecisionTest {
     @Test
     void newSessionFatalIsDiscardedAndAnotherOneLent() throws Exception {
         pooledSessionOf("alice");
-        PhysicalSession held = borrow("alice");
+        Lease held = borrow("alice");
         Map<String, Long> before = counts();
         server.failNext("select d.name, d.fix", Fault.CONNECTION_LOST); // a new session's first pipeline
 
-        PhysicalSession s = borrow("bob");
+        Lease s = borrow("bob");
         assertThat(backendOf(s).currentUser()).isEqualTo("bob");
         assertThat(backendOf(s)).isSameAs(server.backends().get(2));
         release(s);
@@ -201,7 +201,7 @@ class LifecycleDecisionTest {
     @Test
     void newSessionOtherErrorIsDiscardedAndTheDriversErrorReachesTheCaller() throws Exception {
         pooledSessionOf("alice");
-        PhysicalSession held = borrow("alice");
+        Lease held = borrow("alice");
         Map<String, Long> before = counts();
         server.failNext("select d.name, d.fix", Fault.STATEMENT_TIMEOUT);
 
@@ -216,7 +216,7 @@ class LifecycleDecisionTest {
 
     @Test
     void newSessionWithRoleDefaultsFromItsLoginIsNeverLent() throws Exception {
-        PhysicalSession held = borrow("alice"); // the pool started and passed its proxy-account check
+        Lease held = borrow("alice"); // the pool started and passed its proxy-account check
         // what a caller's SQL can do as the proxy role: ALTER ROLE app_proxy SET role = bob
         server.alterProxyRoleSet("role", "bob");
         Map<String, Long> before = counts();
@@ -232,7 +232,7 @@ class LifecycleDecisionTest {
         assertThat(pool.lentOut()).isZero();
 
         server.alterProxyRoleReset("role");
-        PhysicalSession ok = borrow("carol");
+        Lease ok = borrow("carol");
         assertThat(backendOf(ok).currentUser()).isEqualTo("carol");
         release(ok);
         assertNeverLentAgain(refused);
@@ -240,7 +240,7 @@ class LifecycleDecisionTest {
 
     @Test
     void aSettingDefaultOnTheProxyRoleRefusesNewSessionsToo() throws Exception {
-        PhysicalSession held = borrow("alice");
+        Lease held = borrow("alice");
         server.alterProxyRoleSet("search_path", "evil");
         assertThatThrownBy(() -> borrow("carol")).isInstanceOfSatisfying(SQLException.class,
                 e -> assertThat(e.getMessage()).contains("search_path"));
@@ -260,7 +260,7 @@ class LifecycleDecisionTest {
                 entry("discard STATE_NOT_RESET", 1L));
 
         server.alterProxyRoleReset("role");
-        PhysicalSession s = borrow("alice"); // the check runs again, and passes
+        Lease s = borrow("alice"); // the check runs again, and passes
         assertThat(server.log().stream().filter(l -> l.contains("with proxy as")).count()).isEqualTo(2);
         release(s);
     }
@@ -269,7 +269,7 @@ class LifecycleDecisionTest {
     void aFatalErrorDuringTheStartCheckIsRetriedOnAnotherSession() throws Exception {
         server.failNext("select session_user", Fault.CONNECTION_LOST);
         Map<String, Long> before = counts();
-        PhysicalSession s = borrow("alice");
+        Lease s = borrow("alice");
         assertThat(backendOf(s).currentUser()).isEqualTo("alice");
         release(s);
         assertThat(movedSince(before)).containsOnly(entry("borrow NEW_PHYSICAL", 1L), entry("discard FATAL_ERROR", 1L));
@@ -282,7 +282,7 @@ class LifecycleDecisionTest {
         Backend b = pooledSessionOf("alice");
         Map<String, Long> before = counts();
         int statements = b.statements().size();
-        PhysicalSession s = borrow("alice");
+        Lease s = borrow("alice");
         assertThat(backendOf(s)).isSameAs(b);
         assertThat(b.statements().subList(statements, b.statements().size()))
                 .as("IdentityCheck=VERIFY: only the check, no SET ROLE").containsExactly("select current_user, session_user");
@@ -296,7 +296,7 @@ class LifecycleDecisionTest {
         escaped.escapeTo("bob"); // as a function's EXECUTE 'SET ROLE bob' would, unseen by any text scan
         Map<String, Long> before = counts();
 
-        PhysicalSession s = borrow("alice");
+        Lease s = borrow("alice");
         assertThat(backendOf(s)).isNotSameAs(escaped);
         assertThat(backendOf(s).currentUser()).isEqualTo("alice");
         release(s);
@@ -311,7 +311,7 @@ class LifecycleDecisionTest {
         server.failNext("select current_user, session_user", Fault.CONNECTION_LOST);
         Map<String, Long> before = counts();
 
-        PhysicalSession s = borrow("alice");
+        Lease s = borrow("alice");
         assertThat(backendOf(s)).isNotSameAs(dead);
         release(s);
         assertThat(movedSince(before)).containsOnly(entry("borrow NEW_PHYSICAL", 1L), entry("discard FATAL_ERROR", 1L));
@@ -324,7 +324,7 @@ class LifecycleDecisionTest {
         server.failNext("select current_user, session_user", Fault.STATEMENT_TIMEOUT);
         Map<String, Long> before = counts();
 
-        PhysicalSession s = borrow("alice");
+        Lease s = borrow("alice");
         assertThat(backendOf(s)).isNotSameAs(b);
         release(s);
         assertThat(movedSince(before)).containsOnly(entry("borrow NEW_PHYSICAL", 1L),
@@ -339,7 +339,7 @@ class LifecycleDecisionTest {
         killed.kill();
         Map<String, Long> before = counts();
 
-        PhysicalSession s = borrow("alice");
+        Lease s = borrow("alice");
         assertThat(backendOf(s)).isNotSameAs(killed);
         assertThat(backendOf(s).currentUser()).isEqualTo("alice");
         release(s);
@@ -357,7 +357,7 @@ class LifecycleDecisionTest {
         int statements = killed.statements().size();
         Map<String, Long> before = counts();
 
-        PhysicalSession s = borrow("alice");
+        Lease s = borrow("alice");
         assertThat(backendOf(s)).isNotSameAs(killed);
         assertThat(backendOf(s).currentUser()).isEqualTo("alice");
         assertThat(killed.validations()).as("UCP asked the driver").isPositive();
@@ -379,12 +379,12 @@ class LifecycleDecisionTest {
         pool = mcf.pool();
         Backend escaped = pooledSessionOf("alice");
         escaped.escapeTo("bob");
-        PhysicalSession s = borrow("alice");
+        Lease s = borrow("alice");
         assertThat(backendOf(s)).isSameAs(escaped);
         assertThat(backendOf(s).currentUser()).isEqualTo("bob");
         release(s);
         // a switch to another identity still resets the role, whatever the session ran as
-        PhysicalSession carol = borrow("carol");
+        Lease carol = borrow("carol");
         assertThat(backendOf(carol).currentUser()).isEqualTo("carol");
         release(carol);
     }
@@ -396,14 +396,14 @@ class LifecycleDecisionTest {
         Backend b = pooledSessionOf("alice");
         Map<String, Long> before = counts();
         int statements = b.statements().size();
-        PhysicalSession s = borrow("bob");
+        Lease s = borrow("bob");
         assertThat(backendOf(s)).isSameAs(b);
         assertThat(b.currentUser()).isEqualTo("bob");
         assertThat(b.statements().subList(statements, b.statements().size()))
                 .startsWith("select current_user, session_user", "SET ROLE \"bob\"", "CLOSE ALL", "RESET ALL");
         release(s);
         assertThat(movedSince(before)).containsOnly(entry("borrow SWITCHED", 1L));
-        PhysicalSession again = borrow("bob");
+        Lease again = borrow("bob");
         assertThat(backendOf(again)).as("now labelled bob").isSameAs(b);
         release(again);
         assertThat(movedSince(before)).containsOnly(entry("borrow SWITCHED", 1L), entry("borrow WARM", 1L));
@@ -415,7 +415,7 @@ class LifecycleDecisionTest {
         escaped.escapeTo("carol");
         Map<String, Long> before = counts();
 
-        PhysicalSession s = borrow("bob");
+        Lease s = borrow("bob");
         assertThat(backendOf(s)).isNotSameAs(escaped);
         assertThat(backendOf(s).currentUser()).isEqualTo("bob");
         release(s);
@@ -439,7 +439,7 @@ class LifecycleDecisionTest {
         assertThat(b.currentUser()).as("the pipeline was undone").isEqualTo("alice");
         assertThat(movedSince(before)).containsOnly(entry("refusal NOT_AUTHORIZED", 1L));
 
-        PhysicalSession s = borrow("alice");
+        Lease s = borrow("alice");
         assertThat(backendOf(s)).as("still labelled alice").isSameAs(b);
         release(s);
         assertThat(movedSince(before)).containsOnly(entry("refusal NOT_AUTHORIZED", 1L), entry("borrow WARM", 1L));
@@ -450,7 +450,7 @@ class LifecycleDecisionTest {
         pooledSessionOf("alice");
         server.refuseNextSetRole();
         assertThatThrownBy(() -> borrow("bob")).isInstanceOf(SQLException.class);
-        PhysicalSession s = borrow("bob"); // PostgreSQL's refusal does not end the session: the next try is asked anew
+        Lease s = borrow("bob"); // PostgreSQL's refusal does not end the session: the next try is asked anew
         assertThat(backendOf(s).currentUser()).isEqualTo("bob");
         release(s);
     }
@@ -468,7 +468,7 @@ class LifecycleDecisionTest {
         assertThat(movedSince(before)).containsOnly(entry("refusal NOT_AUTHORIZED", 1L),
                 entry("discard IDENTITY_CHANGED", 1L), entry("escapes found", 1L));
 
-        PhysicalSession s = borrow("alice");
+        Lease s = borrow("alice");
         assertThat(backendOf(s)).isNotSameAs(escaped);
         assertThat(backendOf(s).currentUser()).isEqualTo("alice");
         release(s);
@@ -492,7 +492,7 @@ class LifecycleDecisionTest {
         server.failNext("select current_user, session_user", Fault.TERMINATED);
         Map<String, Long> before = counts();
 
-        PhysicalSession s = borrow("bob");
+        Lease s = borrow("bob");
         assertThat(backendOf(s)).isNotSameAs(b);
         assertThat(backendOf(s).currentUser()).isEqualTo("bob");
         release(s);
@@ -505,7 +505,7 @@ class LifecycleDecisionTest {
         server.failNext("discard temp", Fault.STATEMENT_TIMEOUT); // inside the switch's reset
         Map<String, Long> before = counts();
 
-        PhysicalSession s = borrow("bob");
+        Lease s = borrow("bob");
         assertThat(backendOf(s)).isNotSameAs(b);
         assertThat(b.currentUser()).as("the whole pipeline was undone, SET ROLE included").isEqualTo("alice");
         assertThat(backendOf(s).currentUser()).isEqualTo("bob");
@@ -519,14 +519,14 @@ class LifecycleDecisionTest {
 
     @Test
     void aLabelProxyraDidNotWriteIsNeverTrusted() throws Exception {
-        PhysicalSession s = borrow("alice");
+        Lease s = borrow("alice");
         Backend foreign = backendOf(s);
         // code outside proxyra labelled the UCP connection (the label value proxyra never makes)
         ((oracle.ucp.jdbc.LabelableConnection) s.connection()).applyConnectionLabel("proxyra.identity", "bob");
         release(s);
         Map<String, Long> before = counts();
 
-        PhysicalSession next = borrow("bob");
+        Lease next = borrow("bob");
         assertThat(backendOf(next)).isNotSameAs(foreign);
         assertThat(backendOf(next).currentUser()).isEqualTo("bob");
         release(next);
@@ -554,14 +554,14 @@ class LifecycleDecisionTest {
         assertThat(server.openBackends()).isZero();
 
         server.healed();
-        PhysicalSession s = borrow("bob");
+        Lease s = borrow("bob");
         release(s);
     }
 
     @Test
     void everyPooledSessionEscapedIsTriedAndDiscardedBeforeANewOneServes() throws Exception {
-        PhysicalSession a = borrow("alice");
-        PhysicalSession b = borrow("alice");
+        Lease a = borrow("alice");
+        Lease b = borrow("alice");
         Backend first = backendOf(a);
         Backend second = backendOf(b);
         release(a);
@@ -570,7 +570,7 @@ class LifecycleDecisionTest {
         second.escapeTo("carol");
         Map<String, Long> before = counts();
 
-        PhysicalSession s = borrow("alice");
+        Lease s = borrow("alice");
         assertThat(backendOf(s)).isNotIn(first, second);
         assertThat(backendOf(s).currentUser()).isEqualTo("alice");
         release(s);
@@ -582,9 +582,9 @@ class LifecycleDecisionTest {
 
     @Test
     void aSessionMarkedBrokenIsDiscardedOnReturn() throws Exception {
-        PhysicalSession s = borrow("alice");
+        Lease s = borrow("alice");
         Backend b = backendOf(s);
-        s.markBroken();
+        s.taint(Lease.Taint.BROKEN);
         Map<String, Long> before = counts();
         release(s);
         assertThat(movedSince(before)).containsOnly(entry("discard FATAL_ERROR", 1L));
@@ -593,9 +593,9 @@ class LifecycleDecisionTest {
 
     @Test
     void aSessionThatRanRoleChangingSqlIsDiscardedOnReturn() throws Exception {
-        PhysicalSession s = borrow("alice");
+        Lease s = borrow("alice");
         Backend b = backendOf(s);
-        s.markIdentityMayHaveChanged();
+        s.taint(Lease.Taint.IDENTITY_SUSPECT);
         Map<String, Long> before = counts();
         release(s);
         assertThat(movedSince(before)).containsOnly(entry("discard IDENTITY_CHANGED", 1L));
@@ -605,8 +605,8 @@ class LifecycleDecisionTest {
     @Test
     void aRetiredPoolClosesOnceItsLastLendingReturns() throws Exception {
         IdentityPool retiring = pool;
-        PhysicalSession s = borrow("alice");
-        PhysicalSession t = borrow("bob");
+        Lease s = borrow("alice");
+        Lease t = borrow("bob");
         mcf.setMaxPoolSize(MAX_POOL_SIZE + 1); // a changed property retires the pool
         assertThat(retiring.isClosed()).as("no new borrows").isTrue();
         assertThatThrownBy(() -> retiring.borrow(DbIdentity.of("carol", "carol")))

@@ -24,7 +24,7 @@ import oracle.jdbcfake.FakeOracleDataSource;
 
 /**
  * The managed connection's two state machines, life and demarcation, and the connection events each move owes the
- * server; in memory, on the fake Oracle driver through UCP's real Oracle path (no database, runs in about a second).
+ * server; in memory, on the fake Oracle driver through UCP's real Oracle path (no database; seconds).
  */
 class ManagedConnectionStatesTest {
     private static final IdentityRequest ALICE = new IdentityRequest(DbIdentity.of("ALICE", "alice"));
