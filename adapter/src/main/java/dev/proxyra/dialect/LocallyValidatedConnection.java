@@ -20,6 +20,8 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Executor;
 
+import dev.proxyra.SqlState;
+
 /**
  * A pgjdbc connection as UCP sees it: every call goes to the driver's connection, except {@link #isValid}, which
  * answers from the driver's local state. UCP validates every non-Oracle connection it lends with isValid, whatever
@@ -40,7 +42,8 @@ final class LocallyValidatedConnection implements Connection {
     @Override
     public boolean isValid(int timeoutSeconds) throws SQLException {
         if (timeoutSeconds < 0) {
-            throw new SQLException("proxyra: isValid timeout must be 0 or more, not " + timeoutSeconds, "22023");
+            throw new SQLException("proxyra: isValid timeout must be 0 or more, not " + timeoutSeconds,
+                    SqlState.INVALID_PARAMETER_VALUE);
         }
         return !pg.isClosed();
     }

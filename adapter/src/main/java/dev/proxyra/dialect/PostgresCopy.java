@@ -23,6 +23,8 @@ import org.postgresql.util.ByteStreamWriter;
 import org.postgresql.util.PSQLException;
 import org.postgresql.util.PSQLState;
 
+import dev.proxyra.SqlState;
+
 /**
  * pgjdbc's COPY API bound to a connection handle: every call first checks that the handle is still open,
  * so a CopyManager (or a CopyIn/CopyOut in progress) kept past close() cannot run COPY on a session that
@@ -85,7 +87,7 @@ final class PostgresCopy extends CopyManager {
         while (out.isActive()) {
             if (System.nanoTime() - deadlineNanos > 0) {
                 throw new SQLException("proxyra: a cancelled COPY TO STDOUT was still sending when its time was up",
-                        "57014");
+                        SqlState.QUERY_CANCELED);
             }
             try {
                 out.readFromCopy(true);

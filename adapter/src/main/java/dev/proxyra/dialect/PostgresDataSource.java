@@ -6,6 +6,8 @@ import java.util.Properties;
 
 import org.postgresql.ds.PGSimpleDataSource;
 
+import dev.proxyra.SqlState;
+
 /**
  * pgjdbc's DataSource, with every JavaBean property UCP may set, but connecting through the driver itself
  * instead of DriverManager. DriverManager initialises itself once per JVM by loading every java.sql.Driver
@@ -34,7 +36,7 @@ public final class PostgresDataSource extends PGSimpleDataSource {
         }
         Connection connection = DRIVER.connect(getUrl(), info);
         if (connection == null) {
-            throw new SQLException("proxyra: not a PostgreSQL URL", "08001");
+            throw new SQLException("proxyra: not a PostgreSQL URL", SqlState.UNABLE_TO_CONNECT);
         }
         return new LocallyValidatedConnection(connection);
     }

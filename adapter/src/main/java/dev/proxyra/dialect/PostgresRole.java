@@ -14,6 +14,7 @@ import org.postgresql.PGConnection;
 import org.postgresql.core.BaseConnection;
 import org.postgresql.core.TransactionState;
 
+import dev.proxyra.SqlState;
 import dev.proxyra.config.ProxyraConfig;
 import dev.proxyra.identity.DbIdentity;
 
@@ -160,7 +161,7 @@ public final class PostgresRole implements Dialect {
                 if (!ranAsPrevious) {
                     return false; // discarded either way; counted as the escape it is
                 }
-                throw new SQLException(TEMPORARY_SCHEMA_USED, "55000");
+                throw new SQLException(TEMPORARY_SCHEMA_USED, SqlState.OBJECT_NOT_IN_PREREQUISITE_STATE);
             }
             if (sqlPrepared == null || !sqlPrepared.equals("0")) {
                 s.execute(DEALLOCATE_SQL_PREPARED);
@@ -246,7 +247,7 @@ public final class PostgresRole implements Dialect {
         if ("none".equals(identity.databaseUser())) {
             // PostgreSQL reads the value none, quoted or not, as SET ROLE NONE: back to the login role.
             throw new SQLException("role \"none\" cannot be set: PostgreSQL reads SET ROLE \"none\" as SET ROLE NONE"
-                    + " (the proxy account itself)", "22023");
+                    + " (the proxy account itself)", SqlState.INVALID_PARAMETER_VALUE);
         }
         return "SET ROLE " + physical.unwrap(PGConnection.class).escapeIdentifier(identity.databaseUser());
     }
@@ -409,7 +410,8 @@ public final class PostgresRole implements Dialect {
         for (SQLException x = e; x != null; x = x.getNextException()) {
             String state = x.getSQLState();
             // 57P01 admin shutdown (pg_terminate_backend), 57P02 crash shutdown, 57P03 cannot connect now
-            if (Dialect.isConnectionState(x) || "57P01".equals(state) || "57P02".equals(state) || "57P03".equals(state)) {
+            if (Dialect.isConnectionState(x) || SqlState.ADMIN_SHUTDOWN.equals(state)
+                    || SqlState.CRASH_SHUTDOWN.equals(state) || SqlState.CANNOT_CONNECT_NOW.equals(state)) {
                 return ErrorKind.FATAL;
             }
         }
@@ -420,7 +422,8 @@ public final class PostgresRole implements Dialect {
     public boolean isNotAuthorized(SQLException e) {
         String state = e.getSQLState();
         // 42501 permission denied to set role, 22023 role does not exist, class 28 authorization
-        return "42501".equals(state) || "22023".equals(state) || (state != null && state.startsWith("28"));
+        return SqlState.INSUFFICIENT_PRIVILEGE.equals(state) || SqlState.INVALID_PARAMETER_VALUE.equals(state)
+                || SqlState.isAuthorization(state);
     }
 
     /**

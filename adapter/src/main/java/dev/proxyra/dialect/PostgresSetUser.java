@@ -13,6 +13,7 @@ import java.util.logging.Logger;
 
 import org.postgresql.core.BaseConnection;
 
+import dev.proxyra.SqlState;
 import dev.proxyra.identity.DbIdentity;
 
 /**
@@ -145,7 +146,7 @@ final class PostgresSetUser {
      * refused {@code next} (its allow list), so the refusal keeps the session; any other failure leaves it unknown.
      */
     SQLException afterFailedEnter(Connection physical, DbIdentity previous, DbIdentity next, SQLException e) {
-        if (!"42501".equals(e.getSQLState())) {
+        if (!SqlState.INSUFFICIENT_PRIVILEGE.equals(e.getSQLState())) {
             return unknownState("switching to " + next.databaseUser(), e);
         }
         try {
@@ -217,25 +218,28 @@ final class PostgresSetUser {
         String token = tokens.get(physical.unwrap(BaseConnection.class));
         if (token == null) {
             // switched by someone else, or before this pool existed: only a new session is known
-            throw new SQLException("proxyra: " + PROPERTY + ": no reset token is known for this session", "55000");
+            throw new SQLException("proxyra: " + PROPERTY + ": no reset token is known for this session",
+                    SqlState.OBJECT_NOT_IN_PREREQUISITE_STATE);
         }
         return token;
     }
 
     /** A refusal proxyra made itself: the session is untouched. */
     private static boolean isRefusal(SQLException e) {
-        return "28000".equals(e.getSQLState());
+        return SqlState.INVALID_AUTHORIZATION.equals(e.getSQLState());
     }
 
     private static SQLException notGrantable(DbIdentity next) {
         return new SQLException("role \"" + next.databaseUser() + "\" does not exist, is a superuser or is not granted"
-                + " to the proxy account (set_user checks no membership itself, so proxyra does)", "28000");
+                + " to the proxy account (set_user checks no membership itself, so proxyra does)",
+                        SqlState.INVALID_AUTHORIZATION);
     }
 
     /** set_user's own refusals (its allow list, 42501) are the caller's; anything else leaves the session unknown. */
     private static SQLException refusedBySetUser(DbIdentity next, SQLException e) {
-        if ("42501".equals(e.getSQLState())) {
-            return new SQLException("set_user refused role \"" + next.databaseUser() + "\": " + e.getMessage(), "28000",
+        if (SqlState.INSUFFICIENT_PRIVILEGE.equals(e.getSQLState())) {
+            return new SQLException("set_user refused role \"" + next.databaseUser() + "\": " + e.getMessage(),
+                    SqlState.INVALID_AUTHORIZATION,
                     e);
         }
         return unknownState("switching to " + next.databaseUser(), e);
@@ -246,11 +250,12 @@ final class PostgresSetUser {
         if (Dialect.isConnectionState(e) || (e.getSQLState() != null && e.getSQLState().startsWith("57P"))) {
             return e; // dead: keep what the pool classifies as fatal
         }
-        return new SQLException("proxyra: " + PROPERTY + ": " + what + " failed: " + e.getMessage(), "55000", e);
+        return new SQLException("proxyra: " + PROPERTY + ": " + what + " failed: " + e.getMessage(),
+                SqlState.OBJECT_NOT_IN_PREREQUISITE_STATE, e);
     }
 
     private static SQLException unusable(String why) {
         return new SQLException("proxyra: " + PROPERTY + " cannot be used: " + why + " (pool property RoleSwitch,"
-                + " allowed values SET_ROLE, SET_USER)", "55000");
+                + " allowed values SET_ROLE, SET_USER)", SqlState.OBJECT_NOT_IN_PREREQUISITE_STATE);
     }
 }

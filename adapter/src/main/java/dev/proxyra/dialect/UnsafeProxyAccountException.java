@@ -3,6 +3,8 @@ package dev.proxyra.dialect;
 import java.sql.SQLException;
 import java.util.List;
 
+import dev.proxyra.SqlState;
+
 /**
  * The proxy account can reach more than the callers it serves, or a session it opened carries defaults that would
  * reach the next caller: the pool must lend nothing (the session in hand is discarded) and the borrower gets a
@@ -15,7 +17,7 @@ public final class UnsafeProxyAccountException extends SQLException {
     private final boolean atLogin;
 
     UnsafeProxyAccountException(String message, List<String> problems, boolean atLogin) {
-        super(message, "55000");
+        super(message, SqlState.OBJECT_NOT_IN_PREREQUISITE_STATE);
         this.problems = List.copyOf(problems);
         this.atLogin = atLogin;
     }

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
+import dev.proxyra.SqlState;
 import dev.proxyra.config.DialectKind;
 import dev.proxyra.config.ProxyraConfig;
 import dev.proxyra.monitoring.Refusal;
@@ -18,7 +19,7 @@ import dev.proxyra.monitoring.Refusal;
  * UnauthenticatedAccess says so.
  */
 public final class IdentityResolver {
-    public static final String AUTHORIZATION_STATE = "28000";
+    public static final String AUTHORIZATION_STATE = SqlState.INVALID_AUTHORIZATION;
 
     private final ProxyraConfig config;
     private final List<CallerLookup> chain;

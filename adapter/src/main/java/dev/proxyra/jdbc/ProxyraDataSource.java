@@ -16,6 +16,7 @@ import jakarta.resource.spi.ConnectionManager;
 import jakarta.resource.spi.ConnectionRequestInfo;
 import jakarta.resource.spi.ManagedConnectionFactory;
 
+import dev.proxyra.SqlState;
 import dev.proxyra.config.InvalidConfigurationException;
 import dev.proxyra.identity.DbIdentity;
 import dev.proxyra.monitoring.Refusal;
@@ -108,7 +109,7 @@ public final class ProxyraDataSource implements DataSource, Referenceable, Seria
         try {
             return factory.identityResolver();
         } catch (InvalidConfigurationException e) {
-            throw Refusal.CONFIGURATION.nonTransientConnection(e.getMessage(), "08001", e);
+            throw Refusal.CONFIGURATION.nonTransientConnection(e.getMessage(), SqlState.UNABLE_TO_CONNECT, e);
         }
     }
 
@@ -147,7 +148,8 @@ public final class ProxyraDataSource implements DataSource, Referenceable, Seria
             }
         }
         return new SQLException("proxyra: the application server could not provide a connection: " + e.getMessage(),
-                e.getErrorCode() != null && e.getErrorCode().length() == 5 ? e.getErrorCode() : "08001", e);
+                e.getErrorCode() != null && e.getErrorCode().length() == 5 ? e.getErrorCode()
+                        : SqlState.UNABLE_TO_CONNECT, e);
     }
 
     /** The factory behind this DataSource (statistics, tests). */

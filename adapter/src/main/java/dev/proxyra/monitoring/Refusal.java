@@ -5,6 +5,8 @@ import java.sql.SQLInvalidAuthorizationSpecException;
 import java.sql.SQLNonTransientConnectionException;
 import java.sql.SQLTransientConnectionException;
 
+import dev.proxyra.SqlState;
+
 /**
  * Why a connection request was refused: the reason an operator counts (one counter per reason on the pool's MBean)
  * and the application reads (the message). Every refusal proxyra raises is one of the exceptions made here, so the
@@ -65,7 +67,7 @@ public enum Refusal {
         private final Refusal refusal;
 
         Authorization(Refusal refusal, String message, Throwable cause) {
-            super(message, "28000", cause);
+            super(message, SqlState.INVALID_AUTHORIZATION, cause);
             this.refusal = refusal;
         }
 

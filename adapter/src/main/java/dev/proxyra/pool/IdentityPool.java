@@ -22,6 +22,7 @@ import oracle.ucp.jdbc.PoolDataSource;
 import oracle.ucp.jdbc.PoolDataSourceFactory;
 import oracle.ucp.jdbc.ValidConnection;
 
+import dev.proxyra.SqlState;
 import dev.proxyra.config.ProxyraConfig;
 import dev.proxyra.config.Redact;
 import dev.proxyra.config.Redacted;
@@ -231,7 +232,7 @@ public final class IdentityPool implements AutoCloseable {
     private Lease borrowTimed(DbIdentity identity, long started) throws SQLException {
         if (state.get() != State.OPEN) {
             throw new SQLTransientConnectionException("proxyra: pool " + name + " is closed (the resource adapter"
-                    + " stopped or its configuration changed)", "08003");
+                    + " stopped or its configuration changed)", SqlState.CONNECTION_DOES_NOT_EXIST);
         }
         if (!identity.isProxyAccount() && identity.databaseUser().equalsIgnoreCase(user)) {
             // SET ROLE to the login role always succeeds (and an Oracle proxy session as itself makes no
@@ -353,7 +354,8 @@ public final class IdentityPool implements AutoCloseable {
             case ESCAPED_GIVE_UP -> Refusal.DATABASE_UNREACHABLE.transientConnection("proxyra: pool " + name
                     + " found no usable session in " + budget.tries() + " tries within ConnectionWaitTimeout="
                     + config.connectionWaitTimeout() + "s: " + budget.escaped() + " no longer ran as their label said"
-                    + " and " + budget.dead() + " were dead or failed; all were discarded", "08001", null);
+                    + " and " + budget.dead() + " were dead or failed; all were discarded",
+                            SqlState.UNABLE_TO_CONNECT, null);
             case DEAD_GIVE_UP -> {
                 // The refusal keeps the driver's SQLState and chains the driver's exception as the next one, where
                 // the dialect finds its error code: the managed connection still reports the fatal error as such.
@@ -410,7 +412,8 @@ public final class IdentityPool implements AutoCloseable {
         if (want.equals(have) && identity.password() == null) {
             if (validateWarmBorrows && !dialect.isValid(connection, validationTimeout)) {
                 throw new SQLNonTransientConnectionException("proxyra: a pooled session of pool " + name
-                        + " did not answer its validation within " + validationTimeout + " s", "08006");
+                        + " did not answer its validation within " + validationTimeout + " s",
+                                SqlState.CONNECTION_FAILURE);
             }
             boolean intact = dialect.identityIntact(connection, identity)
                     && (!verifyOnBorrow || dialect.verify(connection, identity));
@@ -632,12 +635,14 @@ public final class IdentityPool implements AutoCloseable {
             // e.g. pgjdbc's "URL invalid": a configuration error, not an unreachable database
             return Refusal.CONFIGURATION.nonTransientConnection("proxyra: invalid URL '"
                     + Redact.url(config.url()) + "': the driver rejected it ("
-                    + Secret.scrub(root.getMessage(), password) + ")", "08001", Redacted.copyOf(e, password));
+                    + Secret.scrub(root.getMessage(), password) + ")",
+                            SqlState.UNABLE_TO_CONNECT, Redacted.copyOf(e, password));
         }
         for (Throwable t = e; t != null; t = t.getCause()) {
             // class 28: authorization; 08004: the server rejected the connection (pgjdbc: no password was provided)
             if (t instanceof SQLException s && s.getSQLState() != null
-                    && (s.getSQLState().startsWith("28") || s.getSQLState().equals("08004"))) {
+                    && (SqlState.isAuthorization(s.getSQLState())
+                    || s.getSQLState().equals(SqlState.CONNECTION_REJECTED))) {
                 return Refusal.CONFIGURATION.authorization("proxyra: the proxy account '" + user
                         + "' cannot log in to the database (check User and Password): "
                         + Secret.scrub(s.getMessage(), password), Redacted.copyOf(e, password));
@@ -652,7 +657,8 @@ public final class IdentityPool implements AutoCloseable {
         return (exhausted ? Refusal.POOL_EXHAUSTED : Refusal.DATABASE_UNREACHABLE).transientConnection(
                 "proxyra: no connection from pool " + name + " within ConnectionWaitTimeout="
                         + config.connectionWaitTimeout() + "s: " + why + " ("
-                        + Secret.scrub(e.getMessage() + cause, password) + ")", "08001", Redacted.copyOf(e, password));
+                        + Secret.scrub(e.getMessage() + cause, password) + ")",
+                                SqlState.UNABLE_TO_CONNECT, Redacted.copyOf(e, password));
     }
 
     /**

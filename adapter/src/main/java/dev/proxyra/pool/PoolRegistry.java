@@ -11,6 +11,7 @@ import java.util.Set;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
+import dev.proxyra.SqlState;
 import dev.proxyra.config.ProxyraConfig;
 import dev.proxyra.config.Secret;
 import dev.proxyra.dialect.Dialect;
@@ -55,7 +56,8 @@ public final class PoolRegistry implements AutoCloseable {
     public synchronized IdentityPool poolFor(ProxyraConfig config, String credentialUser, Secret credentialPassword,
                                              Object user) throws SQLException {
         if (closed) {
-            throw new SQLException("proxyra: the resource adapter is stopped; no connection can be opened", "08003");
+            throw new SQLException("proxyra: the resource adapter is stopped; no connection can be opened",
+                    SqlState.CONNECTION_DOES_NOT_EXIST);
         }
         Key key = new Key(config, config.user() != null ? config.user() : credentialUser,
                 config.password() != null ? config.password() : credentialPassword);

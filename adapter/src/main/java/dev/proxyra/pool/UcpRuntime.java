@@ -10,6 +10,8 @@ import java.util.logging.Logger;
 import javax.management.MBeanServer;
 import javax.management.ObjectName;
 
+import dev.proxyra.SqlState;
+
 /**
  * What UCP and the bundled drivers set up once per class loader, i.e. per deployed copy of proxyra.rar,
  * started with the first pool and torn down with the last, so that nothing outside the adapter keeps its
@@ -178,7 +180,8 @@ final class UcpRuntime {
             try {
                 Class.forName(UCP_MANAGER, true, ADAPTER);
             } catch (ClassNotFoundException e) {
-                throw new SQLException("proxyra: UCP is missing from the adapter's class path", "08001", e);
+                throw new SQLException("proxyra: UCP is missing from the adapter's class path",
+                        SqlState.UNABLE_TO_CONNECT, e);
             } finally {
                 if (before == null) {
                     System.clearProperty(SHUTDOWN_HOOK_PROPERTY);

@@ -24,6 +24,7 @@ import jakarta.resource.spi.LocalTransactionException;
 import jakarta.resource.spi.ManagedConnection;
 import jakarta.resource.spi.ManagedConnectionMetaData;
 
+import dev.proxyra.SqlState;
 import dev.proxyra.dialect.Dialect;
 import dev.proxyra.identity.DbIdentity;
 import dev.proxyra.identity.IdentityResolver;
@@ -175,7 +176,7 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
                 throw new SQLException("proxyra: this connection already runs as '" + session.identity().label()
                         + "' for caller '" + session.identity().caller() + "' inside an open transaction or with open"
                         + " handles; it cannot also run as '" + identity.label() + "' for caller '" + identity.caller()
-                        + "'. One transaction runs as one caller.", "25000");
+                        + "'. One transaction runs as one caller.", SqlState.INVALID_TRANSACTION_STATE);
             }
             releaseSession();
         }
@@ -214,7 +215,8 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
     @Override
     public synchronized Lease session() throws SQLException {
         if (session == null) {
-            throw new SQLException("proxyra: connection handle is not associated with a database session", "08003");
+            throw new SQLException("proxyra: connection handle is not associated with a database session",
+                    SqlState.CONNECTION_DOES_NOT_EXIST);
         }
         return session;
     }
@@ -278,7 +280,7 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
             if (demarcation == Demarcation.CONTAINER) {
                 if (autoCommit) {
                     throw new SQLException("proxyra: setAutoCommit(true) is not allowed inside a managed transaction;"
-                            + " the transaction manager commits", "25000");
+                            + " the transaction manager commits", SqlState.INVALID_TRANSACTION_STATE);
                 }
                 return;
             }
@@ -295,7 +297,7 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
         synchronized (this) {
             if (demarcation == Demarcation.CONTAINER) {
                 throw new SQLException("proxyra: " + (commit ? "commit()" : "rollback()") + " is not allowed inside a"
-                        + " managed transaction; the transaction manager ends it", "25000");
+                        + " managed transaction; the transaction manager ends it", SqlState.INVALID_TRANSACTION_STATE);
             }
             physical = session().connection();
         }
