@@ -99,23 +99,89 @@ class RedeployLeakTest {
         }
     }
 
+    /**
+     * An application redeployed while the adapter keeps running (a war undeployed and deployed again, the rar left
+     * alone): the request that opened the pool, and so made UCP start its threads, was the application's, and
+     * once the application is gone its class loader must be collectable, though the adapter and its pool live on.
+     */
+    @Test
+    void anApplicationWhoseRequestOpenedThePoolIsCollectableWhileTheAdapterRuns(EmbeddedDatabase db) throws Exception {
+        URLClassLoader[] loaders = serverAndAdapter(false);
+        URLClassLoader adapter = loaders[1];
+        Object ra = adapter.loadClass(ProxyraResourceAdapter.class.getName()).getConstructor().newInstance();
+        Class<?> bootstrap = adapter.loadClass("jakarta.resource.spi.BootstrapContext");
+        ra.getClass().getMethod("start", bootstrap).invoke(ra, (Object) null);
+        try {
+            Object mcf = adapter.loadClass(ProxyraManagedConnectionFactory.class.getName()).getConstructor().newInstance();
+            set(mcf, "setURL", db.url());
+            set(mcf, "setUser", EmbeddedDatabase.PROXY_USER);
+            set(mcf, "setPassword", EmbeddedDatabase.PROXY_PASSWORD);
+            set(mcf, "setCallerSource", dev.proxyra.testing.TestCallers.class.getName());
+            mcf.getClass().getMethod("setResourceAdapter", adapter.loadClass("jakarta.resource.spi.ResourceAdapter"))
+                    .invoke(mcf, ra);
+            DataSource ds = (DataSource) mcf.getClass().getMethod("createConnectionFactory").invoke(mcf);
+
+            WeakReference<ClassLoader> first = requestFromANewApplication(ds, "alice");
+            assertThat(Collected.eventually(first)).as("the undeployed application's loader, the adapter running")
+                    .isTrue();
+            // the pool the first application's request opened still serves the next application
+            requestFromANewApplication(ds, "bob");
+        } finally {
+            ra.getClass().getMethod("stop").invoke(ra);
+            adapter.close();
+            loaders[0].close();
+        }
+    }
+
+    /**
+     * Deploys an application, serves one request of {@code caller} from the application's own code on a thread
+     * whose context loader is the application's (as a server does), undeploys it; returns its loader.
+     */
+    @SuppressWarnings("unchecked")
+    private static WeakReference<ClassLoader> requestFromANewApplication(DataSource ds, String caller)
+            throws Exception {
+        URLClassLoader application = new URLClassLoader("demo.war", jars(ApplicationRequest.class), ds.getClass()
+                .getClassLoader());
+        Class<?> request = application.loadClass(ApplicationRequest.class.getName());
+        assertThat(request.getClassLoader()).isSameAs(application);
+        Thread thread = Thread.currentThread();
+        ClassLoader before = thread.getContextClassLoader();
+        thread.setContextClassLoader(application);
+        try {
+            String databaseUser = ((java.util.function.BiFunction<DataSource, String, String>) request
+                    .getConstructor().newInstance()).apply(ds, caller);
+            assertThat(databaseUser).isEqualTo(caller);
+        } finally {
+            thread.setContextClassLoader(before);
+        }
+        application.close();
+        return new WeakReference<>(application);
+    }
+
+    /** The application's code: one request of a caller, answered with the database user it ran as. */
+    public static final class ApplicationRequest implements java.util.function.BiFunction<DataSource, String, String> {
+        @Override
+        public String apply(DataSource ds, String caller) {
+            dev.proxyra.testing.TestCallers.set(caller);
+            try (Connection c = ds.getConnection(); Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("select current_user")) {
+                rs.next();
+                return rs.getString(1);
+            } catch (SQLException e) {
+                throw new IllegalStateException(e);
+            } finally {
+                dev.proxyra.testing.TestCallers.set(null);
+            }
+        }
+    }
+
     private static void deployUseUndeploy(EmbeddedDatabase db, List<WeakReference<ClassLoader>> adapters,
                                           List<WeakReference<ClassLoader>> applications, boolean serverLendsPgjdbc,
                                           ExecutorService stopper, UnaryOperator<ClassLoader> stopperContext,
                                           List<ClassLoader> afterStop) throws Exception {
-        List<Class<?>> serverLibraries = new ArrayList<>(List.of(jakarta.resource.spi.ResourceAdapter.class,
-                jakarta.security.enterprise.SecurityContext.class, jakarta.enterprise.inject.spi.CDI.class,
-                jakarta.security.jacc.PolicyContext.class, jakarta.inject.Inject.class,
-                jakarta.transaction.Transaction.class, jakarta.interceptor.Interceptor.class,
-                jakarta.el.ELContext.class, jakarta.annotation.Priority.class, jakarta.servlet.http.HttpServletRequest.class,
-                jakarta.security.auth.message.AuthException.class));
-        List<Class<?>> rarLibraries = new ArrayList<>(List.of(ProxyraResourceAdapter.class,
-                oracle.ucp.jdbc.PoolDataSource.class, oracle.jdbc.OracleConnection.class,
-                oracle.ons.ONS.class, oracle.simplefan.FanManager.class, org.HdrHistogram.Histogram.class));
-        (serverLendsPgjdbc ? serverLibraries : rarLibraries).add(org.postgresql.Driver.class);
-        URLClassLoader server = new URLClassLoader("server", jars(serverLibraries.toArray(new Class<?>[0])),
-                ClassLoader.getPlatformClassLoader());
-        URLClassLoader adapter = new URLClassLoader("proxyra.rar", jars(rarLibraries.toArray(new Class<?>[0])), server);
+        URLClassLoader[] loaders = serverAndAdapter(serverLendsPgjdbc);
+        URLClassLoader server = loaders[0];
+        URLClassLoader adapter = loaders[1];
         java.lang.reflect.Method serversDriverRegistered = serverLendsPgjdbc
                 ? Class.forName("org.postgresql.Driver", true, server).getMethod("isRegistered") : null;
         URLClassLoader application = new URLClassLoader("demo.war", jars(dev.proxyra.testing.TestCallers.class), adapter);
@@ -178,6 +244,24 @@ class RedeployLeakTest {
         application.close();
         adapter.close();
         server.close();
+    }
+
+    /** The server's libraries in one loader, proxyra.rar (with UCP and the drivers) in a child of it. */
+    private static URLClassLoader[] serverAndAdapter(boolean serverLendsPgjdbc) {
+        List<Class<?>> serverLibraries = new ArrayList<>(List.of(jakarta.resource.spi.ResourceAdapter.class,
+                jakarta.security.enterprise.SecurityContext.class, jakarta.enterprise.inject.spi.CDI.class,
+                jakarta.security.jacc.PolicyContext.class, jakarta.inject.Inject.class,
+                jakarta.transaction.Transaction.class, jakarta.interceptor.Interceptor.class,
+                jakarta.el.ELContext.class, jakarta.annotation.Priority.class, jakarta.servlet.http.HttpServletRequest.class,
+                jakarta.security.auth.message.AuthException.class));
+        List<Class<?>> rarLibraries = new ArrayList<>(List.of(ProxyraResourceAdapter.class,
+                oracle.ucp.jdbc.PoolDataSource.class, oracle.jdbc.OracleConnection.class,
+                oracle.ons.ONS.class, oracle.simplefan.FanManager.class, org.HdrHistogram.Histogram.class));
+        (serverLendsPgjdbc ? serverLibraries : rarLibraries).add(org.postgresql.Driver.class);
+        URLClassLoader server = new URLClassLoader("server", jars(serverLibraries.toArray(new Class<?>[0])),
+                ClassLoader.getPlatformClassLoader());
+        return new URLClassLoader[] {server,
+                new URLClassLoader("proxyra.rar", jars(rarLibraries.toArray(new Class<?>[0])), server)};
     }
 
     private static URL[] jars(Class<?>... classes) {

@@ -24,7 +24,8 @@ public final class OpenLibertyServer implements DemoServer {
     private final Path wlp;
     private final Path userDir;
     private final Path serverDir;
-    private int httpPort;
+    private final int httpPort;
+    private final int httpsPort;
     private Process process;
 
     public OpenLibertyServer(ServerEnvironment env) {
@@ -32,6 +33,12 @@ public final class OpenLibertyServer implements DemoServer {
         this.wlp = env.distributions().resolve("wlp");
         this.userDir = env.work().resolve("usr");
         this.serverDir = userDir.resolve("servers").resolve(SERVER);
+        try {
+            this.httpPort = ServerProcess.freePort();
+            this.httpsPort = ServerProcess.freePort();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     @Override
@@ -78,6 +85,15 @@ public final class OpenLibertyServer implements DemoServer {
 
     @Override
     public void start() throws Exception {
+        start(serverXml(httpPort, httpsPort, env.jdbcUrl()), 3);
+    }
+
+    /** The server without proxyra or any application: where the redeploy test starts. */
+    public void startBare() throws Exception {
+        start(withoutProxyra(serverXml(httpPort, httpsPort, env.jdbcUrl())), 0);
+    }
+
+    private void start(String serverXml, int applications) throws Exception {
         ServerProcess.deleteTree(userDir);
         ServerProcess.run(env.work(), environment(), Duration.ofMinutes(2),
                 List.of(wlp.resolve("bin/server").toString(), "create", SERVER));
@@ -87,12 +103,11 @@ public final class OpenLibertyServer implements DemoServer {
         for (Path war : List.of(env.demoWar(), env.plainWar(), env.ejbWar())) {
             Files.copy(war, apps.resolve(war.getFileName()));
         }
-        httpPort = ServerProcess.freePort();
-        Files.writeString(serverDir.resolve("server.xml"), serverXml(httpPort, ServerProcess.freePort(), env.jdbcUrl()));
+        Files.writeString(serverDir.resolve("server.xml"), serverXml);
         process = ServerProcess.start(env.work(), environment(), env.work().resolve("console.log"),
                 List.of(wlp.resolve("bin/server").toString(), "run", SERVER));
-        Path messages = serverDir.resolve("logs/messages.log");
-        ServerProcess.await(name() + " with its 3 applications started", Duration.ofMinutes(4),
+        Path messages = messages();
+        ServerProcess.await(name() + " with its " + applications + " applications started", Duration.ofMinutes(4),
                 serverDir.resolve("logs"), () -> {
                     if (!process.isAlive()) {
                         throw new IllegalStateException(name() + " exited with " + process.exitValue());
@@ -103,8 +118,31 @@ public final class OpenLibertyServer implements DemoServer {
                         }
                     }
                     return ServerProcess.fileContains(messages, "CWWKF0011I")
-                            && ServerProcess.count(messages, "CWWKZ0001I") >= 3;
+                            && ServerProcess.count(messages, "CWWKZ0001I") >= applications;
                 });
+    }
+
+    private Path messages() {
+        return serverDir.resolve("logs/messages.log");
+    }
+
+    /**
+     * The guide's resource adapter and connection factory, demo.war and plain.war added to the running server's
+     * server.xml; returns when both applications answer.
+     */
+    public void deployProxyraDemoAndPlain() throws Exception {
+        int started = ServerProcess.count(messages(), "CWWKZ0001I");
+        replaceConfig(serverXml(httpPort, httpsPort, env.jdbcUrl())
+                .replaceAll("(?s)\\s*<webApplication location=\"ejb.war\".*?</webApplication>", ""));
+        ServerProcess.await(name() + " starting demo.war and plain.war", Duration.ofMinutes(2), messages().getParent(),
+                () -> ServerProcess.count(messages(), "CWWKZ0001I") >= started + 2
+                        && ServerProcess.deployed(demo().resolve("public/whoami"))
+                        && ServerProcess.deployed(plain().resolve("public/whoami")));
+    }
+
+    /** The server's JVM, for jcmd. */
+    public long pid() {
+        return ServerProcess.javaPid(process);
     }
 
     /** The server.xml of the suite: the guide's features and proxyra elements, the test applications, ports. */
@@ -186,15 +224,13 @@ public final class OpenLibertyServer implements DemoServer {
      */
     public void undeploy() throws Exception {
         Path config = serverDir.resolve("server.xml");
-        Path messages = serverDir.resolve("logs/messages.log");
+        Path messages = messages();
         int updatesBefore = ServerProcess.count(messages, "CWWKG0016I");
-        Path edited = serverDir.resolve("server.xml.edited");
-        Files.writeString(edited, withoutProxyra(Files.readString(config)));
-        Files.move(edited, config, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        int stopsBefore = ServerProcess.count(messages, "proxyra: resource adapter stopped");
+        replaceConfig(withoutProxyra(Files.readString(config)));
         try {
             ServerProcess.await(name() + " stopping proxyra", Duration.ofMinutes(2), messages.getParent(),
-                    () -> ServerProcess.fileContains(messages, "proxyra: resource adapter stopped"));
+                    () -> ServerProcess.count(messages, "proxyra: resource adapter stopped") > stopsBefore);
         } catch (IllegalStateException e) {
             boolean noticed = ServerProcess.count(messages, "CWWKG0016I") > updatesBefore;
             throw new IllegalStateException(e.getMessage() + (noticed ? "; Liberty began the configuration update"
@@ -202,6 +238,14 @@ public final class OpenLibertyServer implements DemoServer {
                     + ServerProcess.lastLines(messages, 40) + "\nits threads:\n"
                     + ServerProcess.threadDump(process, "dev.proxyra", "oracle.ucp", "ConfigRefresher", "rar."), e);
         }
+    }
+
+    /** A new server.xml in one rename, so Liberty's polling never reads half a file. */
+    private void replaceConfig(String serverXml) throws IOException {
+        Path edited = serverDir.resolve("server.xml.edited");
+        Files.writeString(edited, serverXml);
+        Files.move(edited, serverDir.resolve("server.xml"), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
 
     static String withoutProxyra(String serverXml) {

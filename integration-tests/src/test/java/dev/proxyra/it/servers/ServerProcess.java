@@ -78,6 +78,17 @@ public final class ServerProcess {
         }
     }
 
+    /** The Java process a server's script started: the script's process itself when it exec'd java, else its child. */
+    static long javaPid(Process script) {
+        java.util.function.Predicate<ProcessHandle> java = h -> h.info().command()
+                .map(c -> c.endsWith("/java")).orElse(false);
+        if (java.test(script.toHandle())) {
+            return script.pid();
+        }
+        return script.descendants().filter(java).findFirst().orElseThrow(() -> new IllegalStateException(
+                "no Java process under " + script.pid())).pid();
+    }
+
     static boolean fileContains(Path file, String text) {
         try {
             return Files.exists(file) && Files.readString(file, StandardCharsets.ISO_8859_1).contains(text);
@@ -131,6 +142,12 @@ public final class ServerProcess {
             }
             Thread.sleep(1000); // polling an HTTP endpoint: there is nothing to wait on but its answer
         }
+    }
+
+    /** Whether {@code uri} answers with anything but "not there yet" (404, 503): the application is deployed. */
+    static boolean deployed(URI uri) {
+        int status = status(uri);
+        return status > 0 && status != 404 && status != 503;
     }
 
     /** Whether nothing listens on {@code port} of 127.0.0.1 now. */

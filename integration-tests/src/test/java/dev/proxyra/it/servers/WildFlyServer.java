@@ -156,6 +156,44 @@ public final class WildFlyServer implements DemoServer {
                 () -> ServerProcess.fileContains(logFile(), "proxyra: resource adapter stopped"));
     }
 
+    /**
+     * The server configured for the applications of the suites (serverCli, then the reload it needs) but without
+     * proxyra or any application: where the redeploy test starts.
+     */
+    public void startForApplications() throws Exception {
+        startBare();
+        Path cli = env.work().resolve("server.cli");
+        Files.writeString(cli, serverCli() + ":reload\n");
+        cli("--file=" + cli);
+        awaitBoots(2);
+    }
+
+    /** proxyra as the guide deploys it, then demo.war and plain.war; returns when both answer. */
+    public void deployProxyraDemoAndPlain() throws Exception {
+        Path cli = env.work().resolve("deploy.cli");
+        Files.writeString(cli, proxyraCli(env.rar().toString(), env.jdbcUrl()) + "deploy " + env.demoWar() + "\ndeploy "
+                + env.plainWar() + "\n");
+        cli("--file=" + cli);
+        ServerProcess.await(name() + " answering on " + demo(), Duration.ofSeconds(120), base.resolve("log"),
+                () -> ServerProcess.deployed(demo().resolve("public/whoami"))
+                        && ServerProcess.deployed(plain().resolve("public/whoami")));
+    }
+
+    /** The guide's undeploy commands for demo.war, plain.war and proxyra; returns when the adapter stopped. */
+    public void undeployProxyraDemoAndPlain() throws Exception {
+        int stopsBefore = ServerProcess.count(logFile(), "proxyra: resource adapter stopped");
+        Path cli = env.work().resolve("undeploy.cli");
+        Files.writeString(cli, undeployCli().replace("undeploy ejb.war\n", ""));
+        cli("--file=" + cli);
+        ServerProcess.await(name() + " stopping proxyra", Duration.ofMinutes(2), logFile().getParent(),
+                () -> ServerProcess.count(logFile(), "proxyra: resource adapter stopped") > stopsBefore);
+    }
+
+    /** The server's JVM (standalone.sh runs it as its child), for jcmd. */
+    public long pid() {
+        return ServerProcess.javaPid(process);
+    }
+
     /** Runs jboss-cli connected to this server with the given arguments; returns its output. */
     public String cli(String... arguments) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of(script("jboss-cli"), "--connect",
