@@ -185,7 +185,8 @@ public interface Dialect {
 
     /**
      * Tags the session with the names of the component that borrowed it (Oracle: MODULE and ACTION), on every
-     * borrow, without a round trip; a name that is null clears what an earlier borrow set.
+     * borrow, without a round trip; a name that is null leaves the session without one, whatever an earlier
+     * lending set.
      */
     default void tagComponent(Connection physical, dev.proxyra.identity.ComponentNames names) throws SQLException {
     }

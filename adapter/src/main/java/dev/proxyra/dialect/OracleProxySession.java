@@ -243,23 +243,16 @@ public final class OracleProxySession implements Dialect {
 
     /**
      * MODULE and ACTION, as CLIENT_IDENTIFIER: ojdbc keeps them and sends them with the next call (a piggybacked
-     * message, no round trip), every value set again even when unchanged, so what the previous lending's SQL set
-     * (DBMS_APPLICATION_INFO) is overwritten with that call. Cut to ojdbc's limits, never refused. A name that is
-     * absent clears the previous borrower's value; when neither this nor an earlier borrow set one, the driver's
-     * record is already empty and nothing is set (ojdbc ignores a null over a null, but it would still be a call).
-     * MODULE first: ojdbc sends ACTION again with a new MODULE, as the database resets ACTION when MODULE changes.
+     * message, no round trip), every value set again even when unchanged, so whatever the previous lending left on
+     * the server (its own setClientInfo, restored on return, or SQL's DBMS_APPLICATION_INFO.SET_MODULE, which the
+     * driver never sees) is overwritten with that call. Cut to ojdbc's limits, never refused. An absent name is sent
+     * as an empty value, which leaves the session without one: ojdbc ignores null over null, so a null would leave
+     * what the previous lending's SQL set. MODULE first: ojdbc sends ACTION again with a new MODULE.
      */
     @Override
     public void tagComponent(Connection physical, dev.proxyra.identity.ComponentNames names) throws SQLException {
-        setOrClear(physical, "OCSID.MODULE", cut(names.application(), MODULE_MAX_CHARS));
-        setOrClear(physical, "OCSID.ACTION", cut(names.module(), ACTION_MAX_CHARS));
-    }
-
-    private static void setOrClear(Connection physical, String name, String value) throws SQLException {
-        // getClientInfo reads ojdbc's own record of what was set: no round trip
-        if (value != null || physical.getClientInfo(name) != null) {
-            physical.setClientInfo(name, value);
-        }
+        physical.setClientInfo("OCSID.MODULE", names.application() == null ? "" : cut(names.application(), MODULE_MAX_CHARS));
+        physical.setClientInfo("OCSID.ACTION", names.module() == null ? "" : cut(names.module(), ACTION_MAX_CHARS));
     }
 
     /**
