@@ -589,13 +589,16 @@ class OracleThroughUcpTest {
      * or none.
      */
     @ParameterizedTest
-    @ValueSource(booleans = {true, false})
-    void aCallerCannotMakeTheNextCallersSessionCarryItsModuleOrAction(boolean nextHasNames) throws Exception {
+    @org.junit.jupiter.params.provider.CsvSource({"true,true", "true,false", "false,true", "false,false"})
+    void aCallerCannotMakeTheNextCallersSessionCarryItsModuleOrAction(boolean nextHasNames, boolean alsoThroughJdbc)
+            throws Exception {
         ComponentLoader attacker = new ComponentLoader(null, null);
         attacker.run(() -> {
             TestCallers.set("mallory");
             try (Connection c = ds.getConnection()) {
-                c.setClientInfo("OCSID.MODULE", "payroll");
+                if (alsoThroughJdbc) {
+                    c.setClientInfo("OCSID.MODULE", "payroll");
+                }
                 c.createStatement().execute("begin dbms_application_info.set_module('payroll', 'approve'); end;");
             }
             return null;
