@@ -83,7 +83,8 @@ public enum Setting {
             "Oracle: what each borrow sets as the session's MODULE and ACTION (V$SESSION, ASH, DBMS_MONITOR), sent"
                     + " with the next call at no extra round trip. APPLICATION: the requesting component's Jakarta EE"
                     + " application name (java:app/AppName) as MODULE and its module name (java:module/ModuleName) as"
-                    + " ACTION, each cut to 64 chars; nothing outside a container. NONE: proxyra sets neither.",
+                    + " ACTION, each cut to 64 chars; empty without names (outside a container), so no earlier lending's"
+                    + " stay. NONE: proxyra sets neither.",
             "APPLICATION", "NONE"),
     UNAUTHENTICATED_ACCESS("UnauthenticatedAccess", String.class, "DENY", false,
             "What a request without a resolvable caller gets: DENY (an SQLException, SQLState 28000), METADATA_ONLY (a"
