@@ -73,6 +73,7 @@ public final class ConfigResolver {
                 oracleOnly(dialect, Setting.ROLE_MAP, pairs(Setting.ROLE_MAP, v.text(Setting.ROLE_MAP), "GROUP=ROLE",
                         "managers=ERP_MANAGER,clerks=ERP_CLERK")),
                 v.flag(Setting.CLIENT_IDENTIFIER),
+                ProxyraConfig.EndToEndTags.valueOf(v.choice(Setting.END_TO_END_TAGS)),
                 ProxyraConfig.UnauthenticatedAccess.valueOf(v.choice(Setting.UNAUTHENTICATED_ACCESS)),
                 v.flag(Setting.ALLOW_EXPLICIT_USER),
                 ProxyraConfig.IdentityCheck.valueOf(v.choice(Setting.IDENTITY_CHECK)),

@@ -30,6 +30,7 @@ public record ProxyraConfig(
         PrincipalCase principalCase,
         Map<String, String> roleMap,
         boolean clientIdentifier,
+        EndToEndTags endToEndTags,
         UnauthenticatedAccess unauthenticatedAccess,
         boolean allowExplicitUser,
         IdentityCheck identityCheck,
@@ -44,6 +45,8 @@ public record ProxyraConfig(
     public enum IdentityCheck { VERIFY, SCAN }
 
     public enum RoleSwitch { SET_ROLE, SET_USER }
+
+    public enum EndToEndTags { APPLICATION, NONE }
 
     public ProxyraConfig {
         principalMap = Map.copyOf(principalMap);
@@ -65,7 +68,8 @@ public record ProxyraConfig(
                 + ", onsConfiguration=" + Redact.settings(onsConfiguration)
                 + ", callerSource=" + callerSource + ", principalPrefix=" + principalPrefix
                 + ", principalMap=" + principalMap + ", requirePrincipalMapping=" + requirePrincipalMapping
-                + ", principalCase=" + principalCase + ", roleMap=" + roleMap + ", clientIdentifier=" + clientIdentifier + ", unauthenticatedAccess=" + unauthenticatedAccess
+                + ", principalCase=" + principalCase + ", roleMap=" + roleMap + ", clientIdentifier=" + clientIdentifier
+                + ", endToEndTags=" + endToEndTags + ", unauthenticatedAccess=" + unauthenticatedAccess
                 + ", allowExplicitUser=" + allowExplicitUser + ", identityCheck=" + identityCheck
                 + ", roleSwitch=" + roleSwitch
                 + (poolName != null ? ", poolName=" + poolName : "") + ", configPrefix=" + configPrefix + "]";

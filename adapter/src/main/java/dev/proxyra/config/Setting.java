@@ -79,6 +79,13 @@ public enum Setting {
     CLIENT_IDENTIFIER("ClientIdentifier", Boolean.class, "true", false,
             "Oracle: tag each session with the caller's principal name as its client identifier (CLIENT_IDENTIFIER"
                     + " in V$SESSION and the audit trail), sent with the next call at no extra round trip."),
+    END_TO_END_TAGS("EndToEndTags", String.class, "APPLICATION", false,
+            "Oracle: what each borrow sets as the session's MODULE and ACTION (V$SESSION, ASH, DBMS_MONITOR), sent"
+                    + " with the next call at no extra round trip. APPLICATION: the requesting component's Jakarta EE"
+                    + " application name (java:app/AppName) as MODULE and its module name (java:module/ModuleName) as"
+                    + " ACTION, each cut to 64 chars; empty without names (outside a container), so no earlier lending's"
+                    + " stay. NONE: proxyra sets neither.",
+            "APPLICATION", "NONE"),
     UNAUTHENTICATED_ACCESS("UnauthenticatedAccess", String.class, "DENY", false,
             "What a request without a resolvable caller gets: DENY (an SQLException, SQLState 28000), METADATA_ONLY (a"
                     + " connection that reads database metadata and runs no statement, refused with 28000: what a JPA"

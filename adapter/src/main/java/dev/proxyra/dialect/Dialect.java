@@ -178,6 +178,19 @@ public interface Dialect {
     /** Tags the session with the caller's principal name for audit (ClientIdentifier), without a round trip. */
     void tagClient(Connection physical, String clientIdentifier) throws SQLException;
 
+    /** Whether {@link #tagComponent} does anything for this database (EndToEndTags=APPLICATION). */
+    default boolean tagsComponents() {
+        return false;
+    }
+
+    /**
+     * Tags the session with the names of the component that borrowed it (Oracle: MODULE and ACTION), on every
+     * borrow, without a round trip; a name that is null leaves the session without one, whatever an earlier
+     * lending set.
+     */
+    default void tagComponent(Connection physical, dev.proxyra.identity.ComponentNames names) throws SQLException {
+    }
+
     /**
      * Whether identities should be closed before the physical connections when the pool shuts down
      * (Oracle: each proxy session ends on its own, for the audit trail).

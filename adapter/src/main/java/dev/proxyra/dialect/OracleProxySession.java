@@ -30,8 +30,14 @@ public final class OracleProxySession implements Dialect {
      */
     private static final Set<Integer> NOT_AUTHORIZED_CODES = Set.of(28150, 28179, 1017, 28000, 28001, 1045, 28156,
             28157, 1924, 2391, 18, 4088, 604, 17150);
-    /** ojdbc's limit for OCSID.CLIENTID, in UTF-16 chars (String.length); past it setClientInfo fails with ORA-17159. */
+    /**
+     * ojdbc's limit for OCSID.CLIENTID, OCSID.MODULE and OCSID.ACTION with a 12.1 or later server, in UTF-16 chars
+     * (String.length); past it setClientInfo fails (SQLClientInfoException caused by ORA-17159). ojdbc 23.26 keeps
+     * 48 for MODULE and 32 for ACTION only with servers before 11.2.0.2 (PhysicalConnection.versionDependentInit).
+     */
     static final int CLIENT_IDENTIFIER_MAX_CHARS = 64;
+    static final int MODULE_MAX_CHARS = 64;
+    static final int ACTION_MAX_CHARS = 64;
 
     @Override
     public String connectionFactoryClassName() {
@@ -215,14 +221,38 @@ public final class OracleProxySession implements Dialect {
 
     /** The caller's name as CLIENT_IDENTIFIER: its first 64 UTF-16 chars, one less if that would split a pair. */
     static String clientIdentifierFor(String caller) {
-        if (caller.length() <= CLIENT_IDENTIFIER_MAX_CHARS) {
-            return caller;
+        return cut(caller, CLIENT_IDENTIFIER_MAX_CHARS);
+    }
+
+    /** The first {@code max} UTF-16 chars of {@code name}, one less if that would split a surrogate pair. */
+    static String cut(String name, int max) {
+        if (name == null || name.length() <= max) {
+            return name;
         }
-        int end = CLIENT_IDENTIFIER_MAX_CHARS;
-        if (Character.isHighSurrogate(caller.charAt(end - 1))) {
+        int end = max;
+        if (Character.isHighSurrogate(name.charAt(end - 1))) {
             end--;
         }
-        return caller.substring(0, end);
+        return name.substring(0, end);
+    }
+
+    @Override
+    public boolean tagsComponents() {
+        return true;
+    }
+
+    /**
+     * MODULE and ACTION, as CLIENT_IDENTIFIER: ojdbc keeps them and sends them with the next call (a piggybacked
+     * message, no round trip), every value set again even when unchanged, so whatever the previous lending left on
+     * the server (its own setClientInfo, restored on return, or SQL's DBMS_APPLICATION_INFO.SET_MODULE, which the
+     * driver never sees) is overwritten with that call. Cut to ojdbc's limits, never refused. An absent name is sent
+     * as an empty value, which leaves the session without one: ojdbc ignores null over null, so a null would leave
+     * what the previous lending's SQL set. MODULE first: ojdbc sends ACTION again with a new MODULE.
+     */
+    @Override
+    public void tagComponent(Connection physical, dev.proxyra.identity.ComponentNames names) throws SQLException {
+        physical.setClientInfo("OCSID.MODULE", names.application() == null ? "" : cut(names.application(), MODULE_MAX_CHARS));
+        physical.setClientInfo("OCSID.ACTION", names.module() == null ? "" : cut(names.module(), ACTION_MAX_CHARS));
     }
 
     /**

@@ -14,8 +14,12 @@ import java.util.Objects;
  * @param roles        Oracle roles to enable in the proxy session (RoleMap), sorted; empty: default roles
  * @param metadataOnly the proxy account's session for a request without a caller that may read database metadata
  *                     and run nothing (UnauthenticatedAccess=METADATA_ONLY)
+ * @param component    the names of the requesting component, which the Oracle dialect sets as MODULE and ACTION
+ *                     (EndToEndTags=APPLICATION); null: proxyra sets neither. Not part of the label nor of
+ *                     {@link #sameSession}: a warm session of a caller stays warm across applications.
  */
-public record DbIdentity(String databaseUser, String caller, String password, List<String> roles, boolean metadataOnly) {
+public record DbIdentity(String databaseUser, String caller, String password, List<String> roles, boolean metadataOnly,
+        ComponentNames component) {
 
     /** The proxy account's own session: only with UnauthenticatedAccess=PROXY_USER. */
     public static final DbIdentity PROXY_ACCOUNT = new DbIdentity(null, null, null, List.of());
@@ -28,6 +32,10 @@ public record DbIdentity(String databaseUser, String caller, String password, Li
         if (metadataOnly && databaseUser != null) {
             throw new IllegalArgumentException("only the proxy account's session can be metadata only");
         }
+    }
+
+    public DbIdentity(String databaseUser, String caller, String password, List<String> roles, boolean metadataOnly) {
+        this(databaseUser, caller, password, roles, metadataOnly, null);
     }
 
     public DbIdentity(String databaseUser, String caller, String password, List<String> roles) {
@@ -43,7 +51,12 @@ public record DbIdentity(String databaseUser, String caller, String password, Li
     }
 
     public DbIdentity withPassword(String newPassword) {
-        return new DbIdentity(databaseUser, caller, newPassword, roles);
+        return new DbIdentity(databaseUser, caller, newPassword, roles, metadataOnly, component);
+    }
+
+    /** This identity, asked for by the component {@code names} name (null: no end-to-end tags). */
+    public DbIdentity withComponent(ComponentNames names) {
+        return new DbIdentity(databaseUser, caller, password, roles, metadataOnly, names);
     }
 
     public boolean isProxyAccount() {

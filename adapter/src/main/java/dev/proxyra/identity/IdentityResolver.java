@@ -24,6 +24,8 @@ public final class IdentityResolver {
     private final ProxyraConfig config;
     private final List<CallerLookup> chain;
     private final int maxNameBytes;
+    /** EndToEndTags=APPLICATION on a dialect that sets them: each identity carries its component's names. */
+    private final boolean componentNames;
 
     public IdentityResolver(ProxyraConfig config) {
         this(config, defaultChain(config));
@@ -34,6 +36,8 @@ public final class IdentityResolver {
         this.chain = List.copyOf(chain);
         // Oracle 12.2+ identifiers: 128 bytes; PostgreSQL: NAMEDATALEN - 1 = 63 bytes.
         this.maxNameBytes = config.dialect() == DialectKind.ORACLE ? 128 : 63;
+        this.componentNames = config.endToEndTags() == ProxyraConfig.EndToEndTags.APPLICATION
+                && dev.proxyra.dialect.Dialect.of(config.dialect()).tagsComponents();
     }
 
     private static List<CallerLookup> defaultChain(ProxyraConfig config) {
@@ -65,8 +69,13 @@ public final class IdentityResolver {
         }
     }
 
-    /** The identity for {@code DataSource.getConnection()}. */
+    /** The identity for {@code DataSource.getConnection()}, with the requesting component's names when tagged. */
     public DbIdentity resolve() throws SQLException {
+        DbIdentity identity = resolveCaller();
+        return componentNames ? identity.withComponent(ComponentNames.ofCaller()) : identity;
+    }
+
+    private DbIdentity resolveCaller() throws SQLException {
         List<String> tried = new ArrayList<>(0);
         for (CallerLookup source : chain) {
             List<String> names;
@@ -114,7 +123,8 @@ public final class IdentityResolver {
                     + " getConnection(user, null) for user '" + printable(user) + "'", null);
         }
         DbIdentity identity = identityFor(user, "explicit user");
-        return password == null ? identity : identity.withPassword(password);
+        identity = password == null ? identity : identity.withPassword(password);
+        return componentNames ? identity.withComponent(ComponentNames.ofCaller()) : identity;
     }
 
     /** RoleMap: the database roles of the caller's container groups, enabled in its proxy session. */

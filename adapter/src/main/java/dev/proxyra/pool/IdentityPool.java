@@ -443,6 +443,9 @@ public final class IdentityPool implements AutoCloseable {
         if (tagClients) {
             tagClient(connection, identity);
         }
+        if (identity.component() != null) {
+            dialect.tagComponent(connection, identity.component()); // EndToEndTags=APPLICATION
+        }
         return new Prepared(outcome);
     }
 

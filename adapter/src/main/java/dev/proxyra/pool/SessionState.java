@@ -150,9 +150,11 @@ public final class SessionState {
         }
         if (clientInfo != null) {
             // one name at a time: setClientInfo(Properties) would clear every name it does not hold (ojdbc: UCP's
-            // ORA$HA.* entries and the caller's client identifier)
+            // ORA$HA.* entries and the caller's client identifier). A name that had no value gets null back, which
+            // both drivers take as "none" (ojdbc removes it and clears MODULE/ACTION; pgjdbc sets ApplicationName ''):
+            // ojdbc would keep an empty string as a value of its own.
             for (Map.Entry<String, String> e : clientInfo.entrySet()) {
-                physical.setClientInfo(e.getKey(), e.getValue() == null ? "" : e.getValue());
+                physical.setClientInfo(e.getKey(), e.getValue());
             }
         }
         if (typeMapChanged) {

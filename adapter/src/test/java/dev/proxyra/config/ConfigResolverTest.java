@@ -39,6 +39,7 @@ class ConfigResolverTest {
         assertThat(c.identityCheck()).isEqualTo(ProxyraConfig.IdentityCheck.VERIFY);
         assertThat(c.roleSwitch()).isEqualTo(ProxyraConfig.RoleSwitch.SET_ROLE);
         assertThat(c.allowExplicitUser()).isFalse();
+        assertThat(c.endToEndTags()).isEqualTo(ProxyraConfig.EndToEndTags.APPLICATION);
         assertThat(c.configPrefix()).isEqualTo("proxyra");
     }
 
@@ -50,6 +51,12 @@ class ConfigResolverTest {
                 .isInstanceOf(InvalidConfigurationException.class)
                 .hasMessageContaining("RoleSwitch SET_USER applies to PostgreSQL only")
                 .hasMessageContaining("allowed values: SET_ROLE, SET_USER");
+    }
+
+    @Test
+    void endToEndTagsAcceptsNoneInAnyCase() {
+        assertThat(resolve(pool(Setting.URL, "jdbc:oracle:thin:@//db:1521/ERP", Setting.END_TO_END_TAGS, "none"), Map.of())
+                .endToEndTags()).isEqualTo(ProxyraConfig.EndToEndTags.NONE);
     }
 
     @Test
@@ -145,6 +152,7 @@ class ConfigResolverTest {
         "PRINCIPAL_CASE|title|invalid PrincipalCase 'title' (from pool property PrincipalCase): allowed values are UPPER, LOWER, AS_IS",
         "IDENTITY_CHECK|NONE|invalid IdentityCheck 'NONE' (from pool property IdentityCheck): allowed values are VERIFY, SCAN",
         "ROLE_SWITCH|AUTO|invalid RoleSwitch 'AUTO' (from pool property RoleSwitch): allowed values are SET_ROLE, SET_USER",
+        "END_TO_END_TAGS|MODULE|invalid EndToEndTags 'MODULE' (from pool property EndToEndTags): allowed values are APPLICATION, NONE",
         "ALLOW_EXPLICIT_USER|yes|invalid AllowExplicitUser 'yes' (from pool property AllowExplicitUser): allowed values are true, false",
         "PRINCIPAL_MAP|alice|invalid PrincipalMap entry 'alice': expected caller=DB_USER pairs",
         "DIALECT|oracle|Dialect oracle does not fit URL",

@@ -53,6 +53,28 @@ class IdentityResolverTest {
         return ((SQLException) e).getSQLState();
     }
 
+    /**
+     * EndToEndTags: on Oracle (APPLICATION, the default) the identity carries the requesting component's names, in
+     * every kind of request; with NONE, and on PostgreSQL, none. The label stays the caller's.
+     */
+    @Test
+    void theComponentsNamesTravelWithTheIdentityOnlyOnOracleWithApplication() throws Exception {
+        dev.proxyra.testing.ComponentLoader erp = new dev.proxyra.testing.ComponentLoader("erp", "erp-web.war");
+        DbIdentity tagged = erp.run(() -> new IdentityResolver(oracle(), List.of(source("s", "alice"))).resolve());
+        assertThat(tagged.component()).isEqualTo(new ComponentNames("erp", "erp-web.war"));
+        assertThat(tagged.label()).isEqualTo(DbIdentity.of("ALICE", "alice").label());
+        assertThat(tagged.sameSession(DbIdentity.of("ALICE", "alice"))).isTrue();
+        assertThat(erp.run(() -> new IdentityResolver(oracle(Setting.ALLOW_EXPLICIT_USER, true), List.of())
+                .resolveExplicit("ALICE", "secret")).component()).isEqualTo(new ComponentNames("erp", "erp-web.war"));
+        assertThat(erp.run(() -> new IdentityResolver(oracle(Setting.UNAUTHENTICATED_ACCESS, "PROXY_USER"), List.of())
+                .resolve()).component()).isEqualTo(new ComponentNames("erp", "erp-web.war"));
+        assertThat(erp.run(() -> new IdentityResolver(oracle(Setting.END_TO_END_TAGS, "NONE"),
+                List.of(source("s", "alice"))).resolve()).component()).isNull();
+        assertThat(erp.run(() -> new IdentityResolver(pg(), List.of(source("s", "alice"))).resolve()).component()).isNull();
+        assertThat(new IdentityResolver(oracle(), List.of(source("s", "alice"))).resolve().component())
+                .as("no naming here: outside a container").isEqualTo(ComponentNames.NONE);
+    }
+
     @Test
     void theFirstSourceThatKnowsTheCallerWins() throws SQLException {
         IdentityResolver r = new IdentityResolver(pg(), List.of(source("first"), source("second", "alice"),

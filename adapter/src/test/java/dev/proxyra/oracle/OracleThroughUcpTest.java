@@ -27,6 +27,7 @@ import dev.proxyra.jdbc.ProxyraDataSource;
 import dev.proxyra.spi.IdentityRequest;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
 import dev.proxyra.spi.ProxyraResourceAdapter;
+import dev.proxyra.testing.ComponentLoader;
 import dev.proxyra.testing.RecordingOracleConnection;
 import dev.proxyra.testing.TestCallers;
 import oracle.jdbcfake.FakeOracleDataSource;
@@ -71,10 +72,14 @@ class OracleThroughUcpTest {
         ra.stop();
     }
 
-    /** The calls proxyra makes that matter for identity and transactions, in order (not UCP's own ORA$HA tags). */
+    /**
+     * The calls proxyra makes that matter for identity and transactions, in order (not UCP's own ORA$HA tags, nor
+     * MODULE and ACTION, which the EndToEndTags tests check).
+     */
     private static List<String> sessionCalls(RecordingOracleConnection fake) {
         return fake.calls.stream()
-                .filter(c -> !c.startsWith("setClientInfo(ORA$HA."))
+                .filter(c -> !c.startsWith("setClientInfo(ORA$HA.") && !c.startsWith("setClientInfo(OCSID.MODULE=")
+                        && !c.startsWith("setClientInfo(OCSID.ACTION="))
                 .filter(c -> c.startsWith("openProxySession") || c.startsWith("close") || c.startsWith("commit")
                         || c.startsWith("rollback") || c.startsWith("setAutoCommit") || c.startsWith("setClientInfo")
                         || c.startsWith("execute(")
@@ -482,6 +487,189 @@ class OracleThroughUcpTest {
         assertThat(before).containsKeys("ORA$HA.CONNECTION_POOL", "OCSID.CLIENTID");
         assertThat(physical(0).clientInfo()).as("on return").isEqualTo(before);
         assertThat(physical(0).calls).noneMatch(call -> call.startsWith("setClientInfo(") && call.contains(", "));
+    }
+
+    // EndToEndTags: MODULE and ACTION
+
+    private static final ComponentLoader ERP_WEB = new ComponentLoader("erp", "erp-web.war");
+    private static final ComponentLoader BILLING = new ComponentLoader("billing", "billing-ejb.jar");
+
+    /** One lending by {@code caller} from {@code component}: runs {@code sql} (a round trip), closes. */
+    private void use(ComponentLoader component, String caller, String... sql) throws Exception {
+        component.run(() -> {
+            TestCallers.set(caller);
+            try (Connection c = ds.getConnection(); java.sql.Statement st = c.createStatement()) {
+                for (String statement : sql) {
+                    st.execute(statement);
+                }
+            }
+            return null;
+        });
+    }
+
+    private static List<String> tagCalls(RecordingOracleConnection fake) {
+        return fake.calls.stream().filter(c -> c.startsWith("setClientInfo(OCSID.MODULE=")
+                || c.startsWith("setClientInfo(OCSID.ACTION=")).toList();
+    }
+
+    /**
+     * Each borrow sets MODULE and ACTION to the requesting component's application and module names; they reach the
+     * server with the application's first statement, piggybacked, not on a call of their own: a warm borrow from a
+     * component makes exactly as many round trips as one from a thread without names.
+     */
+    @Test
+    void moduleAndActionNameTheComponentAndTravelWithTheNextCallAtNoExtraRoundTrip() throws Exception {
+        use(ERP_WEB, "alice", "select 1 from dual");
+        assertThat(physical(0).serverEndToEnd()).containsEntry("MODULE", "erp").containsEntry("ACTION", "erp-web.war")
+                .containsEntry("CLIENTID", "alice");
+        int roundTrips = physical(0).roundTrips();
+        int piggybacked = physical(0).piggybackedTags();
+        use(ERP_WEB, "alice", "select 1 from dual");
+        int tagged = physical(0).roundTrips() - roundTrips;
+        assertThat(physical(0).piggybackedTags()).as("the tags rode on a call the lending made anyway")
+                .isEqualTo(piggybacked + 1);
+        roundTrips = physical(0).roundTrips();
+        use(new ComponentLoader(null, null), "alice", "select 1 from dual");
+        int untagged = physical(0).roundTrips() - roundTrips;
+        System.out.println("proxyra: round trips of a warm Oracle lending with one statement: " + tagged
+                + " with MODULE/ACTION, " + untagged + " without names");
+        assertThat(tagged).isEqualTo(untagged).isEqualTo(2); // UCP's isValid and the statement
+        assertThat(mcf.pool().identitySwitches()).as("names are not part of the label: alice stayed warm").isEqualTo(1);
+    }
+
+    /** A warm session of alice serves her from another application: the names change, the proxy session does not. */
+    @Test
+    void aWarmSessionStaysWarmAcrossApplicationsAndCarriesTheNewOnesNames() throws Exception {
+        use(ERP_WEB, "alice", "select 1 from dual");
+        use(BILLING, "alice", "select 1 from dual");
+        assertThat(sessionCalls(physical(0))).filteredOn(c -> c.startsWith("openProxySession") || c.startsWith("close"))
+                .containsExactly("openProxySession(PROXYTYPE_USER_NAME, {PROXY_USER_NAME=ALICE})");
+        assertThat(physical(0).serverEndToEnd()).containsEntry("MODULE", "billing")
+                .containsEntry("ACTION", "billing-ejb.jar");
+    }
+
+    /** The names are looked up once per component (its class loader), not per request. */
+    @Test
+    void theNamesAreLookedUpOncePerComponent() throws Exception {
+        ComponentLoader component = new ComponentLoader("inventory", "inventory.war");
+        use(component, "alice");
+        use(component, "bob");
+        use(component, "alice");
+        assertThat(component.lookups).hasValue(2); // AppName and ModuleName, once
+        assertThat(tagCalls(physical(0))).containsSubsequence("setClientInfo(OCSID.MODULE=inventory)",
+                "setClientInfo(OCSID.MODULE=inventory)", "setClientInfo(OCSID.MODULE=inventory)");
+    }
+
+    /** What the application set through JDBC is restored on return, and the next borrow sets proxyra's names again. */
+    @Test
+    void moduleAndActionTheApplicationSetAreReplacedByTheComponentsAtTheNextBorrow() throws Exception {
+        ERP_WEB.run(() -> {
+            TestCallers.set("alice");
+            try (Connection c = ds.getConnection()) {
+                c.setClientInfo("OCSID.MODULE", "month-end");
+                c.setClientInfo("OCSID.ACTION", "close-books");
+                c.createStatement().execute("select 1 from dual");
+                assertThat(physical(0).serverEndToEnd()).containsEntry("MODULE", "month-end")
+                        .containsEntry("ACTION", "close-books");
+            }
+            return null;
+        });
+        assertThat(physical(0).clientInfo()).as("restored on return").containsEntry("OCSID.MODULE", "erp")
+                .containsEntry("OCSID.ACTION", "erp-web.war");
+        use(ERP_WEB, "alice", "select 1 from dual");
+        assertThat(physical(0).serverEndToEnd()).containsEntry("MODULE", "erp").containsEntry("ACTION", "erp-web.war");
+        List<String> tags = tagCalls(physical(0));
+        assertThat(tags.subList(tags.size() - 2, tags.size())).as("the next borrow tags again").containsExactly(
+                "setClientInfo(OCSID.MODULE=erp)", "setClientInfo(OCSID.ACTION=erp-web.war)");
+    }
+
+    /**
+     * An attacker's lending cannot leave its MODULE/ACTION on the next caller's session, whether set through JDBC or
+     * through SQL the driver never sees (DBMS_APPLICATION_INFO), and whether the next caller's component has names
+     * or none.
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"true,true", "true,false", "false,true", "false,false"})
+    void aCallerCannotMakeTheNextCallersSessionCarryItsModuleOrAction(boolean nextHasNames, boolean alsoThroughJdbc)
+            throws Exception {
+        ComponentLoader attacker = new ComponentLoader(null, null);
+        attacker.run(() -> {
+            TestCallers.set("mallory");
+            try (Connection c = ds.getConnection()) {
+                if (alsoThroughJdbc) {
+                    c.setClientInfo("OCSID.MODULE", "payroll");
+                }
+                c.createStatement().execute("begin dbms_application_info.set_module('payroll', 'approve'); end;");
+            }
+            return null;
+        });
+        assertThat(physical(0).serverEndToEnd()).containsEntry("MODULE", "payroll").containsEntry("ACTION", "approve");
+        ComponentLoader next = nextHasNames ? ERP_WEB : new ComponentLoader(null, null);
+        use(next, "bob", "select 1 from dual");
+        if (nextHasNames) {
+            assertThat(physical(0).serverEndToEnd()).containsEntry("MODULE", "erp").containsEntry("ACTION", "erp-web.war");
+        } else {
+            assertThat(physical(0).serverEndToEnd()).doesNotContainKeys("MODULE", "ACTION");
+        }
+        assertThat(physical(0).serverEndToEnd()).containsEntry("CLIENTID", "bob");
+    }
+
+    /** Past ojdbc's 64 chars the names are cut (never inside a surrogate pair), not refused. */
+    @Test
+    void namesLongerThanOjdbcsLimitsAreCutTo64Chars() throws Exception {
+        String application = "a".repeat(63) + "\uD83D\uDE00" + "tail";
+        String module = "m".repeat(80);
+        use(new ComponentLoader(application, module), "alice", "select 1 from dual");
+        assertThat(tagCalls(physical(0))).containsExactly("setClientInfo(OCSID.MODULE=" + "a".repeat(63) + ")",
+                "setClientInfo(OCSID.ACTION=" + "m".repeat(64) + ")");
+        assertThat(physical(0).calls).noneMatch(c -> c.contains("17159"));
+        assertThat(physical(0).serverEndToEnd()).containsEntry("MODULE", "a".repeat(63));
+    }
+
+    /** The fake refuses as ojdbc does: past 64 chars, an unknown OCSID name, a reserved namespace. */
+    @Test
+    void theFakeChecksClientInfoAsOjdbcDoes() throws Exception {
+        RecordingOracleConnection fake = new RecordingOracleConnection();
+        Connection c = fake.connection();
+        assertThatThrownBy(() -> c.setClientInfo("OCSID.MODULE", "x".repeat(65))).isInstanceOf(SQLClientInfoException.class)
+                .cause().satisfies(e -> assertThat(((SQLException) e).getErrorCode()).isEqualTo(17159));
+        assertThatThrownBy(() -> c.setClientInfo("OCSID.PROGRAM", "x")).isInstanceOf(SQLClientInfoException.class);
+        assertThatThrownBy(() -> c.setClientInfo("UCP.MODULE", "x")).isInstanceOf(SQLClientInfoException.class);
+        c.setClientInfo("OCSID.MODULE", "x".repeat(64));
+        assertThat(fake.roundTrips()).as("setClientInfo is no round trip").isZero();
+        c.setClientInfo("OCSID.ACTION", null);
+        c.rollback();
+        assertThat(fake.serverEndToEnd()).containsEntry("MODULE", "x".repeat(64));
+        assertThat(fake.piggybackedTags()).isEqualTo(1);
+    }
+
+    /** EndToEndTags=NONE: proxyra neither looks the names up nor sets MODULE or ACTION. */
+    @Test
+    void endToEndTagsNoneSetsNeitherModuleNorAction() throws Exception {
+        mcf.setEndToEndTags("NONE");
+        ComponentLoader component = new ComponentLoader("erp", "erp-web.war");
+        use(component, "alice", "select 1 from dual");
+        use(component, "bob", "select 1 from dual");
+        assertThat(tagCalls(physical(0))).isEmpty();
+        assertThat(component.lookups).hasValue(0);
+        assertThat(physical(0).serverEndToEnd()).doesNotContainKeys("MODULE", "ACTION").containsEntry("CLIENTID", "bob");
+    }
+
+    /**
+     * Without names (outside a container, or a server thread without the component's namespace) the session carries
+     * no MODULE or ACTION; a naming provider that knows neither name is asked again next time, not taken as final.
+     */
+    @Test
+    void absentNamesLeaveNoModuleOrAction() throws Exception {
+        ComponentLoader nameless = new ComponentLoader(null, null);
+        use(nameless, "alice", "select 1 from dual");
+        use(nameless, "alice", "select 1 from dual");
+        assertThat(nameless.lookups).as("not cached as final").hasValue(4);
+        use(ERP_WEB, "alice", "select 1 from dual");
+        use(new ComponentLoader(null, null), "alice", "select 1 from dual");
+        assertThat(physical(0).serverEndToEnd()).as("the previous lending's names are not left").doesNotContainKeys(
+                "MODULE", "ACTION");
+        assertThat(physical(0).clientInfo()).containsEntry("OCSID.MODULE", "").containsEntry("OCSID.ACTION", "");
     }
 
     @FunctionalInterface

@@ -23,12 +23,30 @@ import oracle.jdbc.OracleConnection;
  * with password X); a refused authentication ends in a logoff of the session then current, after which every call
  * that needs the server fails with ORA-01012 while {@code isUsable} and {@code isClosed} still say all is well;
  * {@code setClientInfo("OCSID.*")} past 64 chars fails with ORA-17159.
+ *
+ * <p>Client info and end-to-end metrics as ojdbc 23.26's {@code PhysicalConnection.setClientInfoInternal} handles
+ * them: a name must match {@code namespace.name} (else 17253), the namespaces UCP, WLSGEN, WLSAGL, WLSMDS are
+ * reserved (17276); in OCSID only ACTION, CLIENTID, ECID, MODULE, DBOP, CLIENT_INFO and SEQUENCE_NUMBER exist, each
+ * at most 64 chars with a 12.1+ server (past it an SQLClientInfoException caused by ORA-17159); every failure is an
+ * SQLClientInfoException. A value is kept by the driver, null over null changes nothing, anything else (the same
+ * value again too) is marked to be sent, and MODULE marks ACTION as well; what is marked goes to the server with the
+ * next round trip, piggybacked, never on a call of its own. {@link #serverEndToEnd()} is what the server then holds
+ * (V$SESSION.MODULE, ACTION, CLIENT_IDENTIFIER), which SQL's DBMS_APPLICATION_INFO.SET_MODULE also changes, behind
+ * the driver's record. What a new proxy session starts with on the server is not modelled: the fake keeps the values.
  */
 public final class RecordingOracleConnection implements InvocationHandler {
     public final List<String> calls = new CopyOnWriteArrayList<>();
     private final Map<String, Integer> refusals = new ConcurrentHashMap<>();
     /** Client info as ojdbc keeps it: setClientInfo(Properties) replaces the whole set, as JDBC says. */
     private final Map<String, String> clientInfo = new ConcurrentHashMap<>();
+    /** OCSID values set since the last round trip, to be piggybacked on the next one (null: cleared). */
+    private final Map<String, java.util.Optional<String>> pendingEndToEnd = new ConcurrentHashMap<>();
+    /** The driver's record of the OCSID values (endToEndValues). */
+    private final Map<String, String> endToEnd = new ConcurrentHashMap<>();
+    /** What the server holds for the session: CLIENTID, MODULE, ACTION as V$SESSION shows them. */
+    private final Map<String, String> serverEndToEnd = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicInteger roundTrips = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicInteger piggybacked = new java.util.concurrent.atomic.AtomicInteger();
     private volatile String proxyUser;
     private volatile boolean closed;
     /** The driver logged off the connection's session (after a refused proxy authentication). */
@@ -61,6 +79,89 @@ public final class RecordingOracleConnection implements InvocationHandler {
         return Map.copyOf(clientInfo);
     }
 
+    /** The end-to-end values the server holds (V$SESSION): CLIENTID, MODULE, ACTION; absent when empty. */
+    public Map<String, String> serverEndToEnd() {
+        return Map.copyOf(serverEndToEnd);
+    }
+
+    /** Calls that went to the server, each one network round trip as ojdbc makes it. */
+    public int roundTrips() {
+        return roundTrips.get();
+    }
+
+    /** Round trips that carried end-to-end values set since the one before. */
+    public int piggybackedTags() {
+        return piggybacked.get();
+    }
+
+    /** A call that goes to the server: it carries what setClientInfo marked, as ojdbc's piggyback list does. */
+    private void roundTrip() {
+        roundTrips.incrementAndGet();
+        if (!pendingEndToEnd.isEmpty()) {
+            piggybacked.incrementAndGet();
+            for (String key : List.copyOf(pendingEndToEnd.keySet())) {
+                java.util.Optional<String> value = pendingEndToEnd.remove(key);
+                if (value.isEmpty() || value.get().isEmpty()) {
+                    serverEndToEnd.remove(key);
+                } else {
+                    serverEndToEnd.put(key, value.get());
+                }
+            }
+        }
+    }
+
+    /** {@code DBMS_APPLICATION_INFO.SET_MODULE('module', 'action')} in a block the fake executes. */
+    private static final java.util.regex.Pattern SET_MODULE = java.util.regex.Pattern.compile(
+            "dbms_application_info\\.set_module\\s*\\(\\s*'([^']*)'\\s*,\\s*'([^']*)'\\s*\\)",
+            java.util.regex.Pattern.CASE_INSENSITIVE);
+
+    private static final java.util.regex.Pattern CLIENT_INFO_NAME =
+            java.util.regex.Pattern.compile("((\\w+)|(ORA\\$HA))\\.[a-zA-Z0-9_$]+");
+    private static final java.util.Set<String> RESERVED = java.util.Set.of("UCP", "WLSGEN", "WLSAGL", "WLSMDS");
+    private static final java.util.Set<String> OCSID_NAMES = java.util.Set.of("ACTION", "CLIENTID", "ECID", "MODULE",
+            "DBOP", "CLIENT_INFO", "SEQUENCE_NUMBER");
+
+    /** ojdbc's setClientInfoInternal for one name, see the class comment. */
+    private void setClientInfo(String key, String value) throws java.sql.SQLClientInfoException {
+        if (!CLIENT_INFO_NAME.matcher(key).matches()) {
+            throw clientInfoFailure(key, new SQLException("ORA-17253: invalid name " + key, "99999", 17253));
+        }
+        String[] parts = key.split("\\.", 2);
+        if (RESERVED.contains(parts[0])) {
+            throw clientInfoFailure(key, new SQLException("ORA-17276: reserved namespace " + parts[0], "99999", 17276));
+        }
+        if (parts[0].equals("OCSID")) {
+            if (!OCSID_NAMES.contains(parts[1])) {
+                throw clientInfoFailure(key, new SQLException("ORA-17253: " + key, "99999", 17253));
+            }
+            if (value != null && value.length() > 64 && !parts[1].equals("SEQUENCE_NUMBER")) {
+                calls.add("setClientInfo -> 17159");
+                throw clientInfoFailure(key, new SQLException("ORA-17159: metric value too long for " + key, "99999", 17159));
+            }
+            if (!(value == null && endToEnd.get(parts[1]) == null)) {
+                if (value == null) {
+                    endToEnd.remove(parts[1]);
+                } else {
+                    endToEnd.put(parts[1], value);
+                }
+                pendingEndToEnd.put(parts[1], java.util.Optional.ofNullable(value));
+                if (parts[1].equals("MODULE")) {
+                    pendingEndToEnd.put("ACTION", java.util.Optional.ofNullable(endToEnd.get("ACTION")));
+                }
+            }
+        }
+        if (value == null) {
+            clientInfo.remove(key);
+        } else {
+            clientInfo.put(key, value);
+        }
+    }
+
+    private static java.sql.SQLClientInfoException clientInfoFailure(String key, SQLException cause) {
+        return new java.sql.SQLClientInfoException(cause.getMessage(), cause.getSQLState(), cause.getErrorCode(),
+                Map.of(key, java.sql.ClientInfoStatus.REASON_UNKNOWN), cause);
+    }
+
     public String proxyUser() {
         return proxyUser;
     }
@@ -77,6 +178,13 @@ public final class RecordingOracleConnection implements InvocationHandler {
     /** The calls that need the server: they fail with ORA-01012 once the session is logged off. */
     private static final java.util.Set<String> ROUND_TRIPS = java.util.Set.of("openProxySession", "commit", "rollback",
             "createStatement", "prepareStatement", "prepareCall", "pingDatabase", "setAutoCommit");
+
+    /**
+     * The connection's calls that make a network round trip in ojdbc (statements count theirs when they execute;
+     * setAutoCommit only when it changes the mode, which commits; close(PROXY_SESSION) too).
+     */
+    private static final java.util.Set<String> NETWORK_CALLS = java.util.Set.of("openProxySession", "commit",
+            "rollback", "pingDatabase", "isValid");
 
     /** As if SQL had begun a transaction that is still open (what ojdbc's inLocalTransaction reports). */
     public void openTransaction() {
@@ -107,6 +215,10 @@ public final class RecordingOracleConnection implements InvocationHandler {
         if (loggedOff && (ROUND_TRIPS.contains(method.getName()) || proxyClose)) {
             calls.add(method.getName() + " -> 1012");
             throw new SQLException("ORA-01012: not logged on", "72000", 1012);
+        }
+        if (NETWORK_CALLS.contains(method.getName()) || proxyClose
+                || (method.getName().equals("setAutoCommit") && !args[0].equals(autoCommit))) {
+            roundTrip();
         }
         switch (method.getName()) {
             case "isValid":
@@ -202,22 +314,24 @@ public final class RecordingOracleConnection implements InvocationHandler {
                 }
                 return null;
             case "setClientInfo":
-                if (args[0] instanceof String key && key.startsWith("OCSID.") && args[1] != null
-                        && ((String) args[1]).length() > 64) {
-                    calls.add("setClientInfo -> 17159");
-                    throw new SQLException("ORA-17159: metric value too long for " + key, "99999", 17159);
-                }
                 if (args[0] instanceof Properties props) {
+                    // ojdbc: clears its client info, then sets each name; failures are gathered into one exception
                     new TreeMap<>(props).forEach((k, v) -> calls.add("setClientInfo(" + k + "=" + v + ")"));
                     clientInfo.clear();
-                    props.stringPropertyNames().forEach(k -> clientInfo.put(k, props.getProperty(k)));
+                    Map<String, java.sql.ClientInfoStatus> failed = new java.util.HashMap<>();
+                    for (String k : new java.util.TreeSet<>(props.stringPropertyNames())) {
+                        try {
+                            setClientInfo(k, props.getProperty(k));
+                        } catch (java.sql.SQLClientInfoException e) {
+                            failed.put(k, java.sql.ClientInfoStatus.REASON_UNKNOWN_PROPERTY);
+                        }
+                    }
+                    if (!failed.isEmpty()) {
+                        throw new java.sql.SQLClientInfoException("ORA-17253", failed);
+                    }
                 } else {
                     calls.add("setClientInfo(" + args[0] + "=" + args[1] + ")");
-                    if (args[1] == null || ((String) args[1]).isEmpty()) {
-                        clientInfo.remove((String) args[0]);
-                    } else {
-                        clientInfo.put((String) args[0], (String) args[1]);
-                    }
+                    setClientInfo((String) args[0], (String) args[1]);
                 }
                 return null;
             case "getClientInfo":
@@ -251,6 +365,13 @@ public final class RecordingOracleConnection implements InvocationHandler {
                         case "execute" -> {
                             String sql = ((String) args[0]).trim();
                             calls.add("execute(" + sql + ")");
+                            roundTrip();
+                            java.util.regex.Matcher setModule = SET_MODULE.matcher(sql);
+                            if (setModule.find()) {
+                                // the server's record changes, the driver's does not
+                                serverEndToEnd.put("MODULE", setModule.group(1));
+                                serverEndToEnd.put("ACTION", setModule.group(2));
+                            }
                             if (sql.equalsIgnoreCase("ROLLBACK") || sql.equalsIgnoreCase("COMMIT")) {
                                 transactionOpen = false;
                             }
@@ -259,6 +380,7 @@ public final class RecordingOracleConnection implements InvocationHandler {
                         case "executeQuery" -> {
                             String sql = ((String) args[0]).trim();
                             calls.add("executeQuery(" + sql + ")");
+                            roundTrip();
                             // UCP's start-up query on its Oracle path: 0, not a sharded database
                             return singleRow(0);
                         }

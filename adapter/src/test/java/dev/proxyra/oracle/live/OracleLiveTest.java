@@ -31,6 +31,7 @@ import dev.proxyra.jdbc.ProxyraDataSource;
 import dev.proxyra.spi.IdentityRequest;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
 import dev.proxyra.spi.ProxyraResourceAdapter;
+import dev.proxyra.testing.ComponentLoader;
 import dev.proxyra.testing.RecordingListener;
 import dev.proxyra.testing.TestCallers;
 
@@ -248,6 +249,56 @@ class OracleLiveTest {
                 assertThat(whoami(c)).as("warm reuse by " + caller).containsExactly("ALICE", PROXY_USER.toUpperCase(),
                         caller);
             }
+        }
+    }
+
+    /** V$SESSION's SID, MODULE and ACTION of the session behind {@code c}, as the server holds them. */
+    private static String[] moduleAndAction(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("select sid, module, action from v$session"
+                + " where sid = sys_context('USERENV','SID')")) {
+            rs.next();
+            return new String[] {rs.getString(1), rs.getString(2), rs.getString(3)};
+        }
+    }
+
+    /**
+     * EndToEndTags=APPLICATION: MODULE and ACTION are the requesting component's application and module names on
+     * every borrow, also after a warm reuse from another application, and after the previous lending set its own
+     * through SQL (DBMS_APPLICATION_INFO, which ojdbc never sees); a thread without names leaves neither.
+     */
+    @Test
+    void moduleAndActionAreTheComponentsAfterAWarmReuse() throws Exception {
+        mcf.setMaxPoolSize(1);
+        mcf.setPrincipalMap("alice=ALICE,carol=ALICE");
+        ds = (ProxyraDataSource) mcf.createConnectionFactory();
+        ComponentLoader erp = new ComponentLoader("erp", "erp-web.war");
+        ComponentLoader billing = new ComponentLoader("billing", "billing-ejb.jar");
+        TestCallers.set("alice");
+        String sid = erp.run(() -> {
+            try (Connection c = ds.getConnection()) {
+                String[] seen = moduleAndAction(c);
+                assertThat(seen).containsExactly(seen[0], "erp", "erp-web.war");
+                try (Statement s = c.createStatement()) {
+                    s.execute("begin dbms_application_info.set_module('payroll', 'approve'); end;");
+                }
+                return seen[0];
+            }
+        });
+        billing.run(() -> {
+            try (Connection c = ds.getConnection()) {
+                assertThat(moduleAndAction(c)).as("warm reuse from another application")
+                        .containsExactly(sid, "billing", "billing-ejb.jar");
+            }
+            return null;
+        });
+        TestCallers.set("carol");
+        try (Connection c = ds.getConnection()) {
+            String[] seen = moduleAndAction(c);
+            System.out.printf("oracle live: MODULE/ACTION of a borrow without names after billing's: %s/%s%n", seen[1],
+                    seen[2]);
+            assertThat(seen[1]).as("MODULE").isNull();
+            assertThat(seen[2]).as("ACTION").isNull();
+            assertThat(whoami(c)[2]).isEqualTo("carol");
         }
     }
 
