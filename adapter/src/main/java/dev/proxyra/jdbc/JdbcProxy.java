@@ -288,10 +288,22 @@ final class JdbcProxy implements InvocationHandler, GuardedStreams.Guard {
         } catch (SQLException e) {
             throw declared(method, e);
         }
+        if (connection.metadataOnly() && !(delegate instanceof DatabaseMetaData
+                && MetadataOnlyConnection.allowsOnMetaData(method))) {
+            // deny by default: a catalogue query, or anything else the metadata of a request without a caller does
+            // not need (its wrapper methods answer for its own interfaces only)
+            if (name.equals("isWrapperFor")) {
+                return ((Class<?>) args[0]).isInstance(proxy);
+            }
+            if (name.equals("unwrap") && ((Class<?>) args[0]).isInstance(proxy)) {
+                return proxy;
+            }
+            throw declared(method, MetadataOnlyConnection.refusal(type.getSimpleName() + "." + name));
+        }
         switch (name) {
             case "getConnection":
                 if (args == null) {
-                    return connection;
+                    return connection.face();
                 }
                 break;
             case "getStatement":
@@ -310,10 +322,6 @@ final class JdbcProxy implements InvocationHandler, GuardedStreams.Guard {
                 break;
             default:
                 break;
-        }
-        if (connection.metadataOnly() && delegate instanceof DatabaseMetaData
-                && ResultSet.class.isAssignableFrom(method.getReturnType())) {
-            throw ConnectionHandle.metadataOnlyRefusal("DatabaseMetaData." + name); // a catalog query
         }
         return wrapResult(invokeDelegate(method, args));
     }
@@ -430,7 +438,7 @@ final class JdbcProxy implements InvocationHandler, GuardedStreams.Guard {
             return self;
         }
         if (result instanceof Connection) {
-            return connection;
+            return connection.face();
         }
         Class<?> as = wrappedType(result);
         if (as != null) {
