@@ -55,6 +55,30 @@ final class JdbcProxy implements InvocationHandler, GuardedStreams.Guard {
         Clob.class, Blob.class, Array.class, SQLXML.class, Struct.class, Ref.class};
 
     /**
+     * What getString, getInt, getTimestamp, getObject and their kind return most of the time, recognised by exact class
+     * before any scan of the JDBC interfaces (which cost several hundred nanoseconds per getXxx: see
+     * docs/benchmarks/wrappers.md). Each is a JDK class that implements no JDBC interface, is no stream and holds no
+     * reference to a connection (PlainValueFastPathTest checks this), so there is nothing to wrap. An exact match
+     * cannot be a driver's subclass (of java.sql.Timestamp, say), which takes the scan as before.
+     */
+    private static final java.util.Set<Class<?>> PLAIN_VALUES = java.util.Set.of(String.class, Integer.class,
+            Long.class, Short.class, Byte.class, Boolean.class, Double.class, Float.class, Character.class,
+            java.math.BigDecimal.class, java.math.BigInteger.class, byte[].class, java.util.UUID.class,
+            java.sql.Timestamp.class, java.sql.Date.class, java.sql.Time.class,
+            java.time.LocalDate.class, java.time.LocalTime.class, java.time.LocalDateTime.class,
+            java.time.OffsetDateTime.class, java.time.OffsetTime.class, java.time.Instant.class);
+
+    /** Whether {@code type} is a plain value: returned as it is, with no scan. */
+    static boolean isPlainValue(Class<?> type) {
+        return PLAIN_VALUES.contains(type);
+    }
+
+    /** The plain value classes, for the test of the fast path. */
+    static java.util.Set<Class<?>> plainValues() {
+        return PLAIN_VALUES;
+    }
+
+    /**
      * Values valid for their transaction rather than their statement (JDBC), and descriptions of a statement's
      * columns and parameters (which drivers answer from the catalogue, on the connection, however long after):
      * they are not closed with the object they came from and need no tracking, since every call checks the handle
@@ -419,7 +443,9 @@ final class JdbcProxy implements InvocationHandler, GuardedStreams.Guard {
         Object[] copy = null;
         for (int i = 0; i < args.length; i++) {
             Object a = args[i];
-            if (a != null && Proxy.isProxyClass(a.getClass()) && Proxy.getInvocationHandler(a) instanceof JdbcProxy h) {
+            // instanceof Proxy first: a subclass check, where isProxyClass is a lookup per argument (an Integer column
+            // index on every getXxx)
+            if (a instanceof Proxy && Proxy.getInvocationHandler(a) instanceof JdbcProxy h) {
                 if (copy == null) {
                     copy = args.clone();
                 }
@@ -431,8 +457,8 @@ final class JdbcProxy implements InvocationHandler, GuardedStreams.Guard {
 
     /** Wraps what a call returned by what it is; the physical connection becomes the handle. */
     private Object wrapResult(Object result) {
-        if (result == null) {
-            return null;
+        if (result == null || isPlainValue(result.getClass())) {
+            return result;
         }
         if (result == delegate) {
             return self;
