@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Executor;
 
+import dev.proxyra.SqlState;
 import dev.proxyra.dialect.Dialect;
 import dev.proxyra.identity.DbIdentity;
 import dev.proxyra.pool.Lease;
@@ -154,7 +155,7 @@ public final class ConnectionHandle implements Connection {
     }
 
     static SQLException closedException(String what) {
-        return new SQLNonTransientConnectionException("proxyra: " + what + " is closed", "08003");
+        return new SQLNonTransientConnectionException("proxyra: " + what + " is closed", SqlState.CONNECTION_DOES_NOT_EXIST);
     }
 
     /** Fails as every call on a closed or refused handle does. */
@@ -207,7 +208,7 @@ public final class ConnectionHandle implements Connection {
     SQLException failed(SQLException e) {
         if (isClosed()) {
             return new SQLNonTransientConnectionException("proxyra: the connection was closed while this call ran on"
-                    + " it; its session is discarded", "08003", e);
+                    + " it; its session is discarded", SqlState.CONNECTION_DOES_NOT_EXIST, e);
         }
         return owner.checkException(e);
     }
@@ -370,7 +371,7 @@ public final class ConnectionHandle implements Connection {
         }
         // the driver gave up on the session (or its answer did not come in time): never lend it again
         owner.checkException(new SQLNonTransientConnectionException("proxyra: the connection did not answer isValid"
-                + " within " + timeout + " s", "08006"));
+                + " within " + timeout + " s", SqlState.CONNECTION_FAILURE));
         return false;
     }
 
@@ -380,7 +381,7 @@ public final class ConnectionHandle implements Connection {
             return;
         }
         owner.checkException(new SQLNonTransientConnectionException("proxyra: connection aborted by the application",
-                "08003"));
+                SqlState.CONNECTION_DOES_NOT_EXIST));
         close();
     }
 
@@ -678,7 +679,7 @@ public final class ConnectionHandle implements Connection {
             throw new SQLException("proxyra: a connection handle cannot be unwrapped to " + iface.getName()
                     + ": the physical connection is never handed to the application; "
                     + dialect.offeredVendorInterface().getName() + " is offered, limited to calls that"
-                    + " cannot change or outlive the caller's session", "0A000");
+                    + " cannot change or outlive the caller's session", SqlState.FEATURE_NOT_SUPPORTED);
         }
         Object driver = call(c -> c.unwrap(iface));
         return iface.cast(JdbcProxy.vendorView(vendor, driver, this, children));

@@ -27,6 +27,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
+import dev.proxyra.SqlState;
 import dev.proxyra.dialect.Dialect;
 
 /**
@@ -373,7 +374,7 @@ final class JdbcProxy implements InvocationHandler, GuardedStreams.Guard {
         if (!vendor.allowed().contains(name)) {
             throw new SQLFeatureNotSupportedException("proxyra: " + type.getSimpleName() + "." + name + " is not"
                     + " available through proxyra: it would change the caller's session, or keep the physical connection,"
-                    + " beyond what proxyra controls; use " + vendor.alternative(), "0A000");
+                    + " beyond what proxyra controls; use " + vendor.alternative(), SqlState.FEATURE_NOT_SUPPORTED);
         }
         Object result = invokeDelegate(method, args);
         return wrapResult(vendor.binder().bind(result, delegate, this::checkOpen));
@@ -407,7 +408,7 @@ final class JdbcProxy implements InvocationHandler, GuardedStreams.Guard {
         }
         throw new SQLException("proxyra: " + type.getSimpleName() + " cannot be unwrapped to " + iface.getName()
                 + (Connection.class.isAssignableFrom(iface) ? ": the physical connection is never handed out; use"
-                        + " Connection.unwrap on the connection handle" : ""), "0A000");
+                        + " Connection.unwrap on the connection handle" : ""), SqlState.FEATURE_NOT_SUPPORTED);
     }
 
     private boolean isWrapperFor(Object proxy, Class<?> iface) throws SQLException {
