@@ -244,11 +244,7 @@ final class JdbcProxy implements InvocationHandler, GuardedStreams.Guard {
     public Object invoke(Object proxy, Method method, Object[] args) throws Throwable {
         String name = method.getName();
         if (method.getDeclaringClass() == Object.class) {
-            return switch (name) {
-                case "equals" -> proxy == args[0];
-                case "hashCode" -> System.identityHashCode(proxy);
-                default -> "proxyra " + type.getSimpleName() + (closed ? " (closed)" : "");
-            };
+            return objectMethod(proxy, name, args, "proxyra " + type.getSimpleName() + (closed ? " (closed)" : ""));
         }
         if (vendor != null && method.getDeclaringClass().isAssignableFrom(Connection.class)) {
             return invokeAsHandle(method, args); // the handle counts these calls itself
@@ -272,6 +268,15 @@ final class JdbcProxy implements InvocationHandler, GuardedStreams.Guard {
         } finally {
             connection.exit();
         }
+    }
+
+    /** equals, hashCode and toString of a proxy: identity, and {@code description}. */
+    static Object objectMethod(Object proxy, String name, Object[] args, String description) {
+        return switch (name) {
+            case "equals" -> proxy == args[0];
+            case "hashCode" -> System.identityHashCode(proxy);
+            default -> description;
+        };
     }
 
     /** A call on a JDBC object, counted in flight on the handle. */

@@ -23,7 +23,9 @@ import dev.proxyra.SqlState;
  * including those a later JDK adds (as Java 9 added beginRequest, endRequest and setShardingKey), comes here first;
  * only the methods in {@link #ALLOWED} reach the handle, and every other one is refused with SQLState 28000. The
  * {@link DatabaseMetaData} it hands out follows the same rule ({@link #allowsOnMetaData}): it answers what the
- * database and driver are, and refuses every catalogue query, so nothing reached from here runs a statement.
+ * database and driver are, and refuses every catalogue query, so nothing reached from here runs a statement the
+ * request chooses. (A few scalar answers are the driver's own queries of the catalogue's functions, e.g. pgjdbc's
+ * getSQLKeywords reads pg_get_keywords(): no data, and no state left on the session.)
  *
  * <p>What a JPA provider does with such a connection while it deploys a persistence unit, and why each allowed method
  * is safe on the proxy account's session:
@@ -128,11 +130,7 @@ final class MetadataOnlyConnection implements InvocationHandler {
     public Object invoke(Object proxy, Method method, Object[] args) throws Throwable {
         String name = method.getName();
         if (method.getDeclaringClass() == Object.class) {
-            return switch (name) {
-                case "equals" -> proxy == args[0];
-                case "hashCode" -> System.identityHashCode(proxy);
-                default -> handle.toString();
-            };
+            return JdbcProxy.objectMethod(proxy, name, args, handle.toString());
         }
         if (!ALLOWED.contains(signature(method))) {
             throw refused(method, name);

@@ -24,11 +24,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.postgresql.util.PGobject;
 
-import dev.proxyra.spi.ProxyraManagedConnectionFactory;
-import dev.proxyra.testing.Adapters;
+import dev.proxyra.testing.CallerDataSource;
 import dev.proxyra.testing.EmbeddedDatabase;
 import dev.proxyra.testing.PostgresExtension;
-import dev.proxyra.testing.TestCallers;
 
 /**
  * JdbcProxy returns plain values (String, Integer, Timestamp...) as they are, recognised by exact class before it
@@ -36,20 +34,18 @@ import dev.proxyra.testing.TestCallers;
  */
 @ExtendWith(PostgresExtension.class)
 class PlainValueFastPathTest {
-    private ProxyraManagedConnectionFactory mcf;
+    private CallerDataSource alice;
     private ProxyraDataSource ds;
 
     @BeforeEach
     void setUp(EmbeddedDatabase db) {
-        mcf = Adapters.factory(db);
-        ds = Adapters.dataSource(mcf);
-        TestCallers.set("alice");
+        alice = CallerDataSource.open(db, "alice", f -> { });
+        ds = alice.ds();
     }
 
     @AfterEach
     void tearDown() {
-        TestCallers.set(null);
-        mcf.close();
+        alice.close();
     }
 
     /** Nothing on the list is, or holds, anything that could reach a connection. */

@@ -28,17 +28,20 @@ import org.postgresql.PGConnection;
 
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
 import dev.proxyra.testing.Adapters;
+import dev.proxyra.testing.CallerDataSource;
 import dev.proxyra.testing.EmbeddedDatabase;
 import dev.proxyra.testing.PostgresExtension;
 import dev.proxyra.testing.TestCallers;
 
 /**
- * The metadata-only connection (UnauthenticatedAccess=METADATA_ONLY) denies by default: every method of
- * java.sql.Connection, as this JDK has it, is either one of a short, named allow-list or refused with 28000, and
- * the metadata it hands out answers what the database is and never leads to a statement.
+ * UnauthenticatedAccess=METADATA_ONLY: what a JPA provider needs to deploy a persistence unit on a thread with no
+ * caller (the database's product and version, the driver's, transaction settings), and nothing a request without a
+ * caller could use to read or write data, or to leave state on the proxy account's session. The connection denies by
+ * default: every method of java.sql.Connection, as this JDK has it, is either one of a short, named allow-list or
+ * refused with 28000, and the metadata it hands out answers what the database is and never leads to a statement.
  */
 @ExtendWith(PostgresExtension.class)
-class MetadataOnlyConnectionTest {
+class MetadataOnlyTest {
     /** The allow-list as reviewed: a change to MetadataOnlyConnection.ALLOWED must change this line too. */
     private static final Set<String> REVIEWED = Set.of("close()", "isClosed()",
             "abort(java.util.concurrent.Executor)", "isValid(int)", "getMetaData()", "getAutoCommit()",
@@ -47,23 +50,67 @@ class MetadataOnlyConnectionTest {
             "getNetworkTimeout()", "getWarnings()", "clearWarnings()", "unwrap(java.lang.Class)",
             "isWrapperFor(java.lang.Class)");
 
+    private CallerDataSource pool;
     private ProxyraManagedConnectionFactory mcf;
     private ProxyraDataSource ds;
 
     @BeforeEach
     void setUp(EmbeddedDatabase db) {
-        mcf = Adapters.factory(db);
-        mcf.setUnauthenticatedAccess("METADATA_ONLY");
-        mcf.setMaxPoolSize(1); // so the next caller gets the very session the request without a caller had
-        ds = Adapters.dataSource(mcf);
-        TestCallers.set(null);
+        // one physical session, so the next caller gets the very session the request without a caller had
+        pool = CallerDataSource.open(db, null, f -> {
+            f.setUnauthenticatedAccess("METADATA_ONLY");
+            f.setMaxPoolSize(1);
+        });
+        mcf = pool.mcf();
+        ds = pool.ds();
     }
 
     @AfterEach
     void tearDown() {
-        TestCallers.set(null);
-        mcf.close();
+        pool.close();
     }
+
+    @Test
+    void aRequestWithoutACallerReadsMetadataAndTransactionSettings() throws SQLException {
+        try (Connection c = ds.getConnection()) {
+            DatabaseMetaData md = c.getMetaData();
+            assertThat(md.getDatabaseProductName()).isEqualTo("PostgreSQL");
+            assertThat(md.getDatabaseMajorVersion()).isGreaterThanOrEqualTo(14);
+            assertThat(md.getDriverName()).isNotBlank();
+            assertThat(md.supportsTransactions()).isTrue();
+            assertThat(md.getIdentifierQuoteString()).isEqualTo("\"");
+            assertThat(md.getConnection()).isSameAs(c);
+            assertThat(c.getAutoCommit()).isTrue();
+            c.setAutoCommit(false);
+            c.commit();
+            c.setAutoCommit(true);
+            assertThat(c.getTransactionIsolation()).isEqualTo(Connection.TRANSACTION_READ_COMMITTED);
+        }
+    }
+
+    /** The attack: use the connection a request without a caller got to read, write or change anything. */
+    @Test
+    void everythingBeyondMetadataIsRefusedWith28000() throws SQLException {
+        try (Connection c = ds.getConnection()) {
+            DatabaseMetaData md = c.getMetaData();
+            for (ThrowingCall call : new ThrowingCall[] {c::createStatement, () -> c.prepareStatement("select 1"),
+                () -> c.prepareCall("select 1"), () -> c.nativeSQL("select 1"), c::getSchema, () -> c.setSchema("x"),
+                () -> c.createArrayOf("int", new Object[] {1}), c::createBlob, c::setSavepoint,
+                () -> c.unwrap(PGConnection.class), () -> c.setClientInfo("ApplicationName", "x"),
+                () -> md.getTables(null, "public", "notes", null), () -> md.getColumns(null, null, "notes", null),
+                () -> md.getSchemas()}) {
+                assertThatThrownBy(call::run).isInstanceOf(SQLException.class)
+                        .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("28000"))
+                        .hasMessageContaining("UnauthenticatedAccess=METADATA_ONLY");
+            }
+        }
+        // and a caller on the same pool is served as usual
+        TestCallers.set("alice");
+        try (Connection c = ds.getConnection()) {
+            assertThat(Adapters.currentUser(c)).isEqualTo("alice");
+        }
+    }
+
 
     @Test
     void theAllowListIsTheReviewedOneAndNamesRealMethods() {
@@ -234,7 +281,7 @@ class MetadataOnlyConnectionTest {
 
     /** What {@code m} threw when called on {@code target} with neutral arguments, or null. */
     private static Throwable invoke(Object target, Method m) throws IllegalAccessException {
-        Object[] args = Arrays.stream(m.getParameterTypes()).map(MetadataOnlyConnectionTest::neutral).toArray();
+        Object[] args = Arrays.stream(m.getParameterTypes()).map(MetadataOnlyTest::neutral).toArray();
         try {
             m.invoke(target, args);
             return null;
