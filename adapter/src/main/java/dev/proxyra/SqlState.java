@@ -38,6 +38,16 @@ public final class SqlState {
     /** PostgreSQL 57P03: the server cannot accept connections now. */
     public static final String CANNOT_CONNECT_NOW = "57P03";
 
+    /** Whether {@code state} is of class 08 (connection exception). */
+    public static boolean isConnectionException(String state) {
+        return state != null && state.startsWith("08");
+    }
+
+    /** Whether {@code state} is one of PostgreSQL's 57P class (the server shut down or cannot take connections). */
+    public static boolean isServerShutdown(String state) {
+        return state != null && state.startsWith("57P");
+    }
+
     /** Whether {@code state} is of class 28 (authorization). */
     public static boolean isAuthorization(String state) {
         return state != null && state.startsWith("28");

@@ -5,6 +5,7 @@ import java.sql.SQLException;
 import java.util.Map;
 import java.util.Set;
 
+import dev.proxyra.SqlState;
 import dev.proxyra.config.ProxyraConfig;
 import dev.proxyra.identity.DbIdentity;
 
@@ -273,7 +274,7 @@ public interface Dialect {
     /** SQLState class 08 or a recoverable/connection exception: common to every database. */
     static boolean isConnectionState(SQLException e) {
         String state = e.getSQLState();
-        return (state != null && state.startsWith("08")) || e instanceof java.sql.SQLRecoverableException
+        return SqlState.isConnectionException(state) || e instanceof java.sql.SQLRecoverableException
                 || e instanceof java.sql.SQLNonTransientConnectionException;
     }
 

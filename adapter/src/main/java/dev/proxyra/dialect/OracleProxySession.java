@@ -9,6 +9,7 @@ import java.util.Set;
 
 import oracle.jdbc.OracleConnection;
 
+import dev.proxyra.SqlState;
 import dev.proxyra.config.ProxyraConfig;
 import dev.proxyra.identity.DbIdentity;
 
@@ -96,7 +97,7 @@ public final class OracleProxySession implements Dialect {
                     + " that client's proxy session; set User to the proxy account alone (e.g. PROXY_USER)";
         }
         if (problem != null) {
-            throw dev.proxyra.monitoring.Refusal.CONFIGURATION.nonTransientConnection("proxyra: " + problem, "08001", null);
+            throw dev.proxyra.monitoring.Refusal.CONFIGURATION.nonTransientConnection("proxyra: " + problem, SqlState.UNABLE_TO_CONNECT, null);
         }
     }
 

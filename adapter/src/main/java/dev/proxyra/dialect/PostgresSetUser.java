@@ -247,7 +247,7 @@ final class PostgresSetUser {
 
     /** Not a refusal, and not in the classes that mean a dead connection: the pool discards the session. */
     private static SQLException unknownState(String what, SQLException e) {
-        if (Dialect.isConnectionState(e) || (e.getSQLState() != null && e.getSQLState().startsWith("57P"))) {
+        if (Dialect.isConnectionState(e) || SqlState.isServerShutdown(e.getSQLState())) {
             return e; // dead: keep what the pool classifies as fatal
         }
         return new SQLException("proxyra: " + PROPERTY + ": " + what + " failed: " + e.getMessage(),

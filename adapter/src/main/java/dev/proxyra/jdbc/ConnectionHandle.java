@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Executor;
 
+import dev.proxyra.SqlState;
 import dev.proxyra.dialect.Dialect;
 import dev.proxyra.identity.DbIdentity;
 import dev.proxyra.pool.Lease;
@@ -38,6 +39,9 @@ import dev.proxyra.pool.Lease;
  * from {@code ManagedConnection.getConnection} as a broken connection (logging it, leaking or flushing pool
  * slots), so the refusal travels in the handle instead: {@link ProxyraDataSource} closes it at once, which
  * returns the managed connection normally, and throws {@link #refusal()} to the application.
+ *
+ * <p>The handle of a request without a caller is never handed out itself: the application holds its {@link #face()},
+ * a {@link MetadataOnlyConnection} that lets only a named list of methods through to it.
  */
 public final class ConnectionHandle implements Connection {
     private final DbIdentity identity;
@@ -46,6 +50,8 @@ public final class ConnectionHandle implements Connection {
     private final Throwable origin;
     private final SQLException refusal;
     private final boolean metadataOnly;
+    /** What the application holds: this handle, or the metadata-only face in front of it. */
+    private final Connection face;
     private volatile SessionOwner owner;
     /**
      * {@link #CLOSED} and the number of calls of this handle and its children now inside the driver, in one int so
@@ -76,9 +82,9 @@ public final class ConnectionHandle implements Connection {
     }
 
     /**
-     * With {@code metadataOnly} the handle of a request without a caller (UnauthenticatedAccess=METADATA_ONLY): it
-     * answers database metadata and transaction settings, and refuses every statement and whatever else would run
-     * SQL or leave state, with SQLState 28000.
+     * With {@code metadataOnly} the handle of a request without a caller (UnauthenticatedAccess=METADATA_ONLY): the
+     * application holds its {@link #face()}, which answers database metadata and transaction settings and refuses
+     * everything else with SQLState 28000 (see {@link MetadataOnlyConnection}).
      */
     public ConnectionHandle(SessionOwner owner, Throwable origin, boolean metadataOnly) {
         this(owner, origin, null, metadataOnly);
@@ -89,6 +95,7 @@ public final class ConnectionHandle implements Connection {
         this.origin = origin;
         this.refusal = refusal;
         this.metadataOnly = metadataOnly;
+        this.face = metadataOnly ? MetadataOnlyConnection.guard(this) : this;
         Lease session = refusal == null ? sessionOf(owner) : null;
         this.identity = session == null ? null : session.identity();
         this.dialect = session == null ? null : session.dialect();
@@ -112,19 +119,20 @@ public final class ConnectionHandle implements Connection {
         return metadataOnly;
     }
 
-    /** What a metadata-only handle says to anything beyond metadata. */
-    static SQLException metadataOnlyRefusal(String what) {
-        return new java.sql.SQLInvalidAuthorizationSpecException("proxyra: " + what + " is refused: this connection was"
-                + " given to a request without a caller (UnauthenticatedAccess=METADATA_ONLY) and answers database"
-                + " metadata only; no statement runs without a caller", "28000");
+    /**
+     * What the application holds, is given back by getConnection() of anything reached through this handle, and
+     * what connection events name: this handle, or for a metadata-only handle the deny-by-default face in front of it.
+     */
+    public Connection face() {
+        return face;
     }
 
-    /** Statements, LOBs, savepoints and settings: none of them for a request without a caller. */
-    private void requireCaller(String what) throws SQLException {
-        if (metadataOnly) {
-            checkUsable();
-            throw metadataOnlyRefusal(what);
+    /** The handle behind a connection the application holds (a handle or its metadata-only face), else null. */
+    public static ConnectionHandle of(Object applicationConnection) {
+        if (applicationConnection instanceof ConnectionHandle handle) {
+            return handle;
         }
+        return MetadataOnlyConnection.handleOf(applicationConnection);
     }
 
     /** Why this handle's request was refused, or null for a usable handle. */
@@ -147,7 +155,7 @@ public final class ConnectionHandle implements Connection {
     }
 
     static SQLException closedException(String what) {
-        return new SQLNonTransientConnectionException("proxyra: " + what + " is closed", "08003");
+        return new SQLNonTransientConnectionException("proxyra: " + what + " is closed", SqlState.CONNECTION_DOES_NOT_EXIST);
     }
 
     /** Fails as every call on a closed or refused handle does. */
@@ -200,7 +208,7 @@ public final class ConnectionHandle implements Connection {
     SQLException failed(SQLException e) {
         if (isClosed()) {
             return new SQLNonTransientConnectionException("proxyra: the connection was closed while this call ran on"
-                    + " it; its session is discarded", "08003", e);
+                    + " it; its session is discarded", SqlState.CONNECTION_DOES_NOT_EXIST, e);
         }
         return owner.checkException(e);
     }
@@ -363,7 +371,7 @@ public final class ConnectionHandle implements Connection {
         }
         // the driver gave up on the session (or its answer did not come in time): never lend it again
         owner.checkException(new SQLNonTransientConnectionException("proxyra: the connection did not answer isValid"
-                + " within " + timeout + " s", "08006"));
+                + " within " + timeout + " s", SqlState.CONNECTION_FAILURE));
         return false;
     }
 
@@ -373,7 +381,7 @@ public final class ConnectionHandle implements Connection {
             return;
         }
         owner.checkException(new SQLNonTransientConnectionException("proxyra: connection aborted by the application",
-                "08003"));
+                SqlState.CONNECTION_DOES_NOT_EXIST));
         close();
     }
 
@@ -381,80 +389,67 @@ public final class ConnectionHandle implements Connection {
 
     @Override
     public Statement createStatement() throws SQLException {
-        requireCaller("createStatement");
         return child(Statement.class, call(Connection::createStatement));
     }
 
     @Override
     public Statement createStatement(int type, int concurrency) throws SQLException {
-        requireCaller("createStatement");
         return child(Statement.class, call(c -> c.createStatement(type, concurrency)));
     }
 
     @Override
     public Statement createStatement(int type, int concurrency, int holdability) throws SQLException {
-        requireCaller("createStatement");
         return child(Statement.class, call(c -> c.createStatement(type, concurrency, holdability)));
     }
 
     @Override
     public PreparedStatement prepareStatement(String sql) throws SQLException {
-        requireCaller("prepareStatement");
         return child(PreparedStatement.class, call(c -> c.prepareStatement(seen(sql))));
     }
 
     @Override
     public PreparedStatement prepareStatement(String sql, int autoGeneratedKeys) throws SQLException {
-        requireCaller("prepareStatement");
         return child(PreparedStatement.class, call(c -> c.prepareStatement(seen(sql), autoGeneratedKeys)));
     }
 
     @Override
     public PreparedStatement prepareStatement(String sql, int[] columnIndexes) throws SQLException {
-        requireCaller("prepareStatement");
         return child(PreparedStatement.class, call(c -> c.prepareStatement(seen(sql), columnIndexes)));
     }
 
     @Override
     public PreparedStatement prepareStatement(String sql, String[] columnNames) throws SQLException {
-        requireCaller("prepareStatement");
         return child(PreparedStatement.class, call(c -> c.prepareStatement(seen(sql), columnNames)));
     }
 
     @Override
     public PreparedStatement prepareStatement(String sql, int type, int concurrency) throws SQLException {
-        requireCaller("prepareStatement");
         return child(PreparedStatement.class, call(c -> c.prepareStatement(seen(sql), type, concurrency)));
     }
 
     @Override
     public PreparedStatement prepareStatement(String sql, int type, int concurrency, int holdability)
             throws SQLException {
-        requireCaller("prepareStatement");
         return child(PreparedStatement.class, call(c -> c.prepareStatement(seen(sql), type, concurrency, holdability)));
     }
 
     @Override
     public CallableStatement prepareCall(String sql) throws SQLException {
-        requireCaller("prepareCall");
         return child(CallableStatement.class, call(c -> c.prepareCall(seen(sql))));
     }
 
     @Override
     public CallableStatement prepareCall(String sql, int type, int concurrency) throws SQLException {
-        requireCaller("prepareCall");
         return child(CallableStatement.class, call(c -> c.prepareCall(seen(sql), type, concurrency)));
     }
 
     @Override
     public CallableStatement prepareCall(String sql, int type, int concurrency, int holdability) throws SQLException {
-        requireCaller("prepareCall");
         return child(CallableStatement.class, call(c -> c.prepareCall(seen(sql), type, concurrency, holdability)));
     }
 
     @Override
     public String nativeSQL(String sql) throws SQLException {
-        requireCaller("nativeSQL");
         return call(c -> c.nativeSQL(sql));
     }
 
@@ -494,13 +489,11 @@ public final class ConnectionHandle implements Connection {
 
     @Override
     public Savepoint setSavepoint() throws SQLException {
-        requireCaller("setSavepoint");
         return call(Connection::setSavepoint);
     }
 
     @Override
     public Savepoint setSavepoint(String name) throws SQLException {
-        requireCaller("setSavepoint");
         return call(c -> c.setSavepoint(name));
     }
 
@@ -528,7 +521,6 @@ public final class ConnectionHandle implements Connection {
 
     @Override
     public void setReadOnly(boolean readOnly) throws SQLException {
-        requireCaller("setReadOnly");
         run(c -> owner.session().state().setReadOnly(c, readOnly));
     }
 
@@ -539,7 +531,6 @@ public final class ConnectionHandle implements Connection {
 
     @Override
     public void setCatalog(String catalog) throws SQLException {
-        requireCaller("setCatalog");
         run(c -> owner.session().state().setCatalog(c, catalog));
     }
 
@@ -550,19 +541,16 @@ public final class ConnectionHandle implements Connection {
 
     @Override
     public void setSchema(String schema) throws SQLException {
-        requireCaller("setSchema");
         run(c -> owner.session().state().setSchema(c, schema));
     }
 
     @Override
     public String getSchema() throws SQLException {
-        requireCaller("getSchema");
         return call(Connection::getSchema);
     }
 
     @Override
     public void setHoldability(int holdability) throws SQLException {
-        requireCaller("setHoldability");
         run(c -> owner.session().state().setHoldability(c, holdability));
     }
 
@@ -588,14 +576,12 @@ public final class ConnectionHandle implements Connection {
 
     @Override
     public void setTypeMap(Map<String, Class<?>> map) throws SQLException {
-        requireCaller("setTypeMap");
         run(c -> owner.session().state().setTypeMap(c, map));
     }
 
     @Override
     public void setClientInfo(String name, String value) throws SQLClientInfoException {
         try {
-            requireCaller("setClientInfo");
             run(c -> {
                 owner.session().state().beforeClientInfo(c, List.of(name));
                 c.setClientInfo(name, value);
@@ -610,7 +596,6 @@ public final class ConnectionHandle implements Connection {
     @Override
     public void setClientInfo(Properties properties) throws SQLClientInfoException {
         try {
-            requireCaller("setClientInfo");
             run(c -> {
                 // the names it clears (those set now and not in properties) are restored on return too
                 java.util.Set<String> touched = new java.util.HashSet<>(properties.stringPropertyNames());
@@ -649,37 +634,31 @@ public final class ConnectionHandle implements Connection {
 
     @Override
     public Clob createClob() throws SQLException {
-        requireCaller("createClob");
         return child(Clob.class, call(Connection::createClob));
     }
 
     @Override
     public Blob createBlob() throws SQLException {
-        requireCaller("createBlob");
         return child(Blob.class, call(Connection::createBlob));
     }
 
     @Override
     public NClob createNClob() throws SQLException {
-        requireCaller("createNClob");
         return child(NClob.class, call(Connection::createNClob));
     }
 
     @Override
     public SQLXML createSQLXML() throws SQLException {
-        requireCaller("createSQLXML");
         return child(SQLXML.class, call(Connection::createSQLXML));
     }
 
     @Override
     public Array createArrayOf(String typeName, Object[] elements) throws SQLException {
-        requireCaller("createArrayOf");
         return child(Array.class, call(c -> c.createArrayOf(typeName, elements)));
     }
 
     @Override
     public Struct createStruct(String typeName, Object[] attributes) throws SQLException {
-        requireCaller("createStruct");
         return child(Struct.class, call(c -> c.createStruct(typeName, attributes)));
     }
 
@@ -693,7 +672,6 @@ public final class ConnectionHandle implements Connection {
         if (iface.isInstance(this)) {
             return iface.cast(this);
         }
-        requireCaller("unwrap(" + iface.getName() + ")");
         checkUsable();
         Dialect.VendorInterface vendor = dialect.vendorInterface(iface);
         if (vendor == null) {
@@ -701,7 +679,7 @@ public final class ConnectionHandle implements Connection {
             throw new SQLException("proxyra: a connection handle cannot be unwrapped to " + iface.getName()
                     + ": the physical connection is never handed to the application; "
                     + dialect.offeredVendorInterface().getName() + " is offered, limited to calls that"
-                    + " cannot change or outlive the caller's session", "0A000");
+                    + " cannot change or outlive the caller's session", SqlState.FEATURE_NOT_SUPPORTED);
         }
         Object driver = call(c -> c.unwrap(iface));
         return iface.cast(JdbcProxy.vendorView(vendor, driver, this, children));

@@ -27,6 +27,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
+import dev.proxyra.SqlState;
 import dev.proxyra.dialect.Dialect;
 
 /**
@@ -53,6 +54,30 @@ final class JdbcProxy implements InvocationHandler, GuardedStreams.Guard {
     private static final Class<?>[] WRAPPED = {CallableStatement.class, PreparedStatement.class, Statement.class,
         ResultSet.class, DatabaseMetaData.class, ResultSetMetaData.class, ParameterMetaData.class, NClob.class,
         Clob.class, Blob.class, Array.class, SQLXML.class, Struct.class, Ref.class};
+
+    /**
+     * What getString, getInt, getTimestamp, getObject and their kind return most of the time, recognised by exact class
+     * before any scan of the JDBC interfaces (which cost several hundred nanoseconds per getXxx: see
+     * docs/benchmarks/wrappers.md). Each is a JDK class that implements no JDBC interface, is no stream and holds no
+     * reference to a connection (PlainValueFastPathTest checks this), so there is nothing to wrap. An exact match
+     * cannot be a driver's subclass (of java.sql.Timestamp, say), which takes the scan as before.
+     */
+    private static final java.util.Set<Class<?>> PLAIN_VALUES = java.util.Set.of(String.class, Integer.class,
+            Long.class, Short.class, Byte.class, Boolean.class, Double.class, Float.class, Character.class,
+            java.math.BigDecimal.class, java.math.BigInteger.class, byte[].class, java.util.UUID.class,
+            java.sql.Timestamp.class, java.sql.Date.class, java.sql.Time.class,
+            java.time.LocalDate.class, java.time.LocalTime.class, java.time.LocalDateTime.class,
+            java.time.OffsetDateTime.class, java.time.OffsetTime.class, java.time.Instant.class);
+
+    /** Whether {@code type} is a plain value: returned as it is, with no scan. */
+    static boolean isPlainValue(Class<?> type) {
+        return PLAIN_VALUES.contains(type);
+    }
+
+    /** The plain value classes, for the test of the fast path. */
+    static java.util.Set<Class<?>> plainValues() {
+        return PLAIN_VALUES;
+    }
 
     /**
      * Values valid for their transaction rather than their statement (JDBC), and descriptions of a statement's
@@ -219,11 +244,7 @@ final class JdbcProxy implements InvocationHandler, GuardedStreams.Guard {
     public Object invoke(Object proxy, Method method, Object[] args) throws Throwable {
         String name = method.getName();
         if (method.getDeclaringClass() == Object.class) {
-            return switch (name) {
-                case "equals" -> proxy == args[0];
-                case "hashCode" -> System.identityHashCode(proxy);
-                default -> "proxyra " + type.getSimpleName() + (closed ? " (closed)" : "");
-            };
+            return objectMethod(proxy, name, args, "proxyra " + type.getSimpleName() + (closed ? " (closed)" : ""));
         }
         if (vendor != null && method.getDeclaringClass().isAssignableFrom(Connection.class)) {
             return invokeAsHandle(method, args); // the handle counts these calls itself
@@ -247,6 +268,15 @@ final class JdbcProxy implements InvocationHandler, GuardedStreams.Guard {
         } finally {
             connection.exit();
         }
+    }
+
+    /** equals, hashCode and toString of a proxy: identity, and {@code description}. */
+    static Object objectMethod(Object proxy, String name, Object[] args, String description) {
+        return switch (name) {
+            case "equals" -> proxy == args[0];
+            case "hashCode" -> System.identityHashCode(proxy);
+            default -> description;
+        };
     }
 
     /** A call on a JDBC object, counted in flight on the handle. */
@@ -288,10 +318,22 @@ final class JdbcProxy implements InvocationHandler, GuardedStreams.Guard {
         } catch (SQLException e) {
             throw declared(method, e);
         }
+        if (connection.metadataOnly() && !(delegate instanceof DatabaseMetaData
+                && MetadataOnlyConnection.allowsOnMetaData(method))) {
+            // deny by default: a catalogue query, or anything else the metadata of a request without a caller does
+            // not need (its wrapper methods answer for its own interfaces only)
+            if (name.equals("isWrapperFor")) {
+                return ((Class<?>) args[0]).isInstance(proxy);
+            }
+            if (name.equals("unwrap") && ((Class<?>) args[0]).isInstance(proxy)) {
+                return proxy;
+            }
+            throw declared(method, MetadataOnlyConnection.refusal(type.getSimpleName() + "." + name));
+        }
         switch (name) {
             case "getConnection":
                 if (args == null) {
-                    return connection;
+                    return connection.face();
                 }
                 break;
             case "getStatement":
@@ -310,10 +352,6 @@ final class JdbcProxy implements InvocationHandler, GuardedStreams.Guard {
                 break;
             default:
                 break;
-        }
-        if (connection.metadataOnly() && delegate instanceof DatabaseMetaData
-                && ResultSet.class.isAssignableFrom(method.getReturnType())) {
-            throw ConnectionHandle.metadataOnlyRefusal("DatabaseMetaData." + name); // a catalog query
         }
         return wrapResult(invokeDelegate(method, args));
     }
@@ -341,7 +379,7 @@ final class JdbcProxy implements InvocationHandler, GuardedStreams.Guard {
         if (!vendor.allowed().contains(name)) {
             throw new SQLFeatureNotSupportedException("proxyra: " + type.getSimpleName() + "." + name + " is not"
                     + " available through proxyra: it would change the caller's session, or keep the physical connection,"
-                    + " beyond what proxyra controls; use " + vendor.alternative(), "0A000");
+                    + " beyond what proxyra controls; use " + vendor.alternative(), SqlState.FEATURE_NOT_SUPPORTED);
         }
         Object result = invokeDelegate(method, args);
         return wrapResult(vendor.binder().bind(result, delegate, this::checkOpen));
@@ -375,7 +413,7 @@ final class JdbcProxy implements InvocationHandler, GuardedStreams.Guard {
         }
         throw new SQLException("proxyra: " + type.getSimpleName() + " cannot be unwrapped to " + iface.getName()
                 + (Connection.class.isAssignableFrom(iface) ? ": the physical connection is never handed out; use"
-                        + " Connection.unwrap on the connection handle" : ""), "0A000");
+                        + " Connection.unwrap on the connection handle" : ""), SqlState.FEATURE_NOT_SUPPORTED);
     }
 
     private boolean isWrapperFor(Object proxy, Class<?> iface) throws SQLException {
@@ -411,7 +449,9 @@ final class JdbcProxy implements InvocationHandler, GuardedStreams.Guard {
         Object[] copy = null;
         for (int i = 0; i < args.length; i++) {
             Object a = args[i];
-            if (a != null && Proxy.isProxyClass(a.getClass()) && Proxy.getInvocationHandler(a) instanceof JdbcProxy h) {
+            // instanceof Proxy first: a subclass check, where isProxyClass is a lookup per argument (an Integer column
+            // index on every getXxx)
+            if (a instanceof Proxy && Proxy.getInvocationHandler(a) instanceof JdbcProxy h) {
                 if (copy == null) {
                     copy = args.clone();
                 }
@@ -423,14 +463,14 @@ final class JdbcProxy implements InvocationHandler, GuardedStreams.Guard {
 
     /** Wraps what a call returned by what it is; the physical connection becomes the handle. */
     private Object wrapResult(Object result) {
-        if (result == null) {
-            return null;
+        if (result == null || isPlainValue(result.getClass())) {
+            return result;
         }
         if (result == delegate) {
             return self;
         }
         if (result instanceof Connection) {
-            return connection;
+            return connection.face();
         }
         Class<?> as = wrappedType(result);
         if (as != null) {

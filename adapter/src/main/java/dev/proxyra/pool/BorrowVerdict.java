@@ -25,7 +25,10 @@ enum BorrowVerdict {
      * discarded, another tried.
      */
     FAILED_TRY_ANOTHER(Discard.STATE_NOT_RESET, true),
-    /** A switch failed in an unknown state and no other session may help: discarded; the caller gets the error. */
+    /**
+     * A switch failed in an unknown state and no other session may help: discarded; the caller gets proxyra's refusal
+     * (DATABASE_UNREACHABLE, counted) naming the driver's error, with its SQLState.
+     */
     FAILED_GIVE_UP(Discard.STATE_NOT_RESET, false),
     /**
      * The database refused the identity, and the driver ended the session whose switch was refused (Oracle logs off):

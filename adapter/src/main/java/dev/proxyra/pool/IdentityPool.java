@@ -372,7 +372,18 @@ public final class IdentityPool implements AutoCloseable {
                 }
                 yield notAuthorized(identity, reason, failure);
             }
-            case FAILED_GIVE_UP -> failure;
+            case FAILED_GIVE_UP -> {
+                // Neither a refusal of the identity nor a dead connection (a cancel, a statement_timeout): the caller
+                // gets proxyra's reason, counted as every refusal, with the driver's SQLState and its exception as
+                // the cause and the next one, as for a dead connection.
+                SQLException refused = Refusal.DATABASE_UNREACHABLE.transientConnection("proxyra: pool " + name
+                        + " could not switch a session to '" + identity.label() + "' for caller '" + identity.caller()
+                        + "': " + Secret.scrub(failure.getMessage(), password) + " [SQLState " + failure.getSQLState()
+                        + "]; the session was discarded",
+                        failure.getSQLState() != null ? failure.getSQLState() : SqlState.UNABLE_TO_CONNECT, failure);
+                refused.setNextException(failure);
+                yield refused; // counted by borrow(), as every refusal
+            }
             default -> throw new IllegalStateException("proxyra: no refusal follows " + verdict);
         };
     }

@@ -163,7 +163,7 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
             ConnectionHandle handle = new ConnectionHandle(this, factory.config().leakDetection()
                     ? new Throwable("proxyra: connection handle taken here") : null, identity.metadataOnly());
             handles.add(handle);
-            return handle;
+            return handle.face();
         }
     }
 
@@ -194,7 +194,8 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
 
     @Override
     public void associateConnection(Object connection) throws ResourceException {
-        if (!(connection instanceof ConnectionHandle handle)) {
+        ConnectionHandle handle = ConnectionHandle.of(connection);
+        if (handle == null) {
             throw new ResourceException("proxyra: cannot associate " + connection);
         }
         handle.associate(this);
@@ -233,7 +234,7 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
             }
         }
         ConnectionEvent event = new ConnectionEvent(this, ConnectionEvent.CONNECTION_CLOSED);
-        event.setConnectionHandle(handle);
+        event.setConnectionHandle(handle.face());
         for (ConnectionEventListener l : listeners) {
             l.connectionClosed(event);
         }

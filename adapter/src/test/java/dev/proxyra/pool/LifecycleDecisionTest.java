@@ -199,18 +199,26 @@ class LifecycleDecisionTest {
     }
 
     @Test
-    void newSessionOtherErrorIsDiscardedAndTheDriversErrorReachesTheCaller() throws Exception {
+    void newSessionOtherErrorIsDiscardedAndTheCallerGetsACountedRefusalNamingIt() throws Exception {
         pooledSessionOf("alice");
         Lease held = borrow("alice");
         Map<String, Long> before = counts();
         server.failNext("select d.name, d.fix", Fault.STATEMENT_TIMEOUT);
 
-        // a new session is not retried for a non-fatal error: the driver's own exception, no refusal counted
-        assertThatThrownBy(() -> borrow("bob")).isInstanceOfSatisfying(SQLException.class,
-                e -> assertThat(e.getSQLState()).isEqualTo("57014"));
+        // a new session is not retried for a non-fatal error: proxyra's refusal, counted, naming the driver's error
+        // and keeping its SQLState, the driver's exception chained
+        assertThatThrownBy(() -> borrow("bob")).isInstanceOfSatisfying(SQLException.class, e -> {
+            assertThat(e.getSQLState()).isEqualTo("57014");
+            assertThat(Refusal.of(e)).isEqualTo(Refusal.DATABASE_UNREACHABLE);
+            assertThat(e.getMessage()).startsWith("proxyra: pool ").contains("could not switch a session to",
+                    "'bob'", "canceling statement due to statement timeout", "the session was discarded");
+            assertThat(e.getCause()).isInstanceOf(SQLException.class).isSameAs(e.getNextException());
+            assertThat(e.getCause().getMessage()).doesNotStartWith("proxyra");
+        });
         assertThat(pool.lentOut()).isOne();
         release(held);
-        assertThat(movedSince(before)).containsOnly(entry("discard STATE_NOT_RESET", 1L));
+        assertThat(movedSince(before)).containsOnly(entry("discard STATE_NOT_RESET", 1L),
+                entry("refusal DATABASE_UNREACHABLE", 1L));
         assertNeverLentAgain(server.backends().get(1));
     }
 
