@@ -15,9 +15,10 @@ import org.postgresql.PGConnection;
 
 import dev.proxyra.jdbc.ProxyraDataSource;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
-import dev.proxyra.testing.Adapters;
-import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.Database;
+import dev.proxyra.testing.Factories;
 import dev.proxyra.testing.PostgresExtension;
+import dev.proxyra.testing.Sessions;
 import dev.proxyra.testing.TestCallers;
 
 /**
@@ -31,10 +32,10 @@ class MetadataOnlyTest {
     private ProxyraDataSource ds;
 
     @BeforeEach
-    void setUp(EmbeddedDatabase db) {
-        mcf = Adapters.factory(db);
+    void setUp(Database db) {
+        mcf = Factories.on(db).build();
         mcf.setUnauthenticatedAccess("METADATA_ONLY");
-        ds = Adapters.dataSource(mcf);
+        ds = Factories.dataSource(mcf);
         TestCallers.set(null);
     }
 
@@ -81,7 +82,7 @@ class MetadataOnlyTest {
         // and a caller on the same pool is served as usual
         TestCallers.set("alice");
         try (Connection c = ds.getConnection()) {
-            assertThat(Adapters.currentUser(c)).isEqualTo("alice");
+            assertThat(Sessions.currentUser(c)).isEqualTo("alice");
         }
     }
 

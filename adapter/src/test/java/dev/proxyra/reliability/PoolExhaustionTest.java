@@ -22,8 +22,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import dev.proxyra.jdbc.ProxyraDataSource;
 import dev.proxyra.pool.IdentityPool;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
-import dev.proxyra.testing.Adapters;
-import dev.proxyra.testing.RestartableDatabase;
+import dev.proxyra.testing.Database;
+import dev.proxyra.testing.Factories;
 import dev.proxyra.testing.RestartableDatabaseExtension;
 import dev.proxyra.testing.TestCallers;
 
@@ -39,11 +39,11 @@ class PoolExhaustionTest {
     private static final int WAIT_SECONDS = 2;
 
     @Test
-    void waitersFailWithPoolExhaustedAfterTheWaitAndEveryConnectionReturns(RestartableDatabase db) throws Exception {
-        ProxyraManagedConnectionFactory mcf = Scenario.factory(db.url());
+    void waitersFailWithPoolExhaustedAfterTheWaitAndEveryConnectionReturns(Database db) throws Exception {
+        ProxyraManagedConnectionFactory mcf = Factories.onUrl(db.url()).build();
         mcf.setMaxPoolSize(MAX_POOL_SIZE);
         mcf.setConnectionWaitTimeout(WAIT_SECONDS);
-        ProxyraDataSource ds = Adapters.dataSource(mcf);
+        ProxyraDataSource ds = Factories.dataSource(mcf);
         IdentityPool pool = mcf.pool();
 
         Tally errors = new Tally();
