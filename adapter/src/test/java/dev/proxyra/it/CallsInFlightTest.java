@@ -54,8 +54,7 @@ class CallsInFlightTest {
     @BeforeEach
     void setUp(Database db) throws SQLException {
         this.db = db;
-        mcf = Factories.on(db).build();
-        mcf.setMaxPoolSize(1);
+        mcf = Factories.on(db).maxPoolSize(1).build();
         db.execute("delete from notes where body like 'in-flight %'");
     }
 

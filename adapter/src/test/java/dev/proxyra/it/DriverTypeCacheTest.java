@@ -46,8 +46,7 @@ class DriverTypeCacheTest {
                 + " END $$;"
                 + " CREATE TABLE IF NOT EXISTS s13_feelings (owner name NOT NULL DEFAULT current_user, mood s13_mood,"
                 + " moods s13_mood[]); GRANT SELECT, INSERT ON s13_feelings TO callers; TRUNCATE s13_feelings");
-        mcf = Factories.on(db).build();
-        mcf.setMaxPoolSize(1);
+        mcf = Factories.on(db).maxPoolSize(1).build();
         ds = Factories.dataSource(mcf);
     }
 

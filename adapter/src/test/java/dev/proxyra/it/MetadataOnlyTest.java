@@ -33,8 +33,7 @@ class MetadataOnlyTest {
 
     @BeforeEach
     void setUp(Database db) {
-        mcf = Factories.on(db).build();
-        mcf.setUnauthenticatedAccess("METADATA_ONLY");
+        mcf = Factories.on(db).unauthenticatedAccess("METADATA_ONLY").build();
         ds = Factories.dataSource(mcf);
         TestCallers.set(null);
     }

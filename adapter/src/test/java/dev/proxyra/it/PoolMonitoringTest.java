@@ -69,10 +69,11 @@ class PoolMonitoringTest {
     }
 
     private ProxyraManagedConnectionFactory factory(String poolName) {
-        ProxyraManagedConnectionFactory mcf = Factories.on(db).build();
-        mcf.setPoolName(poolName);
-        mcf.setMaxPoolSize(1); // every borrow meets the same physical connection while it lives
-        mcf.setConnectionWaitTimeout(1);
+        ProxyraManagedConnectionFactory mcf = Factories.on(db)
+                .poolName(poolName)
+                .maxPoolSize(1) // every borrow meets the same physical connection while it lives
+                .waitTimeout(1)
+                .build();
         factories.add(mcf);
         return mcf;
     }

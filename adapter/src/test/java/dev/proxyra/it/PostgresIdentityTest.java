@@ -147,9 +147,10 @@ class PostgresIdentityTest {
     @ValueSource(strings = {"alice", "bob"})
     void aPooledSessionKilledWhileIdleIsReplacedNotReported(String nextCaller) throws Exception {
         mcf.close();
-        mcf = Factories.on(db).build();
-        mcf.setMaxPoolSize(1);
-        mcf.setValidateConnectionOnBorrow("false"); // whether UCP or the adapter's check meets it, nobody sees it
+        mcf = Factories.on(db)
+                .maxPoolSize(1)
+                .validateOnBorrow("false") // whether UCP or the adapter's check meets it, nobody sees it
+                .build();
         ds = Factories.dataSource(mcf);
         TestCallers.set("alice");
         int killedPid;

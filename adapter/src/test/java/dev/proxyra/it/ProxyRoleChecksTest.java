@@ -69,8 +69,7 @@ class ProxyRoleChecksTest {
     }
 
     private ProxyraManagedConnectionFactory factory(Database db, String proxyRole) {
-        ProxyraManagedConnectionFactory mcf = Factories.on(db).build();
-        mcf.setUser(proxyRole);
+        ProxyraManagedConnectionFactory mcf = Factories.on(db).user(proxyRole).build();
         factories.add(mcf);
         return mcf;
     }

@@ -52,9 +52,10 @@ class RoleEscapeTest {
     }
 
     private ProxyraDataSource onePhysicalConnection(Database db, String identityCheck) {
-        mcf = Factories.on(db).build();
-        mcf.setMaxPoolSize(1); // the next borrower certainly gets the same physical connection, if it survives
-        mcf.setIdentityCheck(identityCheck);
+        mcf = Factories.on(db)
+                .maxPoolSize(1) // the next borrower certainly gets the same physical connection, if it survives
+                .identityCheck(identityCheck)
+                .build();
         return Factories.dataSource(mcf);
     }
 

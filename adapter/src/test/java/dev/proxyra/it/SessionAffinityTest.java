@@ -37,8 +37,7 @@ class SessionAffinityTest {
 
     @Test
     void theSessionOfTheIdentityWantedLongestAgoIsSwitched(Database db) throws Exception {
-        mcf = Factories.on(db).build();
-        mcf.setMaxPoolSize(2);
+        mcf = Factories.on(db).maxPoolSize(2).build();
         ProxyraDataSource ds = Factories.dataSource(mcf);
         int first;
         int second;

@@ -47,8 +47,7 @@ class SessionIsolationTest {
     @BeforeEach
     void setUp(Database db) throws SQLException {
         this.db = db;
-        mcf = Factories.on(db).build();
-        mcf.setMaxPoolSize(1);
+        mcf = Factories.on(db).maxPoolSize(1).build();
         ds = Factories.dataSource(mcf);
         db.execute("DELETE FROM notes WHERE body LIKE 'isolation:%'");
     }

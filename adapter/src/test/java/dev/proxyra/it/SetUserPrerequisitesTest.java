@@ -23,8 +23,7 @@ class SetUserPrerequisitesTest {
     @Test
     void aPoolInSetUserModeWithoutTheExtensionRefusesEveryCallerNamingTheProperty(Database db)
             throws Exception {
-        ProxyraManagedConnectionFactory mcf = Factories.on(db).build();
-        mcf.setRoleSwitch("SET_USER");
+        ProxyraManagedConnectionFactory mcf = Factories.on(db).roleSwitch("SET_USER").build();
         try {
             var ds = Factories.dataSource(mcf);
             for (String caller : new String[] {"alice", "bob"}) {

@@ -53,8 +53,7 @@ class UnfinishedCopyTest {
         this.db = db;
         db.execute("CREATE TABLE IF NOT EXISTS copy_sink (owner name NOT NULL DEFAULT current_user, line text);"
                 + " GRANT SELECT, INSERT ON copy_sink TO callers; TRUNCATE copy_sink");
-        mcf = Factories.on(db).build();
-        mcf.setMaxPoolSize(1);
+        mcf = Factories.on(db).maxPoolSize(1).build();
         ds = Factories.dataSource(mcf);
     }
 

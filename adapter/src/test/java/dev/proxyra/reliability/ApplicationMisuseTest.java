@@ -66,9 +66,7 @@ class ApplicationMisuseTest {
     @BeforeEach
     void setUp(Database db) {
         this.db = db;
-        mcf = Factories.onUrl(db.url()).build();
-        mcf.setMaxPoolSize(4);
-        mcf.setConnectionWaitTimeout(5);
+        mcf = Factories.onUrl(db.url()).maxPoolSize(4).waitTimeout(5).build();
         log = LogCapture.on("dev.proxyra", Level.INFO);
     }
 

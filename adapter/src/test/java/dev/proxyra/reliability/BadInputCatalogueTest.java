@@ -233,9 +233,10 @@ class BadInputCatalogueTest {
         int servedCount = 0;
         long proxyStatements = 0;
         for (Case c : cases(db, closedPort)) {
-            ProxyraManagedConnectionFactory mcf = Factories.onUrl(db.url()).build();
-            mcf.setMaxPoolSize(c.use() == null ? 2 : 1);
-            mcf.setConnectionWaitTimeout(1); // cases that cannot connect fail after this wait
+            ProxyraManagedConnectionFactory mcf = Factories.onUrl(db.url())
+                    .maxPoolSize(c.use() == null ? 2 : 1)
+                    .waitTimeout(1) // cases that cannot connect fail after this wait
+                    .build();
             String outcomeState;
             String outcomeMessage;
             String after;

@@ -32,9 +32,10 @@ class DatabaseRestartTest {
 
     @Test
     void requestsFailClearlyDuringTheOutageAndAllSucceedOnceTheDatabaseIsBack(Database db) throws Exception {
-        ProxyraManagedConnectionFactory mcf = Factories.onUrl(db.url()).build();
-        mcf.setMaxPoolSize(CLIENTS);
-        mcf.setConnectionWaitTimeout(WAIT_SECONDS);
+        ProxyraManagedConnectionFactory mcf = Factories.onUrl(db.url())
+                .maxPoolSize(CLIENTS)
+                .waitTimeout(WAIT_SECONDS)
+                .build();
         ProxyraDataSource ds = Factories.dataSource(mcf);
         IdentityPool pool = mcf.pool();
         long outage;

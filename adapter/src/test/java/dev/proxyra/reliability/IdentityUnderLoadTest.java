@@ -46,9 +46,10 @@ class IdentityUnderLoadTest {
 
     @Test
     void hundredThousandBorrowsOverTwoHundredIdentitiesNeverCrossIdentities(Database db) throws Exception {
-        ProxyraManagedConnectionFactory mcf = Factories.onUrl(db.url()).build();
-        mcf.setMaxPoolSize(PHYSICAL);
-        mcf.setConnectionWaitTimeout(30); // 32 threads share 16 connections: waiting is normal here, failing is not
+        ProxyraManagedConnectionFactory mcf = Factories.onUrl(db.url())
+                .maxPoolSize(PHYSICAL)
+                .waitTimeout(30) // 32 threads share 16 connections: waiting is normal here, failing is not
+                .build();
         ProxyraDataSource ds = Factories.dataSource(mcf);
         Tally errors = new Tally();
         List<String> wrong = new CopyOnWriteArrayList<>();

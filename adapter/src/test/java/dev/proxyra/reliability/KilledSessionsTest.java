@@ -47,9 +47,7 @@ class KilledSessionsTest {
 
     @Test
     void onlyRequestsOnAKilledSessionFailEachWithAnErrorEventAndThePoolHeals(Database db) throws Exception {
-        ProxyraManagedConnectionFactory mcf = Factories.onUrl(db.url()).build();
-        mcf.setMaxPoolSize(WORKERS);
-        mcf.setConnectionWaitTimeout(10);
+        ProxyraManagedConnectionFactory mcf = Factories.onUrl(db.url()).maxPoolSize(WORKERS).waitTimeout(10).build();
         ServerLikeConnectionManager server = new ServerLikeConnectionManager();
         ProxyraDataSource ds = (ProxyraDataSource) mcf.createConnectionFactory(server);
         IdentityPool pool = mcf.pool();

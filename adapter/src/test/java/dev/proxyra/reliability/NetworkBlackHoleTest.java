@@ -47,10 +47,11 @@ class NetworkBlackHoleTest {
     @Test
     void requestsFailWithinTheNetworkTimeoutAndThePoolRecoversWhenTheNetworkDoes(Database db) throws Exception {
         try (LoopbackProxy network = new LoopbackProxy(db.port())) {
-            ProxyraManagedConnectionFactory mcf = Factories.onUrl(network.url()).build();
-            mcf.setMaxPoolSize(CLIENTS);
-            mcf.setConnectionWaitTimeout(WAIT_SECONDS);
-            mcf.setNetworkTimeout(NETWORK_TIMEOUT);
+            ProxyraManagedConnectionFactory mcf = Factories.onUrl(network.url())
+                    .maxPoolSize(CLIENTS)
+                    .waitTimeout(WAIT_SECONDS)
+                    .networkTimeout(NETWORK_TIMEOUT)
+                    .build();
             ProxyraDataSource ds = Factories.dataSource(mcf);
             IdentityPool pool = mcf.pool();
             long blackHole;

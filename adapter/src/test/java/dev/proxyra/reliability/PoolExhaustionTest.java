@@ -40,9 +40,10 @@ class PoolExhaustionTest {
 
     @Test
     void waitersFailWithPoolExhaustedAfterTheWaitAndEveryConnectionReturns(Database db) throws Exception {
-        ProxyraManagedConnectionFactory mcf = Factories.onUrl(db.url()).build();
-        mcf.setMaxPoolSize(MAX_POOL_SIZE);
-        mcf.setConnectionWaitTimeout(WAIT_SECONDS);
+        ProxyraManagedConnectionFactory mcf = Factories.onUrl(db.url())
+                .maxPoolSize(MAX_POOL_SIZE)
+                .waitTimeout(WAIT_SECONDS)
+                .build();
         ProxyraDataSource ds = Factories.dataSource(mcf);
         IdentityPool pool = mcf.pool();
 

@@ -37,11 +37,8 @@ class ResourceAdapterLifecycleTest {
     void stopClosesEveryPoolAndLeavesNoSession(Database db) throws Exception {
         ProxyraResourceAdapter ra = new ProxyraResourceAdapter();
         ra.start(null);
-        ProxyraManagedConnectionFactory first = Factories.on(db).build();
-        first.setResourceAdapter(ra);
-        ProxyraManagedConnectionFactory second = Factories.on(db).build();
-        second.setMaxPoolSize(3);
-        second.setResourceAdapter(ra);
+        ProxyraManagedConnectionFactory first = Factories.on(db).resourceAdapter(ra).build();
+        ProxyraManagedConnectionFactory second = Factories.on(db).maxPoolSize(3).resourceAdapter(ra).build();
 
         for (ProxyraManagedConnectionFactory mcf : new ProxyraManagedConnectionFactory[] {first, second}) {
             ManagedConnection mc = mcf.createManagedConnection(null, null);
@@ -71,8 +68,7 @@ class ResourceAdapterLifecycleTest {
     @Test
     void poolsOpenedBeforeTheAdapterStartsAreClosedWhenItStops(Database db) throws Exception {
         ProxyraResourceAdapter ra = new ProxyraResourceAdapter();
-        ProxyraManagedConnectionFactory mcf = Factories.on(db).build();
-        mcf.setResourceAdapter(ra);
+        ProxyraManagedConnectionFactory mcf = Factories.on(db).resourceAdapter(ra).build();
         mcf.createConnectionFactory(BINDING_ONLY);
         ra.start(null);
         ManagedConnection mc = mcf.createManagedConnection(null, null);
@@ -94,8 +90,7 @@ class ResourceAdapterLifecycleTest {
     void aRetiredPoolWithASessionLentOutClosesWhenTheAdapterStops(Database db) throws Exception {
         ProxyraResourceAdapter ra = new ProxyraResourceAdapter();
         ra.start(null);
-        ProxyraManagedConnectionFactory mcf = Factories.on(db).build();
-        mcf.setResourceAdapter(ra);
+        ProxyraManagedConnectionFactory mcf = Factories.on(db).resourceAdapter(ra).build();
         ManagedConnection mc = mcf.createManagedConnection(null, null);
         Connection lent = (Connection) mc.getConnection(null, new IdentityRequest(DbIdentity.of("alice", "alice")));
         assertThat(Sessions.currentUser(lent)).isEqualTo("alice");
