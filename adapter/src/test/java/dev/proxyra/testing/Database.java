@@ -32,7 +32,8 @@ import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
  * the numbered callers, and a table under row-level security. Built by {@link #embedded()} (zonky's PostgreSQL 17)
  * or {@link #withSetUser()} (Debian's PostgreSQL 15 with the set_user extension, which the embedded server cannot
  * load), then shaped by the builder's options: password logins, statement statistics, restarts on the same port and
- * data directory. Its data lives below target/ and is deleted by {@link #close()}.
+ * data directory. Its data lives below target/ (or the system's temporary directory outside a build) and is deleted
+ * by {@link #close()}.
  */
 public final class Database implements AutoCloseable {
     public static final String PROXY_USER = "app_proxy";
@@ -140,9 +141,7 @@ public final class Database implements AutoCloseable {
 
         /** Initialises, starts and seeds the server. */
         public Database start() throws IOException, SQLException {
-            Path parent = Path.of("target").toAbsolutePath();
-            Files.createDirectories(parent);
-            Path run = Files.createTempDirectory(parent, kind == Kind.SET_USER ? "pg15-set-user-" : "pg-");
+            Path run = Files.createTempDirectory(runsBelow(), kind == Kind.SET_USER ? "pg15-set-user-" : "pg-");
             Database db = null;
             try {
                 int chosen = port != 0 ? port : freePort();
@@ -281,9 +280,20 @@ public final class Database implements AutoCloseable {
      * (which sleeps between polls).
      */
     public boolean backendGone(int pid, Duration timeout) throws SQLException {
+        return noneWithin("select count(*) from pg_stat_activity where pid = " + pid, timeout);
+    }
+
+    /**
+     * Whether every backend of the proxy account exits within {@code timeout}: after a pool closes its sessions,
+     * their backends leave pg_stat_activity asynchronously, as {@link #backendGone} says.
+     */
+    public boolean proxySessionsGone(Duration timeout) throws SQLException {
+        return noneWithin("select count(*) from pg_stat_activity where usename = '" + PROXY_USER + "'", timeout);
+    }
+
+    private boolean noneWithin(String count, Duration timeout) throws SQLException {
         long deadline = System.nanoTime() + timeout.toNanos();
-        String alive = "select count(*) from pg_stat_activity where pid = " + pid;
-        while (queryInt(alive) > 0) {
+        while (queryInt(count) > 0) {
             if (System.nanoTime() > deadline) {
                 return false;
             }
@@ -389,6 +399,12 @@ public final class Database implements AutoCloseable {
         } catch (SQLException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /** The build's target/ in a module's tests; the system's temporary directory for the benchmarks' runners. */
+    private static Path runsBelow() {
+        Path target = Path.of("target").toAbsolutePath();
+        return Files.isDirectory(target) ? target : Path.of(System.getProperty("java.io.tmpdir"));
     }
 
     private static int freePort() throws IOException {
