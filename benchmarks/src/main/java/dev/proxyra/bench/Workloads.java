@@ -63,7 +63,7 @@ public final class Workloads {
 
     /**
      * The non-managed proxyra DataSource, configured as the adapter's tests configure it
-     * (dev.proxyra.testing.Factories.on) with the pool size of the other scenarios. The caller comes
+     * (dev.proxyra.testing.Factories.onUrl) with the pool size of the other scenarios. The caller comes
      * from {@link TestCallers}, the thread-local CallerSource, as a web framework's request user would.
      */
     static final class Proxyra implements Workload {
