@@ -10,8 +10,7 @@ import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-import dev.proxyra.testing.EmbeddedDatabase;
-import dev.proxyra.testing.PgConnections;
+import dev.proxyra.testing.Database;
 import dev.proxyra.testing.PostgresExtension;
 
 /**
@@ -25,8 +24,8 @@ class PostgresProxyRoleCostTest {
     private static final int ROUNDS = 400;
 
     @Test
-    void theChecksPassForTheSeededProxyRoleAndTheirCostIsPrinted(EmbeddedDatabase db) throws Exception {
-        try (Connection c = PgConnections.open(db.url(), EmbeddedDatabase.PROXY_USER, EmbeddedDatabase.PROXY_PASSWORD);
+    void theChecksPassForTheSeededProxyRoleAndTheirCostIsPrinted(Database db) throws Exception {
+        try (Connection c = db.connectAs(Database.PROXY_USER, Database.PROXY_PASSWORD);
              Statement s = c.createStatement()) {
             long start = System.nanoTime();
             PostgresProxyRole.check(c);
@@ -51,7 +50,7 @@ class PostgresProxyRoleCostTest {
             long login = 0;
             for (int i = 0; i < 20; i++) {
                 long t = System.nanoTime();
-                PgConnections.open(db.url(), EmbeddedDatabase.PROXY_USER, EmbeddedDatabase.PROXY_PASSWORD).close();
+                db.connectAs(Database.PROXY_USER, Database.PROXY_PASSWORD).close();
                 login += System.nanoTime() - t;
             }
             System.out.printf("proxy-role checks: first SET ROLE of a new session p50 %d µs alone, %d µs with the"
@@ -60,7 +59,7 @@ class PostgresProxyRoleCostTest {
                     login / 20 / 1000, startCheck / 1000);
             try (ResultSet rs = s.executeQuery("select current_user")) {
                 rs.next();
-                assertThat(rs.getString(1)).isEqualTo(EmbeddedDatabase.PROXY_USER);
+                assertThat(rs.getString(1)).isEqualTo(Database.PROXY_USER);
             }
         }
     }

@@ -18,10 +18,11 @@ import dev.proxyra.jdbc.ProxyraDataSource;
 import dev.proxyra.monitoring.PoolMetrics.Discard;
 import dev.proxyra.monitoring.PoolMetrics.Outcome;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
-import dev.proxyra.testing.Adapters;
-import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.Database;
+import dev.proxyra.testing.Factories;
 import dev.proxyra.testing.LoopbackProxy;
 import dev.proxyra.testing.PostgresExtension;
+import dev.proxyra.testing.Sessions;
 import dev.proxyra.testing.TestCallers;
 
 /**
@@ -34,12 +35,12 @@ import dev.proxyra.testing.TestCallers;
  */
 @ExtendWith(PostgresExtension.class)
 class BorrowRoundTripsTest {
-    private EmbeddedDatabase db;
+    private Database db;
     private LoopbackProxy wire;
     private ProxyraManagedConnectionFactory mcf;
 
     @BeforeEach
-    void setUp(EmbeddedDatabase db) throws Exception {
+    void setUp(Database db) throws Exception {
         this.db = db;
         wire = new LoopbackProxy(db.port());
         mcf = factoryThroughWire();
@@ -47,7 +48,7 @@ class BorrowRoundTripsTest {
 
     /** One physical connection, reached through the counting proxy. */
     private ProxyraManagedConnectionFactory factoryThroughWire() {
-        ProxyraManagedConnectionFactory factory = Adapters.factory(db);
+        ProxyraManagedConnectionFactory factory = Factories.on(db).build();
         factory.setURL(wire.url());
         factory.setMaxPoolSize(1);
         return factory;
@@ -70,8 +71,8 @@ class BorrowRoundTripsTest {
 
     @Test
     void aBorrowIsOneRoundTrip() throws Exception {
-        ProxyraDataSource ds = Adapters.dataSource(mcf); // IdentityCheck=VERIFY, ValidateConnectionOnBorrow=true
-        Adapters.requestAs(ds, "caller001");
+        ProxyraDataSource ds = Factories.dataSource(mcf); // IdentityCheck=VERIFY, ValidateConnectionOnBorrow=true
+        Sessions.requestAs(ds, "caller001");
 
         assertThat(roundTripsOfABorrow(ds, "caller001")).as("warm: the identity check").isEqualTo(1);
         assertThat(roundTripsOfABorrow(ds, "caller002")).as("switch: check, role and reset in one").isEqualTo(1);
@@ -82,16 +83,16 @@ class BorrowRoundTripsTest {
     @Test
     void aWarmBorrowWithoutIdentityCheckIsTheDriversValidationOrNothingWhenThatIsOff() throws Exception {
         mcf.setIdentityCheck("SCAN");
-        ProxyraDataSource ds = Adapters.dataSource(mcf);
-        Adapters.requestAs(ds, "caller001");
+        ProxyraDataSource ds = Factories.dataSource(mcf);
+        Sessions.requestAs(ds, "caller001");
         assertThat(roundTripsOfABorrow(ds, "caller001")).as("ValidateConnectionOnBorrow=true").isEqualTo(1);
         mcf.close();
 
         mcf = factoryThroughWire();
         mcf.setIdentityCheck("SCAN");
         mcf.setValidateConnectionOnBorrow("false");
-        ds = Adapters.dataSource(mcf);
-        Adapters.requestAs(ds, "caller001");
+        ds = Factories.dataSource(mcf);
+        Sessions.requestAs(ds, "caller001");
         assertThat(roundTripsOfABorrow(ds, "caller001")).as("ValidateConnectionOnBorrow=false").isZero();
     }
 
@@ -100,70 +101,70 @@ class BorrowRoundTripsTest {
     void withoutValidationADeadWarmSessionFailsOneRequestWithAConnectionErrorAndNeverServesAgain() throws Exception {
         mcf.setIdentityCheck("SCAN");
         mcf.setValidateConnectionOnBorrow("false");
-        ProxyraDataSource ds = Adapters.dataSource(mcf);
-        int pid = Adapters.requestAs(ds, "caller001");
+        ProxyraDataSource ds = Factories.dataSource(mcf);
+        int pid = Sessions.requestAs(ds, "caller001");
         kill(pid);
 
         TestCallers.set("caller001");
         try (Connection c = ds.getConnection()) {
             // the driver still had the backend's last words: 57P01, terminated by an administrator; else class 08
-            assertThatThrownBy(() -> Adapters.currentUser(c)).isInstanceOf(SQLException.class)
+            assertThatThrownBy(() -> Sessions.currentUser(c)).isInstanceOf(SQLException.class)
                     .extracting(e -> ((SQLException) e).getSQLState()).asString().matches("08...|57P01");
         }
-        assertThat(Adapters.requestAs(ds, "caller001")).isNotEqualTo(pid);
+        assertThat(Sessions.requestAs(ds, "caller001")).isNotEqualTo(pid);
         assertThat(mcf.pool().lentOut()).isZero();
     }
 
     @Test
     void theApplicationsIsValidAsksTheDatabase() throws Exception {
-        ProxyraDataSource ds = Adapters.dataSource(mcf);
+        ProxyraDataSource ds = Factories.dataSource(mcf);
         TestCallers.set("caller001");
         try (Connection c = ds.getConnection()) {
             assertThat(c.isValid(5)).isTrue();
-            kill(Adapters.backendPid(c));
+            kill(Sessions.backendPid(c));
             assertThat(c.isValid(5)).as("isValid on a handle whose backend is gone").isFalse();
         }
         assertThat(mcf.pool().metrics().discards(Discard.FATAL_ERROR)).as("never lent again").isEqualTo(1);
-        assertThat(Adapters.requestAs(ds, "caller001")).isPositive();
+        assertThat(Sessions.requestAs(ds, "caller001")).isPositive();
         assertThat(mcf.pool().lentOut()).isZero();
     }
 
     @Test
     void theHealthCheckDiscardsADeadIdleSessionAndAsksAnother() throws Exception {
-        ProxyraDataSource ds = Adapters.dataSource(mcf);
-        kill(Adapters.requestAs(ds, "caller001"));
+        ProxyraDataSource ds = Factories.dataSource(mcf);
+        kill(Sessions.requestAs(ds, "caller001"));
 
         assertThat(mcf.pool().checkHealth().isUp()).as("a new session answers").isTrue();
         assertThat(mcf.pool().metrics().discards(Discard.FATAL_ERROR)).as("the dead one, found by asking").isEqualTo(1);
-        assertThat(Adapters.requestAs(ds, "caller001")).isPositive();
+        assertThat(Sessions.requestAs(ds, "caller001")).isPositive();
     }
 
     @Test
     void aSessionKilledWhileIdleIsReplacedUnseenOnAWarmBorrowWithTheIdentityCheck() throws Exception {
-        assertKilledIdleSessionReplaced(Adapters.dataSource(mcf), "caller001", "caller001");
+        assertKilledIdleSessionReplaced(Factories.dataSource(mcf), "caller001", "caller001");
     }
 
     @Test
     void aSessionKilledWhileIdleIsReplacedUnseenOnAWarmBorrowWithTheDriversValidation() throws Exception {
         mcf.setIdentityCheck("SCAN");
-        assertKilledIdleSessionReplaced(Adapters.dataSource(mcf), "caller001", "caller001");
+        assertKilledIdleSessionReplaced(Factories.dataSource(mcf), "caller001", "caller001");
     }
 
     @Test
     void aSessionKilledWhileIdleIsReplacedUnseenOnASwitch() throws Exception {
-        assertKilledIdleSessionReplaced(Adapters.dataSource(mcf), "caller001", "caller002");
+        assertKilledIdleSessionReplaced(Factories.dataSource(mcf), "caller001", "caller002");
     }
 
     /** The health check leaves an idle session that never served anyone: no label, no identity to check. */
     @Test
     void anUnlabelledSessionKilledWhileIdleIsReplacedUnseen() throws Exception {
-        ProxyraDataSource ds = Adapters.dataSource(mcf);
+        ProxyraDataSource ds = Factories.dataSource(mcf);
         assertThat(mcf.pool().checkHealth().isUp()).isTrue();
-        int pid = db.queryInt("select pid from pg_stat_activity where usename = '" + EmbeddedDatabase.PROXY_USER
+        int pid = db.queryInt("select pid from pg_stat_activity where usename = '" + Database.PROXY_USER
                 + "' order by backend_start desc limit 1"); // the session the health check just opened
         kill(pid);
 
-        assertThat(Adapters.requestAs(ds, "caller001")).isNotEqualTo(pid);
+        assertThat(Sessions.requestAs(ds, "caller001")).isNotEqualTo(pid);
         assertThat(mcf.pool().metrics().borrows(Outcome.NEW_PHYSICAL)).isEqualTo(1);
     }
 
@@ -174,11 +175,11 @@ class BorrowRoundTripsTest {
     @Test
     @Timeout(value = 90, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a hang fails
     void aSessionWhosePeerVanishedSilentlyIsReplacedWithinTheValidationTimeout() throws Exception {
-        ProxyraDataSource ds = Adapters.dataSource(mcf);
-        int pid = Adapters.requestAs(ds, "caller001");
+        ProxyraDataSource ds = Factories.dataSource(mcf);
+        int pid = Sessions.requestAs(ds, "caller001");
         wire.forgetOpenConnections();
 
-        assertThat(Adapters.requestAs(ds, "caller001")).isNotEqualTo(pid);
+        assertThat(Sessions.requestAs(ds, "caller001")).isNotEqualTo(pid);
         assertThat(mcf.pool().metrics().discards(Discard.FATAL_ERROR)).isEqualTo(1);
         assertThat(mcf.pool().lentOut()).isZero();
     }
@@ -190,14 +191,14 @@ class BorrowRoundTripsTest {
         mcf.setMaxPoolSize(2);
         mcf.setNetworkTimeout(2);
         mcf.setConnectionWaitTimeout(1);
-        ProxyraDataSource ds = Adapters.dataSource(mcf);
+        ProxyraDataSource ds = Factories.dataSource(mcf);
         TestCallers.set("caller001");
         try (Connection first = ds.getConnection(); Connection second = ds.getConnection()) {
-            assertThat(Adapters.backendPid(first)).isNotEqualTo(Adapters.backendPid(second));
+            assertThat(Sessions.backendPid(first)).isNotEqualTo(Sessions.backendPid(second));
         }
         wire.forgetOpenConnections();
 
-        assertThat(Adapters.requestAs(ds, "caller001")).isPositive();
+        assertThat(Sessions.requestAs(ds, "caller001")).isPositive();
         assertThat(mcf.pool().metrics().discards(Discard.FATAL_ERROR)).as("both idle sessions").isEqualTo(2);
         assertThat(mcf.pool().lentOut()).isZero();
     }
@@ -205,7 +206,7 @@ class BorrowRoundTripsTest {
     /** The bound on the borrow's round trip is proxyra's: the application's queries never inherit it. */
     @Test
     void theBorrowsBoundIsNeverLeftOnTheSessionTheApplicationGets() throws Exception {
-        ProxyraDataSource ds = Adapters.dataSource(mcf); // NetworkTimeout=0: unbounded for the application
+        ProxyraDataSource ds = Factories.dataSource(mcf); // NetworkTimeout=0: unbounded for the application
         assertThat(networkTimeoutAs(ds, "caller001")).as("new").isZero();
         assertThat(networkTimeoutAs(ds, "caller001")).as("warm").isZero();
         assertThat(networkTimeoutAs(ds, "caller002")).as("switched").isZero();
@@ -218,7 +219,7 @@ class BorrowRoundTripsTest {
 
         mcf = factoryThroughWire();
         mcf.setNetworkTimeout(30);
-        ds = Adapters.dataSource(mcf);
+        ds = Factories.dataSource(mcf);
         assertThat(networkTimeoutAs(ds, "caller001")).as("NetworkTimeout=30").isEqualTo(30_000);
         assertThat(networkTimeoutAs(ds, "caller002")).as("NetworkTimeout=30, switched").isEqualTo(30_000);
     }
@@ -234,14 +235,14 @@ class BorrowRoundTripsTest {
     @Test
     void aDeadIdleSessionIsReplacedWithTheShortestWait() throws Exception {
         mcf.setConnectionWaitTimeout(1);
-        assertKilledIdleSessionReplaced(Adapters.dataSource(mcf), "caller001", "caller001");
+        assertKilledIdleSessionReplaced(Factories.dataSource(mcf), "caller001", "caller001");
     }
 
     private void assertKilledIdleSessionReplaced(ProxyraDataSource ds, String first, String then) throws Exception {
-        int pid = Adapters.requestAs(ds, first);
+        int pid = Sessions.requestAs(ds, first);
         kill(pid);
 
-        assertThat(Adapters.requestAs(ds, then)).isNotEqualTo(pid);
+        assertThat(Sessions.requestAs(ds, then)).isNotEqualTo(pid);
         assertThat(mcf.pool().metrics().borrows(Outcome.NEW_PHYSICAL)).as("the replacement").isEqualTo(2);
         assertThat(mcf.pool().metrics().discards(Discard.FATAL_ERROR)).as("the dead session").isEqualTo(1);
         assertThat(mcf.pool().lentOut()).isZero();

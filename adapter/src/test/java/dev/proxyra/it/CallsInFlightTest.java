@@ -1,6 +1,6 @@
 package dev.proxyra.it;
 
-import static dev.proxyra.testing.Adapters.backendPid;
+import static dev.proxyra.testing.Sessions.backendPid;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.sql.Connection;
@@ -27,8 +27,8 @@ import dev.proxyra.identity.DbIdentity;
 import dev.proxyra.jdbc.ProxyraDataSource;
 import dev.proxyra.spi.IdentityRequest;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
-import dev.proxyra.testing.Adapters;
-import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.Database;
+import dev.proxyra.testing.Factories;
 import dev.proxyra.testing.PostgresExtension;
 import dev.proxyra.testing.RecordingListener;
 import dev.proxyra.testing.ServerLikeConnectionManager;
@@ -48,14 +48,13 @@ class CallsInFlightTest {
     private static final int LOCK = 424_205;
     private static final Duration PATIENCE = Duration.ofSeconds(30);
 
-    private EmbeddedDatabase db;
+    private Database db;
     private ProxyraManagedConnectionFactory mcf;
 
     @BeforeEach
-    void setUp(EmbeddedDatabase db) throws SQLException {
+    void setUp(Database db) throws SQLException {
         this.db = db;
-        mcf = Adapters.factory(db);
-        mcf.setMaxPoolSize(1);
+        mcf = Factories.on(db).maxPoolSize(1).build();
         db.execute("delete from notes where body like 'in-flight %'");
     }
 
@@ -67,7 +66,7 @@ class CallsInFlightTest {
 
     @Test
     void aBeginQueuedBehindARunningStatementNeverReachesTheNextBorrower() throws Exception {
-        ProxyraDataSource ds = Adapters.dataSource(mcf);
+        ProxyraDataSource ds = Factories.dataSource(mcf);
         for (int run = 1; run <= 5; run++) {
             aliceClosesWithTwoCallsRunningThenBobWorks(ds, "in-flight non-managed " + run);
         }
@@ -178,7 +177,7 @@ class CallsInFlightTest {
 
     @Test
     void aResultSetFetchingOnAnotherThreadDoesNotHoldTheCloseAndFailsAfterIt() throws Exception {
-        ProxyraDataSource ds = Adapters.dataSource(mcf);
+        ProxyraDataSource ds = Factories.dataSource(mcf);
         try (Connection lockHolder = db.superuser()) {
             lockHolder.setAutoCommit(false);
             lock(lockHolder);
@@ -231,7 +230,7 @@ class CallsInFlightTest {
      */
     @Test
     void beginsRacingTheCloseNeverReachTheNextBorrower() throws Exception {
-        ProxyraDataSource ds = Adapters.dataSource(mcf);
+        ProxyraDataSource ds = Factories.dataSource(mcf);
         int discarded = 0;
         for (int run = 1; run <= 100; run++) {
             TestCallers.set("alice");
@@ -264,7 +263,7 @@ class CallsInFlightTest {
 
     @Test
     void aCallAfterCloseFailsAndAQuietCloseKeepsTheSession() throws Exception {
-        ProxyraDataSource ds = Adapters.dataSource(mcf);
+        ProxyraDataSource ds = Factories.dataSource(mcf);
         TestCallers.set("alice");
         Connection alice = ds.getConnection();
         int pid = backendPid(alice);

@@ -18,9 +18,10 @@ import org.postgresql.util.PGobject;
 import dev.proxyra.jdbc.ProxyraDataSource;
 import dev.proxyra.monitoring.PoolMetrics.Discard;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
-import dev.proxyra.testing.Adapters;
-import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.Database;
+import dev.proxyra.testing.Factories;
 import dev.proxyra.testing.PostgresExtension;
+import dev.proxyra.testing.Sessions;
 import dev.proxyra.testing.TestCallers;
 
 /**
@@ -32,12 +33,12 @@ import dev.proxyra.testing.TestCallers;
  */
 @ExtendWith(PostgresExtension.class)
 class DriverTypeCacheTest {
-    private EmbeddedDatabase db;
+    private Database db;
     private ProxyraManagedConnectionFactory mcf;
     private ProxyraDataSource ds;
 
     @BeforeEach
-    void setUp(EmbeddedDatabase db) throws SQLException {
+    void setUp(Database db) throws SQLException {
         this.db = db;
         db.execute("DO $$ BEGIN IF to_regtype('public.s13_mood') IS NULL THEN"
                 + " CREATE TYPE public.s13_mood AS ENUM ('sad', 'ok', 'happy'); END IF;"
@@ -45,9 +46,8 @@ class DriverTypeCacheTest {
                 + " END $$;"
                 + " CREATE TABLE IF NOT EXISTS s13_feelings (owner name NOT NULL DEFAULT current_user, mood s13_mood,"
                 + " moods s13_mood[]); GRANT SELECT, INSERT ON s13_feelings TO callers; TRUNCATE s13_feelings");
-        mcf = Adapters.factory(db);
-        mcf.setMaxPoolSize(1);
-        ds = Adapters.dataSource(mcf);
+        mcf = Factories.on(db).maxPoolSize(1).build();
+        ds = Factories.dataSource(mcf);
     }
 
     @AfterEach
@@ -96,7 +96,7 @@ class DriverTypeCacheTest {
     }
 
     private int backendPid() throws Exception {
-        return as("alice", Adapters::backendPid);
+        return as("alice", Sessions::backendPid);
     }
 
     @Test
@@ -105,11 +105,11 @@ class DriverTypeCacheTest {
             exec(c, "SET search_path = pg_temp, public");
             exec(c, "CREATE TYPE pg_temp.s13_mood AS ENUM ('alice-secret')");
             assertThat(schemaOfParameter(c, value("s13_mood", "alice-secret"))).isEqualTo("pg_temp");
-            return Adapters.backendPid(c);
+            return Sessions.backendPid(c);
         });
         int[] bobPid = new int[1];
         String bob = as("bob", c -> {
-            bobPid[0] = Adapters.backendPid(c);
+            bobPid[0] = Sessions.backendPid(c);
             try (PreparedStatement ps = c.prepareStatement("insert into s13_feelings (mood) values (?)")) {
                 ps.setObject(1, value("s13_mood", "happy"));
                 ps.executeUpdate();
@@ -188,12 +188,12 @@ class DriverTypeCacheTest {
             exec(c, "SET search_path = pg_temp, public");
             exec(c, "CREATE TYPE pg_temp.s13_mood AS ENUM ('alice-own')");
             assertThat(schemaOfParameter(c, value("s13_mood", "alice-own"))).isEqualTo("pg_temp");
-            return Adapters.backendPid(c);
+            return Sessions.backendPid(c);
         });
         String again = as("alice", c -> schemaOfParameter(c, value("s13_mood", "alice-own")));
         assertThat(again).isEqualTo("pg_temp");
         assertThat(backendPid()).as("a warm session").isEqualTo(pid);
-        as("bob", Adapters::currentUser);
+        as("bob", Sessions::currentUser);
         String afterBob = as("alice", c -> schemaOfParameter(c, value("s13_mood", "ok")));
         assertThat(afterBob).isEqualTo("public");
     }
@@ -203,11 +203,11 @@ class DriverTypeCacheTest {
     void aSessionWithoutTemporaryObjectsIsSwitchedAsBefore() throws Exception {
         int pid = as("alice", c -> {
             assertThat(schemaOfParameter(c, value("s13_mood", "ok"))).isEqualTo("public");
-            return Adapters.backendPid(c);
+            return Sessions.backendPid(c);
         });
         int bobPid = as("bob", c -> {
             assertThat(schemaOfParameter(c, value("s13_mood", "sad"))).isEqualTo("public");
-            return Adapters.backendPid(c);
+            return Sessions.backendPid(c);
         });
         assertThat(bobPid).isEqualTo(pid);
         assertThat(mcf.pool().discardedCount()).isZero();

@@ -1,7 +1,7 @@
 package dev.proxyra.it;
 
-import static dev.proxyra.testing.Adapters.backendPid;
-import static dev.proxyra.testing.Adapters.currentUser;
+import static dev.proxyra.testing.Sessions.backendPid;
+import static dev.proxyra.testing.Sessions.currentUser;
 import static jakarta.resource.spi.ConnectionEvent.CONNECTION_CLOSED;
 import static jakarta.resource.spi.ConnectionEvent.CONNECTION_ERROR_OCCURRED;
 import static jakarta.resource.spi.ConnectionEvent.LOCAL_TRANSACTION_COMMITTED;
@@ -29,11 +29,12 @@ import dev.proxyra.jdbc.ProxyraDataSource;
 import dev.proxyra.pool.IdentityPool;
 import dev.proxyra.spi.IdentityRequest;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
-import dev.proxyra.testing.Adapters;
-import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.Database;
+import dev.proxyra.testing.Factories;
 import dev.proxyra.testing.PostgresExtension;
 import dev.proxyra.testing.RecordingListener;
 import dev.proxyra.testing.ServerLikeConnectionManager;
+import dev.proxyra.testing.Sessions;
 import dev.proxyra.testing.TestCallers;
 
 /**
@@ -45,14 +46,14 @@ class ManagedConnectionTest {
     private static final IdentityRequest ALICE = new IdentityRequest(DbIdentity.of("alice", "alice"));
     private static final IdentityRequest BOB = new IdentityRequest(DbIdentity.of("bob", "bob"));
 
-    private EmbeddedDatabase db;
+    private Database db;
     private ProxyraManagedConnectionFactory mcf;
     private final RecordingListener events = new RecordingListener();
 
     @BeforeEach
-    void setUp(EmbeddedDatabase db) {
+    void setUp(Database db) {
         this.db = db;
-        mcf = Adapters.factory(db);
+        mcf = Factories.on(db).build();
     }
 
     @AfterEach
@@ -273,7 +274,7 @@ class ManagedConnectionTest {
 
     @Test
     void idlePooledSessionsKilledByTheServerAreReplacedOnBorrow() throws Exception {
-        ProxyraDataSource ds = Adapters.dataSource(mcf);
+        ProxyraDataSource ds = Factories.dataSource(mcf);
         TestCallers.set("alice");
         int pid;
         try (Connection c = ds.getConnection()) {
@@ -371,7 +372,7 @@ class ManagedConnectionTest {
         javax.security.auth.Subject second = subject("app_proxy2");
         ManagedConnection mc = mcf.createManagedConnection(first, null);
         try (Connection c = (Connection) mc.getConnection(first, ALICE)) {
-            assertThat(Adapters.whoami(c)).containsExactly("alice", "app_proxy");
+            assertThat(Sessions.whoami(c)).containsExactly("alice", "app_proxy");
         }
         mc.cleanup();
         assertThat(mcf.matchManagedConnections(java.util.Set.of(mc), first, null)).isSameAs(mc);
@@ -379,7 +380,7 @@ class ManagedConnectionTest {
                 .as("a managed connection of app_proxy's pool for a request of app_proxy2").isNull();
         ManagedConnection other = mcf.createManagedConnection(second, null);
         try (Connection c = (Connection) other.getConnection(second, ALICE)) {
-            assertThat(Adapters.whoami(c)).containsExactly("alice", "app_proxy2");
+            assertThat(Sessions.whoami(c)).containsExactly("alice", "app_proxy2");
         }
         other.cleanup();
         other.destroy();
@@ -389,7 +390,7 @@ class ManagedConnectionTest {
     private javax.security.auth.Subject subject(String user) {
         javax.security.auth.Subject s = new javax.security.auth.Subject();
         jakarta.resource.spi.security.PasswordCredential pc = new jakarta.resource.spi.security.PasswordCredential(user,
-                EmbeddedDatabase.PROXY_PASSWORD.toCharArray());
+                Database.PROXY_PASSWORD.toCharArray());
         pc.setManagedConnectionFactory(mcf);
         s.getPrivateCredentials().add(pc);
         return s;
@@ -397,7 +398,7 @@ class ManagedConnectionTest {
 
     @Test
     void aFactoryWhosePropertiesChangeRetiresItsOldPoolOnceItsLastSessionReturns() throws Exception {
-        ProxyraDataSource ds = Adapters.dataSource(mcf);
+        ProxyraDataSource ds = Factories.dataSource(mcf);
         TestCallers.set("alice");
         IdentityPool before = mcf.pool();
         Connection held = ds.getConnection();
@@ -405,7 +406,7 @@ class ManagedConnectionTest {
         IdentityPool after = mcf.pool();
         assertThat(after).isNotSameAs(before);
         assertThat(before.isClosed()).as("no new borrows from the old pool").isTrue();
-        assertThat(Adapters.currentUser(held)).as("a session lent before the change keeps working").isEqualTo("alice");
+        assertThat(Sessions.currentUser(held)).as("a session lent before the change keeps working").isEqualTo("alice");
         int pid = backendPid(held);
         held.close();
         assertThat(db.backendGone(pid, java.time.Duration.ofSeconds(30)))

@@ -24,12 +24,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.postgresql.PGResultSetMetaData;
 
-import dev.proxyra.config.ExternalConfig;
 import dev.proxyra.jdbc.ProxyraDataSource;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
-import dev.proxyra.testing.Adapters;
-import dev.proxyra.testing.RestartableDatabase;
+import dev.proxyra.testing.Database;
+import dev.proxyra.testing.Factories;
 import dev.proxyra.testing.RestartableDatabaseExtension;
+import dev.proxyra.testing.Sessions;
 import dev.proxyra.testing.TestCallers;
 
 /**
@@ -40,12 +40,12 @@ import dev.proxyra.testing.TestCallers;
  */
 @ExtendWith(RestartableDatabaseExtension.class)
 class ObjectsPastCloseTest {
-    private RestartableDatabase db;
+    private Database db;
     private ProxyraManagedConnectionFactory mcf;
     private ProxyraDataSource ds;
 
     @BeforeAll
-    static void schema(RestartableDatabase db) throws SQLException {
+    static void schema(Database db) throws SQLException {
         db.execute("DROP TABLE IF EXISTS past_close_moods; DROP TYPE IF EXISTS past_close_mood;"
                 + " CREATE TYPE past_close_mood AS ENUM ('calm', 'cross');"
                 + " CREATE TABLE past_close_moods (id int PRIMARY KEY, mood past_close_mood NOT NULL);"
@@ -58,17 +58,12 @@ class ObjectsPastCloseTest {
     }
 
     @BeforeEach
-    void setUp(RestartableDatabase db) throws SQLException {
+    void setUp(Database db) throws SQLException {
         this.db = db;
-        mcf = new ProxyraManagedConnectionFactory();
-        mcf.setExternalConfig(ExternalConfig.NONE);
-        mcf.setURL(db.url());
-        mcf.setUser(RestartableDatabase.PROXY_USER);
-        mcf.setPassword(RestartableDatabase.PROXY_PASSWORD);
-        mcf.setCallerSource(TestCallers.class.getName());
-        mcf.setConnectionWaitTimeout(5);
-        mcf.setMaxPoolSize(1); // bob gets alice's physical session
-        ds = Adapters.dataSource(mcf);
+        mcf = Factories.onUrl(db.url()).waitTimeout(5)
+                .maxPoolSize(1) // bob gets alice's physical session
+                .build();
+        ds = Factories.dataSource(mcf);
         db.execute("delete from notes where body like 'past-close %'");
     }
 
@@ -93,12 +88,12 @@ class ObjectsPastCloseTest {
         ResultSetMetaData columns = rs.getMetaData();
         ParameterMetaData parameters = ps.getParameterMetaData();
         PGResultSetMetaData pgColumns = columns.unwrap(PGResultSetMetaData.class);
-        int alicePid = Adapters.backendPid(alice);
+        int alicePid = Sessions.backendPid(alice);
         alice.close();
 
         TestCallers.set("bob");
         try (Connection bob = ds.getConnection(); Statement s = bob.createStatement()) {
-            assertThat(Adapters.backendPid(bob)).as("bob holds alice's former session").isEqualTo(alicePid);
+            assertThat(Sessions.backendPid(bob)).as("bob holds alice's former session").isEqualTo(alicePid);
             bob.setAutoCommit(false);
             s.executeUpdate("insert into notes(body) values ('past-close metadata')");
             db.resetStatementStats();

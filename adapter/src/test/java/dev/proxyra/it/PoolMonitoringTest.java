@@ -30,10 +30,11 @@ import dev.proxyra.jdbc.ProxyraDataSource;
 import dev.proxyra.monitoring.Refusal;
 import dev.proxyra.pool.PoolMonitor;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
-import dev.proxyra.testing.Adapters;
-import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.Database;
+import dev.proxyra.testing.Factories;
 import dev.proxyra.testing.LogCapture;
 import dev.proxyra.testing.PostgresExtension;
+import dev.proxyra.testing.Sessions;
 import dev.proxyra.testing.TestCallers;
 
 /**
@@ -51,10 +52,10 @@ class PoolMonitoringTest {
 
     private final List<ProxyraManagedConnectionFactory> factories = new ArrayList<>();
     private LogCapture log;
-    private EmbeddedDatabase db;
+    private Database db;
 
     @BeforeEach
-    void setUp(EmbeddedDatabase db) {
+    void setUp(Database db) {
         this.db = db;
         TestCallers.set(null);
         log = LogCapture.on("dev.proxyra", Level.INFO);
@@ -68,10 +69,11 @@ class PoolMonitoringTest {
     }
 
     private ProxyraManagedConnectionFactory factory(String poolName) {
-        ProxyraManagedConnectionFactory mcf = Adapters.factory(db);
-        mcf.setPoolName(poolName);
-        mcf.setMaxPoolSize(1); // every borrow meets the same physical connection while it lives
-        mcf.setConnectionWaitTimeout(1);
+        ProxyraManagedConnectionFactory mcf = Factories.on(db)
+                .poolName(poolName)
+                .maxPoolSize(1) // every borrow meets the same physical connection while it lives
+                .waitTimeout(1)
+                .build();
         factories.add(mcf);
         return mcf;
     }
@@ -100,13 +102,13 @@ class PoolMonitoringTest {
     private static void use(ProxyraDataSource ds, String caller) throws SQLException {
         TestCallers.set(caller);
         try (Connection c = ds.getConnection()) {
-            assertThat(Adapters.currentUser(c)).isEqualTo(caller);
+            assertThat(Sessions.currentUser(c)).isEqualTo(caller);
         }
     }
 
     @Test
     void eachBorrowOutcomeMovesItsOwnCounter() throws Exception {
-        ProxyraDataSource ds = Adapters.dataSource(factory("outcomes"));
+        ProxyraDataSource ds = Factories.dataSource(factory("outcomes"));
         use(ds, "alice");
         onlyCounted("outcomes", "BorrowsNewPhysical", OUTCOMES);
         use(ds, "alice");
@@ -131,7 +133,7 @@ class PoolMonitoringTest {
 
     @Test
     void noCaller() throws Exception {
-        ProxyraDataSource ds = Adapters.dataSource(factory("no-caller"));
+        ProxyraDataSource ds = Factories.dataSource(factory("no-caller"));
         assertRefused(ds, null, "RefusalsNoCaller", "no-caller");
     }
 
@@ -144,7 +146,7 @@ class PoolMonitoringTest {
     void aRefusedRequestOpensNoPool() throws Exception {
         ProxyraManagedConnectionFactory mcf = factory("credential");
         mcf.setPassword(null); // the server's credential brings it
-        ProxyraDataSource ds = Adapters.dataSource(mcf);
+        ProxyraDataSource ds = Factories.dataSource(mcf);
         TestCallers.set(null);
         for (int i = 0; i < 20; i++) {
             assertThatThrownBy(ds::getConnection).isInstanceOfSatisfying(SQLException.class,
@@ -162,28 +164,28 @@ class PoolMonitoringTest {
         ProxyraManagedConnectionFactory mcf = factory("not-mapped");
         mcf.setPrincipalMap("alice=alice");
         mcf.setRequirePrincipalMapping("true");
-        assertRefused(Adapters.dataSource(mcf), "bob", "RefusalsNotMapped", "not-mapped");
+        assertRefused(Factories.dataSource(mcf), "bob", "RefusalsNotMapped", "not-mapped");
     }
 
     @Test
     void aNameNoDatabaseUserCanHaveIsNotMappedEither() throws Exception {
-        assertRefused(Adapters.dataSource(factory("bad-name")), "al\u0000ice", "RefusalsNotMapped", "bad-name");
+        assertRefused(Factories.dataSource(factory("bad-name")), "al\u0000ice", "RefusalsNotMapped", "bad-name");
     }
 
     @Test
     void notAuthorizedInTheDatabase() throws Exception {
-        assertRefused(Adapters.dataSource(factory("not-authorized")), "mallory", "RefusalsNotAuthorized", "not-authorized");
+        assertRefused(Factories.dataSource(factory("not-authorized")), "mallory", "RefusalsNotAuthorized", "not-authorized");
     }
 
     @Test
     void theProxyAccountsOwnNameIsNotAuthorized() throws Exception {
-        assertRefused(Adapters.dataSource(factory("proxy-name")), EmbeddedDatabase.PROXY_USER, "RefusalsNotAuthorized",
+        assertRefused(Factories.dataSource(factory("proxy-name")), Database.PROXY_USER, "RefusalsNotAuthorized",
                 "proxy-name");
     }
 
     @Test
     void poolExhausted() throws Exception {
-        ProxyraDataSource ds = Adapters.dataSource(factory("exhausted"));
+        ProxyraDataSource ds = Factories.dataSource(factory("exhausted"));
         TestCallers.set("alice");
         try (Connection held = ds.getConnection()) {
             assertRefused(ds, "bob", "RefusalsPoolExhausted", "exhausted");
@@ -195,26 +197,26 @@ class PoolMonitoringTest {
     void databaseUnreachable() throws Exception {
         ProxyraManagedConnectionFactory mcf = factory("unreachable");
         mcf.setURL("jdbc:postgresql://127.0.0.1:" + closedPort() + "/postgres");
-        assertRefused(Adapters.dataSource(mcf), "alice", "RefusalsDatabaseUnreachable", "unreachable");
+        assertRefused(Factories.dataSource(mcf), "alice", "RefusalsDatabaseUnreachable", "unreachable");
     }
 
     @Test
     void aProxyAccountThatCannotLogInIsConfiguration() throws Exception {
         ProxyraManagedConnectionFactory mcf = factory("wrong-account");
         mcf.setUser("no_such_account");
-        assertRefused(Adapters.dataSource(mcf), "alice", "RefusalsConfiguration", "wrong-account");
+        assertRefused(Factories.dataSource(mcf), "alice", "RefusalsConfiguration", "wrong-account");
     }
 
     @Test
     void aCallerSourceThatCannotBeLoadedIsConfiguration() throws Exception {
         ProxyraManagedConnectionFactory mcf = factory("bad-source");
         mcf.setCallerSource("com.example.NoSuchSource");
-        assertRefused(Adapters.dataSource(mcf), "alice", "RefusalsConfiguration", "bad-source");
+        assertRefused(Factories.dataSource(mcf), "alice", "RefusalsConfiguration", "bad-source");
     }
 
     @Test
     void anExplicitUserWithoutAllowExplicitUserIsConfiguration() throws Exception {
-        ProxyraDataSource ds = Adapters.dataSource(factory("explicit"));
+        ProxyraDataSource ds = Factories.dataSource(factory("explicit"));
         assertThatThrownBy(() -> ds.getConnection("alice", null)).isInstanceOf(SQLException.class);
         onlyCounted("explicit", "RefusalsConfiguration", REFUSALS);
     }
@@ -235,11 +237,11 @@ class PoolMonitoringTest {
 
     @Test
     void aSessionTheDatabaseKilledIsDiscardedAsAFatalError() throws Exception {
-        ProxyraDataSource ds = Adapters.dataSource(factory("fatal"));
+        ProxyraDataSource ds = Factories.dataSource(factory("fatal"));
         TestCallers.set("alice");
         try (Connection c = ds.getConnection()) {
-            db.execute("select pg_terminate_backend(" + Adapters.backendPid(c) + ")");
-            assertThatThrownBy(() -> Adapters.currentUser(c)).isInstanceOf(SQLException.class);
+            db.execute("select pg_terminate_backend(" + Sessions.backendPid(c) + ")");
+            assertThatThrownBy(() -> Sessions.currentUser(c)).isInstanceOf(SQLException.class);
         }
         onlyCounted("fatal", "DiscardsFatalError", DISCARDS);
         use(ds, "alice");
@@ -247,7 +249,7 @@ class PoolMonitoringTest {
 
     @Test
     void aSessionWhoseRoleTheApplicationChangedIsDiscardedAsIdentityChanged() throws Exception {
-        ProxyraDataSource ds = Adapters.dataSource(factory("escaped"));
+        ProxyraDataSource ds = Factories.dataSource(factory("escaped"));
         TestCallers.set("alice");
         try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
             s.execute("SET ROLE bob");
@@ -259,7 +261,7 @@ class PoolMonitoringTest {
     @Test
     void theMBeanComesWithThePoolAndGoesWithIt() throws Exception {
         ProxyraManagedConnectionFactory mcf = factory("lifecycle");
-        ProxyraDataSource ds = Adapters.dataSource(mcf);
+        ProxyraDataSource ds = Factories.dataSource(mcf);
         use(ds, "alice");
         assertThat(JMX.isRegistered(name("lifecycle"))).isTrue();
         assertThat(JMX.getAttribute(name("lifecycle"), "PoolName")).isEqualTo("lifecycle");
@@ -287,8 +289,8 @@ class PoolMonitoringTest {
         ProxyraManagedConnectionFactory first = factory("twin");
         ProxyraManagedConnectionFactory second = factory("twin");
         second.setMaxPoolSize(3); // another configuration, so another pool
-        use(Adapters.dataSource(first), "alice");
-        use(Adapters.dataSource(second), "bob");
+        use(Factories.dataSource(first), "alice");
+        use(Factories.dataSource(second), "bob");
         assertThat(JMX.queryNames(new ObjectName("dev.proxyra:type=Pool,name=twin*"), null))
                 .containsExactlyInAnyOrder(name("twin"), name("twin-2"));
         assertThat(JMX.getAttribute(name("twin-2"), "MaxPoolSize")).isEqualTo(3);
@@ -298,9 +300,9 @@ class PoolMonitoringTest {
 
     @Test
     void withoutPoolNameThePoolIsNamedAfterItsAccountAndDatabase() throws Exception {
-        ProxyraManagedConnectionFactory mcf = Adapters.factory(db);
+        ProxyraManagedConnectionFactory mcf = Factories.on(db).build();
         factories.add(mcf);
-        use(Adapters.dataSource(mcf), "alice");
+        use(Factories.dataSource(mcf), "alice");
         assertThat(mcf.pool().name()).isEqualTo("app_proxy@postgres");
         assertThat(JMX.queryNames(new ObjectName("dev.proxyra:type=Pool,name=app_proxy@postgres*"), null)).isNotEmpty();
     }
@@ -309,14 +311,14 @@ class PoolMonitoringTest {
     void anInvalidPoolNameIsRefusedNamingThePropertyAndWhatIsAllowed() {
         ProxyraManagedConnectionFactory mcf = factory("bad name,type=x");
         TestCallers.set("alice");
-        assertThatThrownBy(() -> Adapters.dataSource(mcf).getConnection()).isInstanceOf(SQLException.class)
+        assertThatThrownBy(() -> Factories.dataSource(mcf).getConnection()).isInstanceOf(SQLException.class)
                 .hasMessageContaining("invalid PoolName 'bad name,type=x'")
                 .hasMessageContaining("letters, digits, '.', '_', '-' or '@'");
     }
 
     @Test
     void theHealthCheckNeedsNoCallerAndLeavesTheSessionItChecksAsItWas() throws Exception {
-        ProxyraDataSource ds = Adapters.dataSource(factory("health"));
+        ProxyraDataSource ds = Factories.dataSource(factory("health"));
         use(ds, "alice");
         TestCallers.set(null);
         CompositeData report = (CompositeData) JMX.invoke(name("health"), "checkHealth", null, null);
@@ -337,7 +339,7 @@ class PoolMonitoringTest {
         assertThat(down.get("up")).isEqualTo(false);
         assertThat((String) down.get("detail")).contains("unreachable");
 
-        ProxyraDataSource ds = Adapters.dataSource(factory("health-busy"));
+        ProxyraDataSource ds = Factories.dataSource(factory("health-busy"));
         TestCallers.set("alice");
         try (Connection held = ds.getConnection()) {
             CompositeData busy = (CompositeData) JMX.invoke(name("health-busy"), "checkHealth", null, null);
@@ -354,7 +356,7 @@ class PoolMonitoringTest {
         mcf.setPassword(password);
         mcf.setUser("no_such_account"); // refused at login: the failure path that quotes driver messages
         TestCallers.set("alice");
-        assertThatThrownBy(() -> Adapters.dataSource(mcf).getConnection()).isInstanceOf(SQLException.class);
+        assertThatThrownBy(() -> Factories.dataSource(mcf).getConnection()).isInstanceOf(SQLException.class);
         StringBuilder everything = new StringBuilder();
         for (MBeanAttributeInfo a : JMX.getMBeanInfo(name("secret")).getAttributes()) {
             everything.append(a.getName()).append('=').append(JMX.getAttribute(name("secret"), a.getName())).append('\n');

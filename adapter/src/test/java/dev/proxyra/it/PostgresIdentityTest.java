@@ -1,7 +1,7 @@
 package dev.proxyra.it;
 
-import static dev.proxyra.testing.Adapters.currentUser;
-import static dev.proxyra.testing.Adapters.whoami;
+import static dev.proxyra.testing.Sessions.currentUser;
+import static dev.proxyra.testing.Sessions.whoami;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -26,23 +26,24 @@ import org.junit.jupiter.params.provider.ValueSource;
 import dev.proxyra.jdbc.ProxyraDataSource;
 import dev.proxyra.pool.IdentityPool;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
-import dev.proxyra.testing.Adapters;
-import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.Database;
+import dev.proxyra.testing.Factories;
 import dev.proxyra.testing.PostgresExtension;
+import dev.proxyra.testing.Sessions;
 import dev.proxyra.testing.TestCallers;
 
 /** Identity switching on a real PostgreSQL, non-managed mode. */
 @ExtendWith(PostgresExtension.class)
 class PostgresIdentityTest {
-    private EmbeddedDatabase db;
+    private Database db;
     private ProxyraManagedConnectionFactory mcf;
     private ProxyraDataSource ds;
 
     @BeforeEach
-    void setUp(EmbeddedDatabase db) {
+    void setUp(Database db) {
         this.db = db;
-        mcf = Adapters.factory(db);
-        ds = Adapters.dataSource(mcf);
+        mcf = Factories.on(db).build();
+        ds = Factories.dataSource(mcf);
     }
 
     @AfterEach
@@ -65,14 +66,14 @@ class PostgresIdentityTest {
     void aliceAndBobEachSeeTheirOwnUserAndRows() throws Exception {
         TestCallers.as("alice", () -> {
             try (Connection c = ds.getConnection()) {
-                assertThat(whoami(c)).containsExactly("alice", EmbeddedDatabase.PROXY_USER);
+                assertThat(whoami(c)).containsExactly("alice", Database.PROXY_USER);
                 assertThat(notes(c)).containsExactly("alice: quarterly figures", "alice: travel plan");
             }
             return null;
         });
         TestCallers.as("bob", () -> {
             try (Connection c = ds.getConnection()) {
-                assertThat(whoami(c)).containsExactly("bob", EmbeddedDatabase.PROXY_USER);
+                assertThat(whoami(c)).containsExactly("bob", Database.PROXY_USER);
                 assertThat(notes(c)).containsExactly("bob: shopping list");
             }
             return null;
@@ -96,7 +97,7 @@ class PostgresIdentityTest {
                         TestCallers.set(caller);
                         try (Connection c = ds.getConnection()) {
                             String[] who = whoami(c);
-                            if (!who[0].equals(caller) || !who[1].equals(EmbeddedDatabase.PROXY_USER)) {
+                            if (!who[0].equals(caller) || !who[1].equals(Database.PROXY_USER)) {
                                 wrong.incrementAndGet();
                             }
                             done.incrementAndGet();
@@ -129,13 +130,13 @@ class PostgresIdentityTest {
         TestCallers.set("alice");
         int firstPid;
         try (Connection c = ds.getConnection()) {
-            firstPid = Adapters.backendPid(c);
+            firstPid = Sessions.backendPid(c);
         }
         long switchesAfterFirst = pool.identitySwitches();
         assertThat(switchesAfterFirst).isEqualTo(1);
         for (int i = 0; i < 20; i++) {
             try (Connection c = ds.getConnection()) {
-                assertThat(Adapters.backendPid(c)).isEqualTo(firstPid);
+                assertThat(Sessions.backendPid(c)).isEqualTo(firstPid);
                 assertThat(currentUser(c)).isEqualTo("alice");
             }
         }
@@ -146,21 +147,22 @@ class PostgresIdentityTest {
     @ValueSource(strings = {"alice", "bob"})
     void aPooledSessionKilledWhileIdleIsReplacedNotReported(String nextCaller) throws Exception {
         mcf.close();
-        mcf = Adapters.factory(db);
-        mcf.setMaxPoolSize(1);
-        mcf.setValidateConnectionOnBorrow("false"); // whether UCP or the adapter's check meets it, nobody sees it
-        ds = Adapters.dataSource(mcf);
+        mcf = Factories.on(db)
+                .maxPoolSize(1)
+                .validateOnBorrow("false") // whether UCP or the adapter's check meets it, nobody sees it
+                .build();
+        ds = Factories.dataSource(mcf);
         TestCallers.set("alice");
         int killedPid;
         try (Connection c = ds.getConnection()) {
-            killedPid = Adapters.backendPid(c);
+            killedPid = Sessions.backendPid(c);
         }
         db.execute("select pg_terminate_backend(" + killedPid + ")");
 
         TestCallers.set(nextCaller);
         try (Connection c = ds.getConnection()) {
             assertThat(currentUser(c)).isEqualTo(nextCaller);
-            assertThat(Adapters.backendPid(c)).isNotEqualTo(killedPid);
+            assertThat(Sessions.backendPid(c)).isNotEqualTo(killedPid);
         }
         assertThat(mcf.pool().lentOut()).isZero();
     }
@@ -243,7 +245,7 @@ class PostgresIdentityTest {
         }
         TestCallers.set(null);
         try (Connection c = ds.getConnection()) {
-            assertThat(whoami(c)).containsExactly(EmbeddedDatabase.PROXY_USER, EmbeddedDatabase.PROXY_USER);
+            assertThat(whoami(c)).containsExactly(Database.PROXY_USER, Database.PROXY_USER);
         }
     }
 

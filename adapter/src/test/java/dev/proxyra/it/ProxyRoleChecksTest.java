@@ -1,7 +1,7 @@
 package dev.proxyra.it;
 
-import static dev.proxyra.testing.Adapters.backendPid;
-import static dev.proxyra.testing.Adapters.currentUser;
+import static dev.proxyra.testing.Sessions.backendPid;
+import static dev.proxyra.testing.Sessions.currentUser;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -23,11 +23,11 @@ import dev.proxyra.jdbc.ProxyraDataSource;
 import dev.proxyra.monitoring.PoolMetrics;
 import dev.proxyra.monitoring.Refusal;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
-import dev.proxyra.testing.Adapters;
-import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.Database;
+import dev.proxyra.testing.Factories;
 import dev.proxyra.testing.LogCapture;
-import dev.proxyra.testing.PgConnections;
 import dev.proxyra.testing.PostgresExtension;
+import dev.proxyra.testing.Sessions;
 import dev.proxyra.testing.TestCallers;
 
 /**
@@ -41,7 +41,7 @@ class ProxyRoleChecksTest {
     private final List<String> roles = new ArrayList<>();
     private final List<String> databases = new ArrayList<>();
     private final List<ProxyraManagedConnectionFactory> factories = new ArrayList<>();
-    private EmbeddedDatabase db;
+    private Database db;
 
     @AfterEach
     void dropWhatTheTestMade() throws SQLException {
@@ -60,17 +60,16 @@ class ProxyRoleChecksTest {
     }
 
     /** A login role set up as the seed's app_proxy is, granted alice and bob. */
-    private String proxyRole(EmbeddedDatabase db, String name) throws SQLException {
+    private String proxyRole(Database db, String name) throws SQLException {
         this.db = db;
-        db.execute("CREATE ROLE " + name + " LOGIN NOINHERIT PASSWORD '" + EmbeddedDatabase.PROXY_PASSWORD + "';"
+        db.execute("CREATE ROLE " + name + " LOGIN NOINHERIT PASSWORD '" + Database.PROXY_PASSWORD + "';"
                 + " GRANT alice, bob TO " + name);
         roles.add(name);
         return name;
     }
 
-    private ProxyraManagedConnectionFactory factory(EmbeddedDatabase db, String proxyRole) {
-        ProxyraManagedConnectionFactory mcf = Adapters.factory(db);
-        mcf.setUser(proxyRole);
+    private ProxyraManagedConnectionFactory factory(Database db, String proxyRole) {
+        ProxyraManagedConnectionFactory mcf = Factories.on(db).user(proxyRole).build();
         factories.add(mcf);
         return mcf;
     }
@@ -85,21 +84,21 @@ class ProxyRoleChecksTest {
     }
 
     @Test
-    void aProxyRoleSetUpAsDocumentedIsAccepted(EmbeddedDatabase db) throws Exception {
-        ProxyraDataSource ds = Adapters.dataSource(factory(db, proxyRole(db, "check_clean")));
+    void aProxyRoleSetUpAsDocumentedIsAccepted(Database db) throws Exception {
+        ProxyraDataSource ds = Factories.dataSource(factory(db, proxyRole(db, "check_clean")));
         TestCallers.set("alice");
         try (Connection c = ds.getConnection()) {
-            assertThat(Adapters.whoami(c)).containsExactly("alice", "check_clean");
+            assertThat(Sessions.whoami(c)).containsExactly("alice", "check_clean");
         }
     }
 
     @Test
-    void aTemporaryTableOfAnotherSessionOfTheProxyRoleIsNoObjectItOwns(EmbeddedDatabase db) throws Exception {
+    void aTemporaryTableOfAnotherSessionOfTheProxyRoleIsNoObjectItOwns(Database db) throws Exception {
         String role = proxyRole(db, "check_temp");
-        try (Connection other = PgConnections.open(db.url(), role, EmbeddedDatabase.PROXY_PASSWORD);
+        try (Connection other = db.connectAs(role, Database.PROXY_PASSWORD);
              Statement s = other.createStatement()) {
             s.execute("CREATE TEMP TABLE scratch (id int)");
-            ProxyraDataSource ds = Adapters.dataSource(factory(db, role));
+            ProxyraDataSource ds = Factories.dataSource(factory(db, role));
             TestCallers.set("alice");
             try (Connection c = ds.getConnection()) {
                 assertThat(currentUser(c)).isEqualTo("alice");
@@ -133,19 +132,19 @@ class ProxyRoleChecksTest {
             a custom variable default       | ALTER ROLE %s SET app.tenant = 'acme'                     | has the default app.tenant (ALTER ROLE %1$s RESET "app.tenant")
             """)
     void aProxyRoleThatReachesMoreThanItsCallersIsRefusedBeforeServingAnyone(String kind, String setUp, String fix,
-                                                                           EmbeddedDatabase db) throws Exception {
+                                                                           Database db) throws Exception {
         String role = proxyRole(db, "check_" + kind.replaceAll("[^A-Za-z]+", "_").toLowerCase(java.util.Locale.ROOT));
         roles.add(role + "_root");
         roles.add(role + "_auditor");
         db.execute(setUp.formatted(role));
         ProxyraManagedConnectionFactory mcf = factory(db, role);
-        ProxyraDataSource ds = Adapters.dataSource(mcf);
+        ProxyraDataSource ds = Factories.dataSource(mcf);
 
         SQLException refused = refusalFor(ds, "alice");
 
         assertThat(refused.getSQLState()).isEqualTo("28000");
         assertThat(refused.getMessage()).startsWith("proxyra: pool " + role + "@postgres lends no session: the proxy role "
-                + role + " may not serve callers").contains(fix.formatted(role)).doesNotContain(EmbeddedDatabase.PROXY_PASSWORD);
+                + role + " may not serve callers").contains(fix.formatted(role)).doesNotContain(Database.PROXY_PASSWORD);
         PoolMetrics metrics = mcf.pool().metrics();
         assertThat(metrics.refusals(Refusal.CONFIGURATION)).isEqualTo(1);
         assertThat(metrics.borrowCount()).as("nobody was served").isZero();
@@ -155,21 +154,21 @@ class ProxyRoleChecksTest {
     }
 
     @Test
-    void aRefusedProxyRoleServesOnceFixedWithoutARestart(EmbeddedDatabase db) throws Exception {
+    void aRefusedProxyRoleServesOnceFixedWithoutARestart(Database db) throws Exception {
         String role = proxyRole(db, "check_fixed");
         db.execute("ALTER ROLE " + role + " SUPERUSER");
-        ProxyraDataSource ds = Adapters.dataSource(factory(db, role));
+        ProxyraDataSource ds = Factories.dataSource(factory(db, role));
         assertThat(refusalFor(ds, "alice").getMessage()).contains("ALTER ROLE " + role + " NOSUPERUSER");
 
         db.execute("ALTER ROLE " + role + " NOSUPERUSER");
         TestCallers.set("alice");
         try (Connection c = ds.getConnection()) {
-            assertThat(Adapters.whoami(c)).containsExactly("alice", role);
+            assertThat(Sessions.whoami(c)).containsExactly("alice", role);
         }
     }
 
     @Test
-    void theHealthCheckOfAPoolThatWouldRefuseEveryBorrowIsDown(EmbeddedDatabase db) throws Exception {
+    void theHealthCheckOfAPoolThatWouldRefuseEveryBorrowIsDown(Database db) throws Exception {
         String role = proxyRole(db, "check_health");
         db.execute("ALTER ROLE " + role + " BYPASSRLS");
         ProxyraManagedConnectionFactory mcf = factory(db, role);
@@ -184,14 +183,14 @@ class ProxyRoleChecksTest {
     }
 
     @Test
-    void aProxyRoleThatOwnsTheDatabaseIsRefused(EmbeddedDatabase db) throws Exception {
+    void aProxyRoleThatOwnsTheDatabaseIsRefused(Database db) throws Exception {
         String role = proxyRole(db, "check_dbowner");
         db.execute("CREATE DATABASE check_dbowner_db OWNER " + role);
         databases.add("check_dbowner_db");
         ProxyraManagedConnectionFactory mcf = factory(db, role);
         mcf.setURL(db.url().replace("/postgres", "/check_dbowner_db"));
 
-        SQLException refused = refusalFor(Adapters.dataSource(mcf), "alice");
+        SQLException refused = refusalFor(Factories.dataSource(mcf), "alice");
 
         assertThat(refused.getSQLState()).isEqualTo("28000");
         assertThat(refused.getMessage()).contains("owns the database check_dbowner_db (ALTER DATABASE check_dbowner_db"
@@ -210,12 +209,12 @@ class ProxyRoleChecksTest {
             ALTER ROLE %s IN DATABASE postgres SET search_path = alice_trap, public | search_path
             ALTER ROLE %s SET role = 'alice' | role
             """)
-    void roleDefaultsSetFromACallersLendingReachNoLaterCaller(String alter, String setting, EmbeddedDatabase db)
+    void roleDefaultsSetFromACallersLendingReachNoLaterCaller(String alter, String setting, Database db)
             throws Exception {
         String role = proxyRole(db, "check_defaults");
         ProxyraManagedConnectionFactory mcf = factory(db, role);
         mcf.setMaxPoolSize(2);
-        ProxyraDataSource ds = Adapters.dataSource(mcf);
+        ProxyraDataSource ds = Factories.dataSource(mcf);
         int bobsNotes = db.queryInt("select count(*) from notes where owner = 'bob'");
         try (LogCapture log = LogCapture.on("dev.proxyra", Level.FINE)) {
             TestCallers.set("alice");
@@ -257,7 +256,7 @@ class ProxyRoleChecksTest {
         }
     }
 
-    private static java.util.Set<Integer> backendsOf(EmbeddedDatabase db, String role) throws SQLException {
+    private static java.util.Set<Integer> backendsOf(Database db, String role) throws SQLException {
         java.util.Set<Integer> pids = new java.util.HashSet<>();
         try (Connection c = db.superuser(); Statement s = c.createStatement();
              ResultSet rs = s.executeQuery("select pid from pg_stat_activity where usename = '" + role + "'")) {
@@ -278,11 +277,11 @@ class ProxyRoleChecksTest {
     }
 
     @Test
-    void aCustomVariableDefaultThatPgSettingsDoesNotShowIsFoundOnANewSession(EmbeddedDatabase db) throws Exception {
+    void aCustomVariableDefaultThatPgSettingsDoesNotShowIsFoundOnANewSession(Database db) throws Exception {
         // a policy reading current_setting('app.tenant') would trust it; only the catalogue shows it
         String role = proxyRole(db, "check_custom");
         ProxyraManagedConnectionFactory mcf = factory(db, role);
-        ProxyraDataSource ds = Adapters.dataSource(mcf);
+        ProxyraDataSource ds = Factories.dataSource(mcf);
         TestCallers.set("alice");
         try (Connection c = ds.getConnection()) {
             assertThat(currentUser(c)).isEqualTo("alice");
@@ -300,11 +299,11 @@ class ProxyRoleChecksTest {
      * changed password opens nothing; and what the checks above refuse.
      */
     @Test
-    void withinItsLendingACallersSqlActsAsTheProxyRole(EmbeddedDatabase db) throws Exception {
+    void withinItsLendingACallersSqlActsAsTheProxyRole(Database db) throws Exception {
         String role = proxyRole(db, "check_bound");
         ProxyraManagedConnectionFactory mcf = factory(db, role);
         mcf.setMaxPoolSize(2);
-        ProxyraDataSource ds = Adapters.dataSource(mcf);
+        ProxyraDataSource ds = Factories.dataSource(mcf);
         TestCallers.set("bob");
         try (Connection bob = ds.getConnection(); Statement bobs = bob.createStatement()) {
             int bobPid = backendPid(bob);
@@ -343,9 +342,9 @@ class ProxyRoleChecksTest {
      * the proxy role until it is reassigned (a denial of service a caller can cause, stated in docs/security.md).
      */
     @Test
-    void aLargeObjectMadeAsTheProxyRoleFromALendingIsRefusedAtTheNextPoolStart(EmbeddedDatabase db) throws Exception {
+    void aLargeObjectMadeAsTheProxyRoleFromALendingIsRefusedAtTheNextPoolStart(Database db) throws Exception {
         String role = proxyRole(db, "check_lo");
-        ProxyraDataSource running = Adapters.dataSource(factory(db, role));
+        ProxyraDataSource running = Factories.dataSource(factory(db, role));
         long oid;
         TestCallers.set("alice");
         try (Connection alice = running.getConnection(); Statement s = alice.createStatement()) {
@@ -359,21 +358,21 @@ class ProxyRoleChecksTest {
         ProxyraManagedConnectionFactory next = factory(db, role);
         next.setPoolName("check_lo_next"); // another configuration: another pool, which checks before serving
 
-        SQLException refused = refusalFor(Adapters.dataSource(next), "alice");
+        SQLException refused = refusalFor(Factories.dataSource(next), "alice");
 
         assertThat(refused.getMessage()).contains("owns 1 object(s): large object " + oid + " (REASSIGN OWNED BY " + role);
     }
 
     /** The bound of the statement-text leak: with track_activities off for the database, there is no text to read. */
     @Test
-    void withTrackActivitiesOffACallerReadsNoOtherSessionsStatementText(EmbeddedDatabase db) throws Exception {
+    void withTrackActivitiesOffACallerReadsNoOtherSessionsStatementText(Database db) throws Exception {
         String role = proxyRole(db, "check_quiet");
         db.execute("CREATE DATABASE check_quiet_db; ALTER DATABASE check_quiet_db SET track_activities = off");
         databases.add("check_quiet_db");
         ProxyraManagedConnectionFactory mcf = factory(db, role);
         mcf.setURL(db.url().replace("/postgres", "/check_quiet_db"));
         mcf.setMaxPoolSize(2);
-        ProxyraDataSource ds = Adapters.dataSource(mcf);
+        ProxyraDataSource ds = Factories.dataSource(mcf);
         TestCallers.set("bob");
         try (Connection bob = ds.getConnection(); Statement bobs = bob.createStatement()) {
             int bobPid = backendPid(bob);

@@ -1,7 +1,7 @@
 package dev.proxyra.it;
 
-import static dev.proxyra.testing.Adapters.backendPid;
-import static dev.proxyra.testing.Adapters.currentUser;
+import static dev.proxyra.testing.Sessions.backendPid;
+import static dev.proxyra.testing.Sessions.currentUser;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -22,8 +22,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import dev.proxyra.jdbc.ProxyraDataSource;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
-import dev.proxyra.testing.Adapters;
-import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.Database;
+import dev.proxyra.testing.Factories;
 import dev.proxyra.testing.PostgresExtension;
 import dev.proxyra.testing.TestCallers;
 
@@ -36,7 +36,7 @@ class RoleEscapeTest {
     private ProxyraManagedConnectionFactory mcf;
 
     @BeforeAll
-    static void createRoleChangingFunction(EmbeddedDatabase db) throws Exception {
+    static void createRoleChangingFunction(Database db) throws Exception {
         // A function whose name says nothing about roles: only asking the database can catch it.
         db.execute("CREATE OR REPLACE FUNCTION innocent(r text) RETURNS int LANGUAGE plpgsql AS"
                 + " $$ BEGIN EXECUTE 'SET ROLE ' || quote_ident(r); RETURN 1; END $$;"
@@ -51,11 +51,12 @@ class RoleEscapeTest {
         }
     }
 
-    private ProxyraDataSource onePhysicalConnection(EmbeddedDatabase db, String identityCheck) {
-        mcf = Adapters.factory(db);
-        mcf.setMaxPoolSize(1); // the next borrower certainly gets the same physical connection, if it survives
-        mcf.setIdentityCheck(identityCheck);
-        return Adapters.dataSource(mcf);
+    private ProxyraDataSource onePhysicalConnection(Database db, String identityCheck) {
+        mcf = Factories.on(db)
+                .maxPoolSize(1) // the next borrower certainly gets the same physical connection, if it survives
+                .identityCheck(identityCheck)
+                .build();
+        return Factories.dataSource(mcf);
     }
 
     static Stream<Arguments> escapesAndNextBorrowers() {
@@ -68,20 +69,20 @@ class RoleEscapeTest {
 
     @ParameterizedTest
     @MethodSource("escapesAndNextBorrowers")
-    void roleChangingSqlNeverReachesTheNextBorrower(String sql, String nextCaller, EmbeddedDatabase db) throws Exception {
+    void roleChangingSqlNeverReachesTheNextBorrower(String sql, String nextCaller, Database db) throws Exception {
         ProxyraDataSource ds = onePhysicalConnection(db, "VERIFY");
         assertEscapeContained(ds, sql, nextCaller);
     }
 
     @Test
-    void verifyFindsARoleChangedInsideAFunction(EmbeddedDatabase db) throws Exception {
+    void verifyFindsARoleChangedInsideAFunction(Database db) throws Exception {
         ProxyraDataSource ds = onePhysicalConnection(db, "VERIFY");
         assertEscapeContained(ds, "select innocent('bob')", "alice");
         assertThat(mcf.pool().escapesFound()).as("found by asking the database, not by the text scan").isEqualTo(1);
     }
 
     @Test
-    void anEscapedSessionIsDiscardedEvenWhenTheNextCallerIsRefused(EmbeddedDatabase db) throws Exception {
+    void anEscapedSessionIsDiscardedEvenWhenTheNextCallerIsRefused(Database db) throws Exception {
         ProxyraDataSource ds = onePhysicalConnection(db, "VERIFY");
         TestCallers.set("alice");
         int pid;
@@ -103,14 +104,14 @@ class RoleEscapeTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"SET ROLE bob", "reset role", "select set_config('role', 'bob', false)", "DISCARD ALL"})
-    void theTextScanAloneCatchesDirectRoleChanges(String sql, EmbeddedDatabase db) throws Exception {
+    void theTextScanAloneCatchesDirectRoleChanges(String sql, Database db) throws Exception {
         ProxyraDataSource ds = onePhysicalConnection(db, "SCAN");
         assertEscapeContained(ds, sql, "alice");
         assertThat(mcf.pool().escapesFound()).as("discarded on return, before any check").isZero();
     }
 
     @Test
-    void theTextScanAloneDoesNotSeeARoleChangedInsideAFunction(EmbeddedDatabase db) throws Exception {
+    void theTextScanAloneDoesNotSeeARoleChangedInsideAFunction(Database db) throws Exception {
         // The documented limit of IdentityCheck=SCAN: why VERIFY is the default.
         ProxyraDataSource ds = onePhysicalConnection(db, "SCAN");
         TestCallers.set("alice");

@@ -11,9 +11,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import dev.proxyra.jdbc.ProxyraDataSource;
 import dev.proxyra.monitoring.PoolMetrics.Outcome;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
-import dev.proxyra.testing.Adapters;
-import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.Database;
+import dev.proxyra.testing.Factories;
 import dev.proxyra.testing.PostgresExtension;
+import dev.proxyra.testing.Sessions;
 import dev.proxyra.testing.TestCallers;
 
 /**
@@ -35,28 +36,27 @@ class SessionAffinityTest {
 
 
     @Test
-    void theSessionOfTheIdentityWantedLongestAgoIsSwitched(EmbeddedDatabase db) throws Exception {
-        mcf = Adapters.factory(db);
-        mcf.setMaxPoolSize(2);
-        ProxyraDataSource ds = Adapters.dataSource(mcf);
+    void theSessionOfTheIdentityWantedLongestAgoIsSwitched(Database db) throws Exception {
+        mcf = Factories.on(db).maxPoolSize(2).build();
+        ProxyraDataSource ds = Factories.dataSource(mcf);
         int first;
         int second;
         TestCallers.set("caller001");
         try (Connection a = ds.getConnection()) {
             TestCallers.set("caller002");
             try (Connection b = ds.getConnection()) {
-                first = Adapters.backendPid(a);
-                second = Adapters.backendPid(b);
+                first = Sessions.backendPid(a);
+                second = Sessions.backendPid(b);
             }
         }
 
-        assertThat(Adapters.requestAs(ds, "caller001")).isEqualTo(first); // caller001 was wanted last: caller002's goes
-        assertThat(Adapters.requestAs(ds, "caller003")).isEqualTo(second);
-        assertThat(Adapters.requestAs(ds, "caller001")).as("still warm").isEqualTo(first);
+        assertThat(Sessions.requestAs(ds, "caller001")).isEqualTo(first); // caller001 was wanted last: caller002's goes
+        assertThat(Sessions.requestAs(ds, "caller003")).isEqualTo(second);
+        assertThat(Sessions.requestAs(ds, "caller001")).as("still warm").isEqualTo(first);
 
-        assertThat(Adapters.requestAs(ds, "caller003")).isEqualTo(second); // now caller001 was wanted longest ago: its session goes
-        assertThat(Adapters.requestAs(ds, "caller004")).isEqualTo(first);
-        assertThat(Adapters.requestAs(ds, "caller003")).as("still warm").isEqualTo(second);
+        assertThat(Sessions.requestAs(ds, "caller003")).isEqualTo(second); // now caller001 was wanted longest ago: its session goes
+        assertThat(Sessions.requestAs(ds, "caller004")).isEqualTo(first);
+        assertThat(Sessions.requestAs(ds, "caller003")).as("still warm").isEqualTo(second);
 
         assertThat(mcf.pool().metrics().borrows(Outcome.WARM)).isEqualTo(4);
     }

@@ -26,9 +26,10 @@ import org.postgresql.PGNotification;
 
 import dev.proxyra.jdbc.ProxyraDataSource;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
-import dev.proxyra.testing.Adapters;
-import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.Database;
+import dev.proxyra.testing.Factories;
 import dev.proxyra.testing.PostgresExtension;
+import dev.proxyra.testing.Sessions;
 import dev.proxyra.testing.TestCallers;
 
 /**
@@ -39,16 +40,15 @@ import dev.proxyra.testing.TestCallers;
  */
 @ExtendWith(PostgresExtension.class)
 class SessionIsolationTest {
-    private EmbeddedDatabase db;
+    private Database db;
     private ProxyraManagedConnectionFactory mcf;
     private ProxyraDataSource ds;
 
     @BeforeEach
-    void setUp(EmbeddedDatabase db) throws SQLException {
+    void setUp(Database db) throws SQLException {
         this.db = db;
-        mcf = Adapters.factory(db);
-        mcf.setMaxPoolSize(1);
-        ds = Adapters.dataSource(mcf);
+        mcf = Factories.on(db).maxPoolSize(1).build();
+        ds = Factories.dataSource(mcf);
         db.execute("DELETE FROM notes WHERE body LIKE 'isolation:%'");
     }
 
@@ -215,11 +215,11 @@ class SessionIsolationTest {
             exec(c, "NOTIFY alice_channel, 'for alice only'");
             exec(c, "select pg_advisory_lock(424242)");
             one(c, "select nextval('isolation_seq')");
-            return Adapters.backendPid(c);
+            return Sessions.backendPid(c);
         });
         List<String> bob = as("bob", c -> {
             List<String> seen = new ArrayList<>();
-            seen.add(String.valueOf(Adapters.backendPid(c) == pid));
+            seen.add(String.valueOf(Sessions.backendPid(c) == pid));
             seen.add(one(c, "select count(*) from pg_prepared_statements where from_sql"));
             seen.add(one(c, "select count(*) from pg_cursors where name = 'alice_cursor'"));
             seen.add(one(c, "select count(*) from pg_listening_channels()"));
@@ -315,13 +315,13 @@ class SessionIsolationTest {
             exec(c, "SET app.tenant = 'alice-tenant'");
             exec(c, "PREPARE alice_plan AS select body from notes");
             exec(c, "BEGIN; DECLARE alice_cursor CURSOR WITH HOLD FOR select body from notes; COMMIT");
-            return Adapters.backendPid(c);
+            return Sessions.backendPid(c);
         });
         String[] aliceAgain = as("alice", c -> new String[] {one(c, "show TimeZone"),
             one(c, "select count(*) from pg_prepared_statements where from_sql")});
         assertThat(aliceAgain).as("the same caller's warm session").containsExactly("Pacific/Chatham", "1");
-        List<String> alice2 = as("alice2", c -> List.of(String.valueOf(Adapters.backendPid(c) == pid),
-                Adapters.currentUser(c),
+        List<String> alice2 = as("alice2", c -> List.of(String.valueOf(Sessions.backendPid(c) == pid),
+                Sessions.currentUser(c),
                 one(c, "show TimeZone").equals("Pacific/Chatham") ? "alice's time zone" : "default time zone",
                 String.valueOf(one(c, "select current_setting('app.tenant', true)")).replace("null", ""),
                 one(c, "select count(*) from pg_prepared_statements where from_sql"),
@@ -331,11 +331,11 @@ class SessionIsolationTest {
 
         int withTemp = as("alice", c -> {
             exec(c, "CREATE TEMP TABLE alice_scratch (x int)");
-            return Adapters.backendPid(c);
+            return Sessions.backendPid(c);
         });
         String aliceSeesHerTable = as("alice", c -> one(c, "select to_regclass('pg_temp.alice_scratch')::text"));
         assertThat(aliceSeesHerTable).as("the same caller's warm session").isEqualTo("alice_scratch");
-        List<String> alice2AfterTemp = as("alice2", c -> List.of(String.valueOf(Adapters.backendPid(c) == withTemp),
+        List<String> alice2AfterTemp = as("alice2", c -> List.of(String.valueOf(Sessions.backendPid(c) == withTemp),
                 String.valueOf(one(c, "select to_regclass('pg_temp.alice_scratch')::text"))));
         assertThat(alice2AfterTemp).as("same backend, temp table").containsExactly("false", "null");
         // and alice2 leaves nothing for alice either
@@ -377,7 +377,7 @@ class SessionIsolationTest {
 
         TestCallers.set("bob");
         try (Connection bob = ds.getConnection()) {
-            assertThat(Adapters.currentUser(bob)).isEqualTo("bob");
+            assertThat(Sessions.currentUser(bob)).isEqualTo("bob");
             // alice's objects, while bob holds the only physical connection
             // getBackendPID declares no SQLException: the same refusal, unchecked
             assertThatThrownBy(kept::getBackendPID).isInstanceOf(IllegalStateException.class)
@@ -387,7 +387,7 @@ class SessionIsolationTest {
             assertThatThrownBy(() -> copy.copyOut("COPY (select current_user) TO STDOUT", new StringWriter()))
                     .isInstanceOf(SQLException.class).hasMessageContaining("is closed");
             assertThatThrownBy(() -> kept.getCopyAPI()).hasMessageContaining("is closed");
-            assertThat(Adapters.currentUser(bob)).isEqualTo("bob");
+            assertThat(Sessions.currentUser(bob)).isEqualTo("bob");
         }
     }
 

@@ -10,9 +10,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
-import dev.proxyra.testing.Adapters;
-import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.Database;
+import dev.proxyra.testing.Factories;
 import dev.proxyra.testing.PostgresExtension;
+import dev.proxyra.testing.Sessions;
 import dev.proxyra.testing.TestCallers;
 
 /** RoleSwitch=SET_USER on a database without the extension: refused at first use, never SET ROLE instead. */
@@ -20,12 +21,11 @@ import dev.proxyra.testing.TestCallers;
 class SetUserPrerequisitesTest {
 
     @Test
-    void aPoolInSetUserModeWithoutTheExtensionRefusesEveryCallerNamingTheProperty(EmbeddedDatabase db)
+    void aPoolInSetUserModeWithoutTheExtensionRefusesEveryCallerNamingTheProperty(Database db)
             throws Exception {
-        ProxyraManagedConnectionFactory mcf = Adapters.factory(db);
-        mcf.setRoleSwitch("SET_USER");
+        ProxyraManagedConnectionFactory mcf = Factories.on(db).roleSwitch("SET_USER").build();
         try {
-            var ds = Adapters.dataSource(mcf);
+            var ds = Factories.dataSource(mcf);
             for (String caller : new String[] {"alice", "bob"}) {
                 TestCallers.set(caller);
                 assertThatThrownBy(ds::getConnection).isInstanceOfSatisfying(SQLException.class, e -> assertThat(
@@ -36,8 +36,8 @@ class SetUserPrerequisitesTest {
             // the same database serves the same callers with SET ROLE
             mcf.setRoleSwitch("SET_ROLE");
             TestCallers.set("alice");
-            try (Connection c = Adapters.dataSource(mcf).getConnection()) {
-                assertThat(Adapters.currentUser(c)).isEqualTo("alice");
+            try (Connection c = Factories.dataSource(mcf).getConnection()) {
+                assertThat(Sessions.currentUser(c)).isEqualTo("alice");
             }
         } finally {
             TestCallers.set(null);

@@ -15,8 +15,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import dev.proxyra.jdbc.ProxyraDataSource;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
-import dev.proxyra.testing.Adapters;
-import dev.proxyra.testing.SetUserDatabase;
+import dev.proxyra.testing.Database;
+import dev.proxyra.testing.Factories;
+import dev.proxyra.testing.Sessions;
 import dev.proxyra.testing.SetUserDatabaseExtension;
 import dev.proxyra.testing.TestCallers;
 
@@ -40,9 +41,9 @@ class SetUserResetAllTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"RESET ALL", "DO $$ BEGIN EXECUTE 'RESET ' || 'ALL'; END $$"})
-    void resetAllWhileSwitchedEndsEverySessionOfTheServer(String sql, SetUserDatabase db) throws Exception {
-        mcf = SetUserSwitchTest.factory(db, "SET_USER");
-        ProxyraDataSource ds = Adapters.dataSource(mcf);
+    void resetAllWhileSwitchedEndsEverySessionOfTheServer(String sql, Database db) throws Exception {
+        mcf = Factories.on(db).maxPoolSize(1).roleSwitch("SET_USER").build();
+        ProxyraDataSource ds = Factories.dataSource(mcf);
         int crashesBefore = crashes(db);
         try (Connection bystander = db.superuser(); Statement b = bystander.createStatement()) {
             b.execute("select 1");
@@ -60,7 +61,7 @@ class SetUserResetAllTest {
         // proxyra's pool recovers: the dead session is replaced
         TestCallers.set("bob");
         try (Connection c = ds.getConnection()) {
-            assertThat(Adapters.whoami(c)).containsExactly("bob", "app_proxy");
+            assertThat(Sessions.whoami(c)).containsExactly("bob", "app_proxy");
         }
     }
 
@@ -76,12 +77,12 @@ class SetUserResetAllTest {
         return false;
     }
 
-    private static int crashes(SetUserDatabase db) throws Exception {
+    private static int crashes(Database db) throws Exception {
         return db.serverLog().split("was terminated by signal 11", -1).length - 1;
     }
 
     /** Until the server accepts connections again after its crash recovery: it answers each attempt at once. */
-    private static void awaitRecovery(SetUserDatabase db, Duration timeout) throws SQLException {
+    private static void awaitRecovery(Database db, Duration timeout) throws SQLException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
             try (Connection c = db.superuser(); Statement s = c.createStatement()) {

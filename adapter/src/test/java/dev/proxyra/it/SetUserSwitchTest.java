@@ -1,7 +1,7 @@
 package dev.proxyra.it;
 
-import static dev.proxyra.testing.Adapters.backendPid;
-import static dev.proxyra.testing.Adapters.whoami;
+import static dev.proxyra.testing.Sessions.backendPid;
+import static dev.proxyra.testing.Sessions.whoami;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -17,16 +17,14 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import dev.proxyra.config.ExternalConfig;
 import dev.proxyra.config.ProxyraConfig;
 import dev.proxyra.dialect.PostgresRole;
 import dev.proxyra.identity.DbIdentity;
 import dev.proxyra.jdbc.ProxyraDataSource;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
-import dev.proxyra.testing.Adapters;
-import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.Database;
+import dev.proxyra.testing.Factories;
 import dev.proxyra.testing.LogCapture;
-import dev.proxyra.testing.SetUserDatabase;
 import dev.proxyra.testing.SetUserDatabaseExtension;
 import dev.proxyra.testing.TestCallers;
 
@@ -46,22 +44,9 @@ class SetUserSwitchTest {
         }
     }
 
-    static ProxyraManagedConnectionFactory factory(SetUserDatabase db, String roleSwitch) {
-        ProxyraManagedConnectionFactory mcf = new ProxyraManagedConnectionFactory();
-        mcf.setExternalConfig(ExternalConfig.NONE);
-        mcf.setURL(db.url());
-        mcf.setUser(EmbeddedDatabase.PROXY_USER);
-        mcf.setPassword(EmbeddedDatabase.PROXY_PASSWORD);
-        mcf.setCallerSource(dev.proxyra.testing.TestCallers.class.getName());
-        mcf.setMaxPoolSize(1); // every borrow gets the same physical connection, if it survives
-        mcf.setConnectionWaitTimeout(5);
-        mcf.setRoleSwitch(roleSwitch);
-        return mcf;
-    }
-
-    private ProxyraDataSource setUserPool(SetUserDatabase db) {
-        mcf = factory(db, "SET_USER");
-        return Adapters.dataSource(mcf);
+    private ProxyraDataSource setUserPool(Database db) {
+        mcf = Factories.on(db).maxPoolSize(1).roleSwitch("SET_USER").build(); // every borrow gets the same session, if it survives
+        return Factories.dataSource(mcf);
     }
 
     private static long notes(Connection c) throws SQLException {
@@ -72,7 +57,7 @@ class SetUserSwitchTest {
     }
 
     @Test
-    void eachCallerRunsAsItselfOnOneReusedSession(SetUserDatabase db) throws Exception {
+    void eachCallerRunsAsItselfOnOneReusedSession(Database db) throws Exception {
         ProxyraDataSource ds = setUserPool(db);
         int pid = -1;
         for (String caller : new String[] {"alice", "bob", "alice", "o'brien \"x\"", "bob"}) {
@@ -94,7 +79,7 @@ class SetUserSwitchTest {
     }
 
     @Test
-    void theSwitchIsSetUsersSoTheCallerCannotSetRoleAndNoOtherSwitchBlocksIt(SetUserDatabase db) throws Exception {
+    void theSwitchIsSetUsersSoTheCallerCannotSetRoleAndNoOtherSwitchBlocksIt(Database db) throws Exception {
         ProxyraDataSource ds = setUserPool(db);
         TestCallers.set("alice");
         try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
@@ -113,7 +98,7 @@ class SetUserSwitchTest {
     }
 
     @Test
-    void theResetStillHoldsEveryGuaranteeOfTheSetRoleMode(SetUserDatabase db) throws Exception {
+    void theResetStillHoldsEveryGuaranteeOfTheSetRoleMode(Database db) throws Exception {
         ProxyraDataSource ds = setUserPool(db);
         TestCallers.set("alice");
         try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
@@ -144,7 +129,7 @@ class SetUserSwitchTest {
     @ParameterizedTest
     @ValueSource(strings = {"mallory", "no_such_role", "postgres"})
     void aRoleTheProxyMayNotBecomeIsRefusedWith28000AndTheSessionKeepsServingItsCaller(String role,
-                                                                                     SetUserDatabase db)
+                                                                                     Database db)
             throws Exception {
         // set_user itself would switch to mallory (it checks no membership) and fails without an SQLState for a
         // role that does not exist; proxyra asks for SET ROLE's membership first.
@@ -180,7 +165,7 @@ class SetUserSwitchTest {
     }
 
     @Test
-    void theIdentityCheckTravelsWithTheResetAndFindsASessionDiscardAllReturnedToTheProxyAccount(SetUserDatabase db)
+    void theIdentityCheckTravelsWithTheResetAndFindsASessionDiscardAllReturnedToTheProxyAccount(Database db)
             throws Exception {
         // Below the handles, whose text scan would discard such a session on return before any check.
         PostgresRole dialect = new PostgresRole(ProxyraConfig.RoleSwitch.SET_USER);
@@ -203,7 +188,7 @@ class SetUserSwitchTest {
     }
 
     @Test
-    void setUsersOwnAllowListRefusesWith28000AndTheSessionGoesBackToItsCaller(SetUserDatabase db) throws Exception {
+    void setUsersOwnAllowListRefusesWith28000AndTheSessionGoesBackToItsCaller(Database db) throws Exception {
         // the deployment docs/security.md recommends: set_user may only switch to members of a callers' group
         db.execute("CREATE ROLE allowed_callers NOLOGIN; GRANT allowed_callers TO alice, bob");
         allowList(db, "+allowed_callers");
@@ -241,7 +226,7 @@ class SetUserSwitchTest {
     }
 
     /** Sets the allow list server-wide and waits until a new session of the proxy account sees it. */
-    private static void allowList(SetUserDatabase db, String value) throws SQLException {
+    private static void allowList(Database db, String value) throws SQLException {
         db.execute(value == null ? "ALTER SYSTEM RESET set_user.nosuperuser_target_allowlist"
                 : "ALTER SYSTEM SET set_user.nosuperuser_target_allowlist = '" + value + "'");
         db.execute("SELECT pg_reload_conf()");
@@ -260,7 +245,7 @@ class SetUserSwitchTest {
     }
 
     @Test
-    void aCallersFailedOrRolledBackTransactionDoesNotUndoTheSwitch(SetUserDatabase db) throws Exception {
+    void aCallersFailedOrRolledBackTransactionDoesNotUndoTheSwitch(Database db) throws Exception {
         ProxyraDataSource ds = setUserPool(db);
         TestCallers.set("alice");
         try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
@@ -284,7 +269,7 @@ class SetUserSwitchTest {
     }
 
     @Test
-    void thePoolRefusesToStartWhenTheProxyAccountMayNotExecuteSetUser(SetUserDatabase db) throws Exception {
+    void thePoolRefusesToStartWhenTheProxyAccountMayNotExecuteSetUser(Database db) throws Exception {
         db.execute("REVOKE EXECUTE ON FUNCTION reset_user(text) FROM PUBLIC, app_proxy");
         try {
             ProxyraDataSource ds = setUserPool(db);
@@ -298,7 +283,7 @@ class SetUserSwitchTest {
     }
 
     @Test
-    void theStartLogNamesTheModeAndNoLogLineHoldsTheToken(SetUserDatabase db) throws Exception {
+    void theStartLogNamesTheModeAndNoLogLineHoldsTheToken(Database db) throws Exception {
         try (LogCapture log = LogCapture.on("dev.proxyra", Level.ALL)) {
             ProxyraDataSource ds = setUserPool(db);
             for (String caller : new String[] {"alice", "bob", "mallory"}) {

@@ -13,8 +13,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import dev.proxyra.jdbc.ProxyraDataSource;
 import dev.proxyra.monitoring.PoolMetrics;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
-import dev.proxyra.testing.Adapters;
-import dev.proxyra.testing.SetUserDatabase;
+import dev.proxyra.testing.Database;
+import dev.proxyra.testing.Factories;
 import dev.proxyra.testing.SetUserDatabaseExtension;
 import dev.proxyra.testing.TestCallers;
 
@@ -38,13 +38,13 @@ class SwitchModeCostTest {
     }
 
     @Test
-    void medianMicrosecondsPerSwitchInBothModes(SetUserDatabase db) throws Exception {
-        setRole = SetUserSwitchTest.factory(db, "SET_ROLE");
+    void medianMicrosecondsPerSwitchInBothModes(Database db) throws Exception {
+        setRole = Factories.on(db).maxPoolSize(1).roleSwitch("SET_ROLE").build();
         setRole.setPoolName("cost-set-role");
-        setUser = SetUserSwitchTest.factory(db, "SET_USER");
+        setUser = Factories.on(db).maxPoolSize(1).roleSwitch("SET_USER").build();
         setUser.setPoolName("cost-set-user");
-        ProxyraDataSource roleDs = Adapters.dataSource(setRole);
-        ProxyraDataSource userDs = Adapters.dataSource(setUser);
+        ProxyraDataSource roleDs = Factories.dataSource(setRole);
+        ProxyraDataSource userDs = Factories.dataSource(setUser);
         switches(roleDs, new long[SWITCHES / ROUNDS]); // warm up both, JIT and server
         switches(userDs, new long[SWITCHES / ROUNDS]);
         long[] role = new long[SWITCHES];

@@ -26,8 +26,8 @@ import org.postgresql.copy.CopyOut;
 
 import dev.proxyra.jdbc.ProxyraDataSource;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
-import dev.proxyra.testing.Adapters;
-import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.Database;
+import dev.proxyra.testing.Factories;
 import dev.proxyra.testing.PostgresExtension;
 import dev.proxyra.testing.TestCallers;
 
@@ -44,18 +44,17 @@ class UnfinishedCopyTest {
     private static final String LONG_COPY_OUT =
             "COPY (select g, repeat('x', 200) from generate_series(1, 500000) g) TO STDOUT";
 
-    private EmbeddedDatabase db;
+    private Database db;
     private ProxyraManagedConnectionFactory mcf;
     private ProxyraDataSource ds;
 
     @BeforeEach
-    void setUp(EmbeddedDatabase db) throws SQLException {
+    void setUp(Database db) throws SQLException {
         this.db = db;
         db.execute("CREATE TABLE IF NOT EXISTS copy_sink (owner name NOT NULL DEFAULT current_user, line text);"
                 + " GRANT SELECT, INSERT ON copy_sink TO callers; TRUNCATE copy_sink");
-        mcf = Adapters.factory(db);
-        mcf.setMaxPoolSize(1);
-        ds = Adapters.dataSource(mcf);
+        mcf = Factories.on(db).maxPoolSize(1).build();
+        ds = Factories.dataSource(mcf);
     }
 
     @AfterEach

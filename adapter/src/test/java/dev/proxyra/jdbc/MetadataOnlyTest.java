@@ -27,9 +27,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.postgresql.PGConnection;
 
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
-import dev.proxyra.testing.Adapters;
+import dev.proxyra.testing.Database;
+import dev.proxyra.testing.Sessions;
 import dev.proxyra.testing.CallerDataSource;
-import dev.proxyra.testing.EmbeddedDatabase;
 import dev.proxyra.testing.PostgresExtension;
 import dev.proxyra.testing.TestCallers;
 
@@ -55,7 +55,7 @@ class MetadataOnlyTest {
     private ProxyraDataSource ds;
 
     @BeforeEach
-    void setUp(EmbeddedDatabase db) {
+    void setUp(Database db) {
         // one physical session, so the next caller gets the very session the request without a caller had
         pool = CallerDataSource.open(db, null, f -> {
             f.setUnauthenticatedAccess("METADATA_ONLY");
@@ -107,7 +107,7 @@ class MetadataOnlyTest {
         // and a caller on the same pool is served as usual
         TestCallers.set("alice");
         try (Connection c = ds.getConnection()) {
-            assertThat(Adapters.currentUser(c)).isEqualTo("alice");
+            assertThat(Sessions.currentUser(c)).isEqualTo("alice");
         }
     }
 
@@ -164,7 +164,7 @@ class MetadataOnlyTest {
         try (Connection c = ds.getConnection()) {
             DatabaseMetaData md = c.getMetaData();
             assertThat(md.getURL()).startsWith("jdbc:postgresql:");
-            assertThat(md.getUserName()).isEqualTo(EmbeddedDatabase.PROXY_USER);
+            assertThat(md.getUserName()).isEqualTo(Database.PROXY_USER);
             assertThat(md.getDatabaseProductVersion()).isNotBlank();
             assertThat(md.getDriverVersion()).isNotBlank();
             assertThat(md.getSQLKeywords()).isNotBlank();

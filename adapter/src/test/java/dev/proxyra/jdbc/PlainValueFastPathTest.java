@@ -25,7 +25,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.postgresql.util.PGobject;
 
 import dev.proxyra.testing.CallerDataSource;
-import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.Database;
 import dev.proxyra.testing.PostgresExtension;
 
 /**
@@ -38,7 +38,7 @@ class PlainValueFastPathTest {
     private ProxyraDataSource ds;
 
     @BeforeEach
-    void setUp(EmbeddedDatabase db) {
+    void setUp(Database db) {
         alice = CallerDataSource.open(db, "alice", f -> { });
         ds = alice.ds();
     }

@@ -14,8 +14,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
-import dev.proxyra.testing.Adapters;
-import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.Database;
+import dev.proxyra.testing.Factories;
 import dev.proxyra.testing.PostgresExtension;
 import dev.proxyra.testing.TestCallers;
 
@@ -34,9 +34,9 @@ class WrapperMemoryTest {
     private ProxyraDataSource ds;
 
     @BeforeEach
-    void setUp(EmbeddedDatabase db) {
-        mcf = Adapters.factory(db);
-        ds = Adapters.dataSource(mcf);
+    void setUp(Database db) {
+        mcf = Factories.on(db).build();
+        ds = Factories.dataSource(mcf);
         TestCallers.set("alice");
     }
 

@@ -10,7 +10,6 @@ import java.sql.SQLRecoverableException;
 import java.util.List;
 import java.util.Map;
 
-import jakarta.resource.ResourceException;
 import jakarta.resource.spi.ManagedConnection;
 
 import org.junit.jupiter.api.AfterEach;
@@ -19,7 +18,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import dev.proxyra.config.ExternalConfig;
 import oracle.jdbc.OracleConnection;
 import dev.proxyra.identity.DbIdentity;
 import dev.proxyra.jdbc.ConnectionHandle;
@@ -28,6 +26,7 @@ import dev.proxyra.spi.IdentityRequest;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
 import dev.proxyra.spi.ProxyraResourceAdapter;
 import dev.proxyra.testing.ComponentLoader;
+import dev.proxyra.testing.Factories;
 import dev.proxyra.testing.RecordingOracleConnection;
 import dev.proxyra.testing.TestCallers;
 import oracle.jdbcfake.FakeOracleDataSource;
@@ -49,15 +48,9 @@ class OracleThroughUcpTest {
         FakeOracleDataSource.reset();
         ra = new ProxyraResourceAdapter();
         ra.start(null);
-        mcf = new ProxyraManagedConnectionFactory();
-        mcf.setExternalConfig(ExternalConfig.NONE);
-        mcf.setURL("jdbc:oracle:thin:@//db.invalid:1521/ERP");
-        mcf.setUser("PROXY_USER");
-        mcf.setPassword("proxy-password");
-        mcf.setConnectionFactoryClassName(factoryClassName());
-        mcf.setMaxPoolSize(1); // every borrow lands on the same physical connection while it lives
-        mcf.setCallerSource(TestCallers.class.getName());
-        mcf.setResourceAdapter(ra);
+        mcf = Factories.onFakeOracle(factoryClassName())
+                .maxPoolSize(1) // every borrow lands on the same physical connection while it lives
+                .resourceAdapter(ra).build();
         ds = (ProxyraDataSource) mcf.createConnectionFactory();
     }
 

@@ -22,13 +22,12 @@ import oracle.jdbcfake.FakeOracleDataSource;
 import oracle.ucp.jdbc.PoolDataSourceFactory;
 import oracle.ucp.jdbc.PoolDataSourceImpl;
 
-import dev.proxyra.config.ExternalConfig;
 import dev.proxyra.identity.DbIdentity;
 import dev.proxyra.pool.Lease;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
 import dev.proxyra.spi.ProxyraResourceAdapter;
+import dev.proxyra.testing.Factories;
 import dev.proxyra.testing.RecordingOracleConnection;
-import dev.proxyra.testing.TestCallers;
 
 /**
  * Guards for what the Oracle tests rely on in UCP: that the fake factory really takes UCP's Oracle path (a fake that
@@ -44,15 +43,7 @@ class UcpOraclePathTest {
         FakeOracleDataSource.reset();
         ra = new ProxyraResourceAdapter();
         ra.start(null);
-        mcf = new ProxyraManagedConnectionFactory();
-        mcf.setExternalConfig(ExternalConfig.NONE);
-        mcf.setURL("jdbc:oracle:thin:@//db.invalid:1521/ERP");
-        mcf.setUser("PROXY_USER");
-        mcf.setPassword("proxy-password");
-        mcf.setConnectionFactoryClassName(FakeOracleDataSource.class.getName());
-        mcf.setMaxPoolSize(1);
-        mcf.setCallerSource(TestCallers.class.getName());
-        mcf.setResourceAdapter(ra);
+        mcf = Factories.onFakeOracle().maxPoolSize(1).resourceAdapter(ra).build();
     }
 
     @AfterEach

@@ -14,17 +14,15 @@ import org.junit.jupiter.api.Test;
 
 import org.postgresql.PGConnection;
 
-import dev.proxyra.config.ExternalConfig;
 import dev.proxyra.identity.DbIdentity;
 import dev.proxyra.monitoring.PoolMetrics.Discard;
 import dev.proxyra.monitoring.PoolMetrics.Outcome;
 import dev.proxyra.monitoring.Refusal;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
-import dev.proxyra.testing.TestCallers;
-import dev.proxyra.testing.fakepg.FakePgDataSource;
-import dev.proxyra.testing.fakepg.FakePgServer;
+import dev.proxyra.testing.Factories;
 import dev.proxyra.testing.fakepg.FakePgServer.Backend;
 import dev.proxyra.testing.fakepg.FakePgServer.Fault;
+import dev.proxyra.testing.fakepg.FakePgServer;
 
 /**
  * The lifecycle decisions of {@link IdentityPool}, through the real UCP over the in-memory PostgreSQL
@@ -45,16 +43,7 @@ class LifecycleDecisionTest {
     @BeforeEach
     void open() throws SQLException {
         server = FakePgServer.start();
-        mcf = new ProxyraManagedConnectionFactory();
-        mcf.setExternalConfig(ExternalConfig.NONE);
-        mcf.setURL(server.url());
-        mcf.setUser(server.proxyRole());
-        mcf.setPassword("not-a-secret");
-        mcf.setConnectionFactoryClassName(FakePgDataSource.class.getName());
-        mcf.setCallerSource(TestCallers.class.getName());
-        mcf.setMaxPoolSize(MAX_POOL_SIZE);
-        mcf.setConnectionWaitTimeout(5);
-        mcf.setIdentityCheck("VERIFY");
+        mcf = Factories.onFakePg(server).maxPoolSize(MAX_POOL_SIZE).waitTimeout(5).identityCheck("VERIFY").build();
         pool = mcf.pool();
     }
 

@@ -33,11 +33,12 @@ import dev.proxyra.identity.DbIdentity;
 import dev.proxyra.jdbc.ProxyraDataSource;
 import dev.proxyra.spi.IdentityRequest;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
-import dev.proxyra.testing.Adapters;
+import dev.proxyra.testing.Database;
+import dev.proxyra.testing.Factories;
 import dev.proxyra.testing.LogCapture;
 import dev.proxyra.testing.RecordingListener;
-import dev.proxyra.testing.RestartableDatabase;
 import dev.proxyra.testing.RestartableDatabaseExtension;
+import dev.proxyra.testing.Sessions;
 import dev.proxyra.testing.TestCallers;
 
 /**
@@ -49,13 +50,13 @@ import dev.proxyra.testing.TestCallers;
 class ApplicationMisuseTest {
     private static final IdentityRequest ALICE = new IdentityRequest(DbIdentity.of("alice", "alice"));
 
-    private RestartableDatabase db;
+    private Database db;
     private ProxyraManagedConnectionFactory mcf;
     private final RecordingListener events = new RecordingListener();
     private LogCapture log;
 
     @BeforeAll
-    static void roleChangingFunction(RestartableDatabase db) throws SQLException {
+    static void roleChangingFunction(Database db) throws SQLException {
         // A function whose name says nothing about roles: only asking the database can catch it.
         db.execute("CREATE OR REPLACE FUNCTION reliability_innocent(r text) RETURNS int LANGUAGE plpgsql AS"
                 + " $$ BEGIN EXECUTE 'SET ROLE ' || quote_ident(r); RETURN 1; END $$;"
@@ -63,11 +64,9 @@ class ApplicationMisuseTest {
     }
 
     @BeforeEach
-    void setUp(RestartableDatabase db) {
+    void setUp(Database db) {
         this.db = db;
-        mcf = Scenario.factory(db.url());
-        mcf.setMaxPoolSize(4);
-        mcf.setConnectionWaitTimeout(5);
+        mcf = Factories.onUrl(db.url()).maxPoolSize(4).waitTimeout(5).build();
         log = LogCapture.on("dev.proxyra", Level.INFO);
     }
 
@@ -90,7 +89,7 @@ class ApplicationMisuseTest {
 
     @Test
     void aHandleUsedAfterCloseFailsWith08003AndRunsNothing() throws Exception {
-        ProxyraDataSource ds = Adapters.dataSource(mcf);
+        ProxyraDataSource ds = Factories.dataSource(mcf);
         TestCallers.set("alice");
         Connection c = ds.getConnection();
         Statement s = c.createStatement();
@@ -119,7 +118,7 @@ class ApplicationMisuseTest {
         assertThat(ranAsAlice).as("statements that reached the database through the closed handle").isZero();
         assertThat(mcf.pool().lentOut()).isZero();
         try (Connection again = ds.getConnection()) {
-            assertThat(Adapters.currentUser(again)).isEqualTo("alice");
+            assertThat(Sessions.currentUser(again)).isEqualTo("alice");
         }
     }
 
@@ -224,10 +223,10 @@ class ApplicationMisuseTest {
         mcf.setAbandonedConnectionTimeout(1);
         // bob must be served within his wait: far longer than the configured 1 s of abandonment
         mcf.setConnectionWaitTimeout(10);
-        ProxyraDataSource ds = Adapters.dataSource(mcf);
+        ProxyraDataSource ds = Factories.dataSource(mcf);
         TestCallers.set("alice");
         Connection abandoned = ds.getConnection(); // never closed, never used again by its owner
-        assertThat(Adapters.currentUser(abandoned)).isEqualTo("alice");
+        assertThat(Sessions.currentUser(abandoned)).isEqualTo("alice");
         long began = System.nanoTime();
         TestCallers.set("bob");
         String bobRanAs;
@@ -243,12 +242,12 @@ class ApplicationMisuseTest {
                     + " bob's ConnectionWaitTimeout of 10s", e);
         }
         try (Connection bob = bobsConnection) {
-            bobRanAs = Adapters.currentUser(bob);
+            bobRanAs = Sessions.currentUser(bob);
             long reclaimedAfter = System.nanoTime() - began;
             int lentWhileBobHolds = mcf.pool().lentOut();
             String oldHandle;
             try {
-                oldHandle = "ran as " + Adapters.currentUser(abandoned);
+                oldHandle = "ran as " + Sessions.currentUser(abandoned);
             } catch (SQLException e) {
                 oldHandle = e.getSQLState() + " " + e.getClass().getSimpleName() + ": " + e.getMessage();
             }
@@ -270,7 +269,7 @@ class ApplicationMisuseTest {
         String[] escapes = {"SET ROLE caller002", "RESET ROLE", "select set_config('role', 'caller003', false)",
             "SET SESSION AUTHORIZATION DEFAULT", "select reliability_innocent('caller004')", "set local role caller005",
             "DISCARD ALL"};
-        ProxyraDataSource ds = Adapters.dataSource(mcf);
+        ProxyraDataSource ds = Factories.dataSource(mcf);
         AtomicInteger next = new AtomicInteger();
         AtomicInteger escaped = new AtomicInteger();
         AtomicInteger ok = new AtomicInteger();

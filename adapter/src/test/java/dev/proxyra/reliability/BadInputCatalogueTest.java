@@ -20,9 +20,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 import dev.proxyra.jdbc.ProxyraDataSource;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
-import dev.proxyra.testing.Adapters;
-import dev.proxyra.testing.RestartableDatabase;
+import dev.proxyra.testing.Database;
+import dev.proxyra.testing.Factories;
 import dev.proxyra.testing.RestartableDatabaseExtension;
+import dev.proxyra.testing.Sessions;
 import dev.proxyra.testing.TestCallers;
 
 /**
@@ -103,7 +104,7 @@ class BadInputCatalogueTest {
         return new Case(name, config, Request.as("alice"), state, fragment, null, true);
     }
 
-    private static List<Case> cases(RestartableDatabase db, int closedPort) {
+    private static List<Case> cases(Database db, int closedPort) {
         return List.of(
                 new Case("no caller (unauthenticated request)", f -> { }, Request.as(null), "28000",
                         "no caller could be resolved", null, false),
@@ -127,7 +128,7 @@ class BadInputCatalogueTest {
                 refused("the superuser's role", "postgres", "may not act as database user"),
                 refused("reserved word none (SET ROLE NONE would reset)", "none", "may not act as database user"),
                 refused("pseudo-role public", "public", "may not act as database user"),
-                refused("the proxy account's own name", RestartableDatabase.PROXY_USER, "proxy account"),
+                refused("the proxy account's own name", Database.PROXY_USER, "proxy account"),
                 // A group role the proxy reaches through a caller's membership (alice IN ROLE callers): PostgreSQL
                 // lets app_proxy SET ROLE to it. Not the proxy account, but a caller of that name gets the group.
                 served("group role reachable through a caller's membership (seed: alice IN ROLE callers)", "callers"),
@@ -218,7 +219,7 @@ class BadInputCatalogueTest {
             + " (select count(*) from pg_cursors where name <> '')";
 
     @Test
-    void everyBadInputIsRefusedWithItsReasonNothingRunsAsTheProxyAndThePoolStaysHealthy(RestartableDatabase db)
+    void everyBadInputIsRefusedWithItsReasonNothingRunsAsTheProxyAndThePoolStaysHealthy(Database db)
             throws Exception {
         int closedPort;
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
@@ -232,15 +233,16 @@ class BadInputCatalogueTest {
         int servedCount = 0;
         long proxyStatements = 0;
         for (Case c : cases(db, closedPort)) {
-            ProxyraManagedConnectionFactory mcf = Scenario.factory(db.url());
-            mcf.setMaxPoolSize(c.use() == null ? 2 : 1);
-            mcf.setConnectionWaitTimeout(1); // cases that cannot connect fail after this wait
+            ProxyraManagedConnectionFactory mcf = Factories.onUrl(db.url())
+                    .maxPoolSize(c.use() == null ? 2 : 1)
+                    .waitTimeout(1) // cases that cannot connect fail after this wait
+                    .build();
             String outcomeState;
             String outcomeMessage;
             String after;
             try {
                 c.config().accept(mcf);
-                ProxyraDataSource ds = Adapters.dataSource(mcf);
+                ProxyraDataSource ds = Factories.dataSource(mcf);
                 db.resetStatementStats();
                 String servedAs = null;
                 int usedBackend = 0;
@@ -252,13 +254,13 @@ class BadInputCatalogueTest {
                         usedBackend = backendOf(conn);
                         c.use().on(conn);
                     }
-                    servedAs = Adapters.currentUser(conn);
+                    servedAs = Sessions.currentUser(conn);
                 } catch (SQLException e) {
                     failure = e;
                 } finally {
                     TestCallers.set(null);
                 }
-                Map<String, Long> asProxy = db.statementsRunAs(RestartableDatabase.PROXY_USER);
+                Map<String, Long> asProxy = db.statementsRunAs(Database.PROXY_USER);
                 Map<String, Long> unexpected = new java.util.TreeMap<>(asProxy);
                 unexpected.keySet().removeAll(HOUSEKEEPING);
                 unexpected.keySet().removeIf(sql -> PROXY_ACCOUNT_CHECKS.stream().anyMatch(sql::startsWith));
@@ -275,13 +277,13 @@ class BadInputCatalogueTest {
                     java.io.StringWriter trace = new java.io.StringWriter();
                     failure.printStackTrace(new java.io.PrintWriter(trace));
                     softly.assertThat(trace.toString()).as("%s: no password in the stack trace", c.name())
-                            .doesNotContain(RestartableDatabase.PROXY_PASSWORD).doesNotContain(WRONG_PASSWORD)
+                            .doesNotContain(Database.PROXY_PASSWORD).doesNotContain(WRONG_PASSWORD)
                             .doesNotContain(URL_SECRET);
                     if (c.fragment() != null) {
                         softly.assertThat(outcomeMessage).as("%s: message", c.name()).contains(c.fragment());
                     }
                     softly.assertThat(outcomeMessage).as("%s: no password in the message", c.name())
-                            .doesNotContain(RestartableDatabase.PROXY_PASSWORD).doesNotContain(WRONG_PASSWORD)
+                            .doesNotContain(Database.PROXY_PASSWORD).doesNotContain(WRONG_PASSWORD)
                             .doesNotContain("secret-x").doesNotContain(URL_SECRET);
                 } else {
                     outcomeState = "-";
@@ -312,16 +314,16 @@ class BadInputCatalogueTest {
 
     /** After a caller case: the same pool serves alice with nothing lent out. After a configuration case: no login happened. */
     private static String poolAfter(Case c, ProxyraManagedConnectionFactory mcf, ProxyraDataSource ds,
-                                    RestartableDatabase db, int usedBackend, SoftAssertions softly) throws SQLException {
+                                    Database db, int usedBackend, SoftAssertions softly) throws SQLException {
         if (c.configuration()) {
-            Map<String, Long> asProxy = db.statementsRunAs(RestartableDatabase.PROXY_USER);
+            Map<String, Long> asProxy = db.statementsRunAs(Database.PROXY_USER);
             softly.assertThat(asProxy).as("%s: the proxy account logged in", c.name()).isEmpty();
             return asProxy.isEmpty() ? "no session opened as the proxy account" : "proxy logins: " + asProxy;
         }
         TestCallers.set("alice");
         String clean = "";
         try (Connection conn = ds.getConnection()) {
-            String who = Adapters.currentUser(conn);
+            String who = Sessions.currentUser(conn);
             softly.assertThat(who).as("%s: next caller", c.name()).isEqualTo("alice");
             int lent = mcf.pool().lentOut();
             softly.assertThat(lent).as("%s: lent out while alice holds one", c.name()).isEqualTo(1);
@@ -333,7 +335,7 @@ class BadInputCatalogueTest {
                         .as("%s: bob's unfinished work was committed", c.name()).isZero();
                 // a session that had temporary objects serves no other identity (the driver's type cache): a new one
                 clean = usedBackend == 0 ? " on a clean session"
-                        : Adapters.backendPid(conn) == usedBackend ? " on a clean session (same backend)"
+                        : Sessions.backendPid(conn) == usedBackend ? " on a clean session (same backend)"
                         : " on a new session (the one bob used was discarded)";
             }
         } catch (SQLException e) {
@@ -351,7 +353,7 @@ class BadInputCatalogueTest {
     /** The backend process behind a connection, 0 on one that runs no statement (METADATA_ONLY). */
     private static int backendOf(Connection c) {
         try {
-            return Adapters.backendPid(c);
+            return Sessions.backendPid(c);
         } catch (SQLException refused) {
             return 0;
         }

@@ -11,8 +11,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import dev.proxyra.jdbc.ProxyraDataSource;
 import dev.proxyra.pool.IdentityPool;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
-import dev.proxyra.testing.Adapters;
-import dev.proxyra.testing.RestartableDatabase;
+import dev.proxyra.testing.Database;
+import dev.proxyra.testing.Factories;
 import dev.proxyra.testing.RestartableDatabaseExtension;
 
 /**
@@ -31,11 +31,12 @@ class DatabaseRestartTest {
     private static final long HANG_NANOS = TimeUnit.SECONDS.toNanos(WAIT_SECONDS + 20);
 
     @Test
-    void requestsFailClearlyDuringTheOutageAndAllSucceedOnceTheDatabaseIsBack(RestartableDatabase db) throws Exception {
-        ProxyraManagedConnectionFactory mcf = Scenario.factory(db.url());
-        mcf.setMaxPoolSize(CLIENTS);
-        mcf.setConnectionWaitTimeout(WAIT_SECONDS);
-        ProxyraDataSource ds = Adapters.dataSource(mcf);
+    void requestsFailClearlyDuringTheOutageAndAllSucceedOnceTheDatabaseIsBack(Database db) throws Exception {
+        ProxyraManagedConnectionFactory mcf = Factories.onUrl(db.url())
+                .maxPoolSize(CLIENTS)
+                .waitTimeout(WAIT_SECONDS)
+                .build();
+        ProxyraDataSource ds = Factories.dataSource(mcf);
         IdentityPool pool = mcf.pool();
         long outage;
         Clients clients = new Clients(ds, CLIENTS, IDENTITIES, CLIENTS * 50, 1, DatabaseRestartTest::clear);

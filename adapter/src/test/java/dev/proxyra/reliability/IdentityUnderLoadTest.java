@@ -24,8 +24,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import dev.proxyra.jdbc.ProxyraDataSource;
 import dev.proxyra.pool.IdentityPool;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
-import dev.proxyra.testing.Adapters;
-import dev.proxyra.testing.RestartableDatabase;
+import dev.proxyra.testing.Database;
+import dev.proxyra.testing.Factories;
 import dev.proxyra.testing.RestartableDatabaseExtension;
 import dev.proxyra.testing.TestCallers;
 
@@ -45,11 +45,12 @@ class IdentityUnderLoadTest {
     private static final int UCP_SURPLUS = 1;
 
     @Test
-    void hundredThousandBorrowsOverTwoHundredIdentitiesNeverCrossIdentities(RestartableDatabase db) throws Exception {
-        ProxyraManagedConnectionFactory mcf = Scenario.factory(db.url());
-        mcf.setMaxPoolSize(PHYSICAL);
-        mcf.setConnectionWaitTimeout(30); // 32 threads share 16 connections: waiting is normal here, failing is not
-        ProxyraDataSource ds = Adapters.dataSource(mcf);
+    void hundredThousandBorrowsOverTwoHundredIdentitiesNeverCrossIdentities(Database db) throws Exception {
+        ProxyraManagedConnectionFactory mcf = Factories.onUrl(db.url())
+                .maxPoolSize(PHYSICAL)
+                .waitTimeout(30) // 32 threads share 16 connections: waiting is normal here, failing is not
+                .build();
+        ProxyraDataSource ds = Factories.dataSource(mcf);
         Tally errors = new Tally();
         List<String> wrong = new CopyOnWriteArrayList<>();
         AtomicInteger wrongCount = new AtomicInteger();
@@ -122,7 +123,7 @@ class IdentityUnderLoadTest {
             assertThat(ok.get()).isEqualTo(BORROWS);
             assertThat(expected).hasSize(IDENTITIES);
             assertThat(recorded).as("probe calls per current_user, as pg_stat_statements recorded them")
-                    .doesNotContainKey(RestartableDatabase.PROXY_USER)
+                    .doesNotContainKey(Database.PROXY_USER)
                     .isEqualTo(expected);
             // 200 identities over 16 physical connections: every connection served many identities. Under this
             // contention UCP 23.26 itself sometimes opens one connection above MaxPoolSize from its creation

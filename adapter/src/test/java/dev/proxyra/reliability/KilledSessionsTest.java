@@ -26,7 +26,8 @@ import org.postgresql.PGConnection;
 import dev.proxyra.jdbc.ProxyraDataSource;
 import dev.proxyra.pool.IdentityPool;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
-import dev.proxyra.testing.RestartableDatabase;
+import dev.proxyra.testing.Database;
+import dev.proxyra.testing.Factories;
 import dev.proxyra.testing.RestartableDatabaseExtension;
 import dev.proxyra.testing.ServerLikeConnectionManager;
 import dev.proxyra.testing.TestCallers;
@@ -45,10 +46,8 @@ class KilledSessionsTest {
     private static final int IDENTITIES = 40;
 
     @Test
-    void onlyRequestsOnAKilledSessionFailEachWithAnErrorEventAndThePoolHeals(RestartableDatabase db) throws Exception {
-        ProxyraManagedConnectionFactory mcf = Scenario.factory(db.url());
-        mcf.setMaxPoolSize(WORKERS);
-        mcf.setConnectionWaitTimeout(10);
+    void onlyRequestsOnAKilledSessionFailEachWithAnErrorEventAndThePoolHeals(Database db) throws Exception {
+        ProxyraManagedConnectionFactory mcf = Factories.onUrl(db.url()).maxPoolSize(WORKERS).waitTimeout(10).build();
         ServerLikeConnectionManager server = new ServerLikeConnectionManager();
         ProxyraDataSource ds = (ProxyraDataSource) mcf.createConnectionFactory(server);
         IdentityPool pool = mcf.pool();
@@ -121,7 +120,7 @@ class KilledSessionsTest {
                         // alternately a busy session (a request in flight) and any pooled one
                         boolean busy = k % 2 == 0;
                         try (ResultSet rs = s.executeQuery("select pid from pg_stat_activity where usename = '"
-                                + RestartableDatabase.PROXY_USER + "'" + (busy ? " and state = 'active'" : "")
+                                + Database.PROXY_USER + "'" + (busy ? " and state = 'active'" : "")
                                 + " order by pid")) {
                             List<Integer> pids = new ArrayList<>();
                             while (rs.next()) {

@@ -18,9 +18,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import dev.proxyra.jdbc.ProxyraDataSource;
 import dev.proxyra.pool.IdentityPool;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
-import dev.proxyra.testing.Adapters;
+import dev.proxyra.testing.Database;
+import dev.proxyra.testing.Factories;
 import dev.proxyra.testing.LoopbackProxy;
-import dev.proxyra.testing.RestartableDatabase;
 import dev.proxyra.testing.RestartableDatabaseExtension;
 import dev.proxyra.testing.TestCallers;
 
@@ -45,13 +45,14 @@ class NetworkBlackHoleTest {
     private static final long HANG_NANOS = TimeUnit.SECONDS.toNanos(WAIT_SECONDS + 2 * NETWORK_TIMEOUT + 5);
 
     @Test
-    void requestsFailWithinTheNetworkTimeoutAndThePoolRecoversWhenTheNetworkDoes(RestartableDatabase db) throws Exception {
+    void requestsFailWithinTheNetworkTimeoutAndThePoolRecoversWhenTheNetworkDoes(Database db) throws Exception {
         try (LoopbackProxy network = new LoopbackProxy(db.port())) {
-            ProxyraManagedConnectionFactory mcf = Scenario.factory(network.url());
-            mcf.setMaxPoolSize(CLIENTS);
-            mcf.setConnectionWaitTimeout(WAIT_SECONDS);
-            mcf.setNetworkTimeout(NETWORK_TIMEOUT);
-            ProxyraDataSource ds = Adapters.dataSource(mcf);
+            ProxyraManagedConnectionFactory mcf = Factories.onUrl(network.url())
+                    .maxPoolSize(CLIENTS)
+                    .waitTimeout(WAIT_SECONDS)
+                    .networkTimeout(NETWORK_TIMEOUT)
+                    .build();
+            ProxyraDataSource ds = Factories.dataSource(mcf);
             IdentityPool pool = mcf.pool();
             long blackHole;
             SQLException inFlightFailure;

@@ -22,8 +22,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import dev.proxyra.jdbc.ProxyraDataSource;
 import dev.proxyra.pool.IdentityPool;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
-import dev.proxyra.testing.Adapters;
-import dev.proxyra.testing.RestartableDatabase;
+import dev.proxyra.testing.Database;
+import dev.proxyra.testing.Factories;
 import dev.proxyra.testing.RestartableDatabaseExtension;
 import dev.proxyra.testing.TestCallers;
 
@@ -39,11 +39,12 @@ class PoolExhaustionTest {
     private static final int WAIT_SECONDS = 2;
 
     @Test
-    void waitersFailWithPoolExhaustedAfterTheWaitAndEveryConnectionReturns(RestartableDatabase db) throws Exception {
-        ProxyraManagedConnectionFactory mcf = Scenario.factory(db.url());
-        mcf.setMaxPoolSize(MAX_POOL_SIZE);
-        mcf.setConnectionWaitTimeout(WAIT_SECONDS);
-        ProxyraDataSource ds = Adapters.dataSource(mcf);
+    void waitersFailWithPoolExhaustedAfterTheWaitAndEveryConnectionReturns(Database db) throws Exception {
+        ProxyraManagedConnectionFactory mcf = Factories.onUrl(db.url())
+                .maxPoolSize(MAX_POOL_SIZE)
+                .waitTimeout(WAIT_SECONDS)
+                .build();
+        ProxyraDataSource ds = Factories.dataSource(mcf);
         IdentityPool pool = mcf.pool();
 
         Tally errors = new Tally();

@@ -11,9 +11,7 @@ import java.util.function.BooleanSupplier;
 
 import javax.sql.DataSource;
 
-import dev.proxyra.config.ExternalConfig;
-import dev.proxyra.spi.ProxyraManagedConnectionFactory;
-import dev.proxyra.testing.RestartableDatabase;
+import dev.proxyra.testing.Database;
 import dev.proxyra.testing.TestCallers;
 
 /** What the reliability scenarios share: the factory they start from, the identity probe, the figures line. */
@@ -29,17 +27,6 @@ final class Scenario {
     private Scenario() {
     }
 
-    /** A non-managed factory on {@code url} with callers from {@link TestCallers}, as the tests configure it. */
-    static ProxyraManagedConnectionFactory factory(String url) {
-        ProxyraManagedConnectionFactory mcf = new ProxyraManagedConnectionFactory();
-        mcf.setExternalConfig(ExternalConfig.NONE);
-        mcf.setURL(url);
-        mcf.setUser(RestartableDatabase.PROXY_USER);
-        mcf.setPassword(RestartableDatabase.PROXY_PASSWORD);
-        mcf.setCallerSource(TestCallers.class.getName());
-        return mcf;
-    }
-
     static String caller(int index) {
         return String.format(Locale.ROOT, "caller%03d", index + 1);
     }
@@ -53,7 +40,7 @@ final class Scenario {
             rs.next();
             String current = rs.getString(1);
             String session = rs.getString(2);
-            if (caller.equals(current) && RestartableDatabase.PROXY_USER.equals(session)) {
+            if (caller.equals(current) && Database.PROXY_USER.equals(session)) {
                 return null;
             }
             return "caller " + caller + " ran as current_user=" + current + ", session_user=" + session;

@@ -8,9 +8,10 @@ import java.sql.DriverManager;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-import dev.proxyra.testing.Adapters;
-import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.Database;
+import dev.proxyra.testing.Factories;
 import dev.proxyra.testing.PostgresExtension;
+import dev.proxyra.testing.Sessions;
 import dev.proxyra.testing.TestCallers;
 
 /**
@@ -21,23 +22,23 @@ import dev.proxyra.testing.TestCallers;
 class DriverRegistrationTest {
 
     @Test
-    void aFactoryWithoutAResourceAdapterLeavesTheApplicationsDriverRegistered(EmbeddedDatabase db) throws Exception {
+    void aFactoryWithoutAResourceAdapterLeavesTheApplicationsDriverRegistered(Database db) throws Exception {
         if (!org.postgresql.Driver.isRegistered()) {
             org.postgresql.Driver.register(); // as the application's JVM has it
         }
-        ProxyraManagedConnectionFactory mcf = Adapters.factory(db);
+        ProxyraManagedConnectionFactory mcf = Factories.on(db).build();
         try {
             TestCallers.set("alice");
-            try (Connection c = Adapters.dataSource(mcf).getConnection()) {
-                assertThat(Adapters.currentUser(c)).isEqualTo("alice");
+            try (Connection c = Factories.dataSource(mcf).getConnection()) {
+                assertThat(Sessions.currentUser(c)).isEqualTo("alice");
             }
         } finally {
             TestCallers.set(null);
             mcf.close();
         }
         assertThat(org.postgresql.Driver.isRegistered()).isTrue();
-        try (Connection c = DriverManager.getConnection(db.url(), EmbeddedDatabase.PROXY_USER,
-                EmbeddedDatabase.PROXY_PASSWORD)) {
+        try (Connection c = DriverManager.getConnection(db.url(), Database.PROXY_USER,
+                Database.PROXY_PASSWORD)) {
             assertThat(c.isValid(2)).isTrue();
         }
     }

@@ -16,20 +16,19 @@ import org.junit.jupiter.api.Test;
 
 import org.postgresql.PGConnection;
 
-import dev.proxyra.config.ExternalConfig;
 import dev.proxyra.identity.DbIdentity;
 import dev.proxyra.jdbc.ProxyraDataSource;
 import dev.proxyra.monitoring.PoolMetrics.Discard;
 import dev.proxyra.monitoring.PoolMetrics.Outcome;
 import dev.proxyra.monitoring.Refusal;
 import dev.proxyra.pool.IdentityPool;
+import dev.proxyra.testing.Factories;
 import dev.proxyra.testing.RecordingListener;
 import dev.proxyra.testing.ServerLikeConnectionManager;
 import dev.proxyra.testing.TestCallers;
-import dev.proxyra.testing.fakepg.FakePgDataSource;
-import dev.proxyra.testing.fakepg.FakePgServer;
 import dev.proxyra.testing.fakepg.FakePgServer.Backend;
 import dev.proxyra.testing.fakepg.FakePgServer.Fault;
+import dev.proxyra.testing.fakepg.FakePgServer;
 
 /**
  * The lifecycle of a managed connection as a server drives it, over the real UCP and the in-memory PostgreSQL
@@ -47,15 +46,7 @@ class ManagedConnectionLifecycleTest {
     @BeforeEach
     void open() {
         server = FakePgServer.start();
-        mcf = new ProxyraManagedConnectionFactory();
-        mcf.setExternalConfig(ExternalConfig.NONE);
-        mcf.setURL(server.url());
-        mcf.setUser(server.proxyRole());
-        mcf.setPassword("not-a-secret");
-        mcf.setConnectionFactoryClassName(FakePgDataSource.class.getName());
-        mcf.setCallerSource(TestCallers.class.getName());
-        mcf.setMaxPoolSize(2);
-        mcf.setConnectionWaitTimeout(5);
+        mcf = Factories.onFakePg(server).maxPoolSize(2).waitTimeout(5).build();
         cm = new ServerLikeConnectionManager();
         ds = (ProxyraDataSource) mcf.createConnectionFactory(cm);
     }

@@ -14,12 +14,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import dev.proxyra.config.ExternalConfig;
 import dev.proxyra.identity.DbIdentity;
 import dev.proxyra.spi.ProxyraManagedConnection.Demarcation;
 import dev.proxyra.spi.ProxyraManagedConnection.Life;
+import dev.proxyra.testing.Factories;
 import dev.proxyra.testing.RecordingListener;
-import dev.proxyra.testing.TestCallers;
 import oracle.jdbcfake.FakeOracleDataSource;
 
 /**
@@ -40,15 +39,7 @@ class ManagedConnectionStatesTest {
         FakeOracleDataSource.reset();
         ra = new ProxyraResourceAdapter();
         ra.start(null);
-        mcf = new ProxyraManagedConnectionFactory();
-        mcf.setExternalConfig(ExternalConfig.NONE);
-        mcf.setURL("jdbc:oracle:thin:@//db.invalid:1521/ERP");
-        mcf.setUser("PROXY_USER");
-        mcf.setPassword("proxy-password");
-        mcf.setConnectionFactoryClassName(FakeOracleDataSource.class.getName());
-        mcf.setMaxPoolSize(2);
-        mcf.setCallerSource(TestCallers.class.getName());
-        mcf.setResourceAdapter(ra);
+        mcf = Factories.onFakeOracle().maxPoolSize(2).resourceAdapter(ra).build();
         mc = (ProxyraManagedConnection) mcf.createManagedConnection(null, ALICE);
         mc.addConnectionEventListener(events);
     }

@@ -9,8 +9,9 @@ import jakarta.resource.spi.ManagedConnection;
 import org.postgresql.ds.PGSimpleDataSource;
 
 import dev.proxyra.identity.DbIdentity;
-import dev.proxyra.testing.Adapters;
-import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.Database;
+import dev.proxyra.testing.Factories;
+import dev.proxyra.testing.Sessions;
 
 /**
  * Run in a JVM of its own by {@link SharedDriverTest}: a Java SE program with proxyra's jars on its class path, that
@@ -22,22 +23,16 @@ public final class SharedDriverProbe {
     private SharedDriverProbe() {
     }
 
-    /** {@code args[0]}: the JDBC URL of a database seeded as {@link EmbeddedDatabase} seeds one. */
+    /** {@code args[0]}: the JDBC URL of a database seeded as {@link Database} seeds one. */
     public static void main(String[] args) throws Exception {
         String url = args[0];
         connectAsTheApplication("before", url);
         ProxyraResourceAdapter ra = new ProxyraResourceAdapter();
         ra.start(null);
-        ProxyraManagedConnectionFactory mcf = new ProxyraManagedConnectionFactory();
-        mcf.setExternalConfig(dev.proxyra.config.ExternalConfig.NONE);
-        mcf.setURL(url);
-        mcf.setUser(EmbeddedDatabase.PROXY_USER);
-        mcf.setPassword(EmbeddedDatabase.PROXY_PASSWORD);
-        mcf.setCallerSource(dev.proxyra.testing.TestCallers.class.getName());
-        mcf.setResourceAdapter(ra);
+        ProxyraManagedConnectionFactory mcf = Factories.onUrl(url).resourceAdapter(ra).build();
         ManagedConnection mc = mcf.createManagedConnection(null, null);
         try (Connection c = (Connection) mc.getConnection(null, new IdentityRequest(DbIdentity.of("alice", "alice")))) {
-            System.out.println("adapter serves " + Adapters.currentUser(c));
+            System.out.println("adapter serves " + Sessions.currentUser(c));
         }
         mc.cleanup();
         connectAsTheApplication("started", url);
@@ -47,15 +42,15 @@ public final class SharedDriverProbe {
     }
 
     private static void connectAsTheApplication(String step, String url) {
-        try (Connection c = DriverManager.getConnection(url, EmbeddedDatabase.PROXY_USER, EmbeddedDatabase.PROXY_PASSWORD)) {
+        try (Connection c = DriverManager.getConnection(url, Database.PROXY_USER, Database.PROXY_PASSWORD)) {
             System.out.println(step + " DriverManager " + (c.isValid(5) ? "ok" : "not valid"));
         } catch (SQLException e) {
             System.out.println(step + " DriverManager " + e.getMessage());
         }
         PGSimpleDataSource ds = new PGSimpleDataSource();
         ds.setUrl(url);
-        ds.setUser(EmbeddedDatabase.PROXY_USER);
-        ds.setPassword(EmbeddedDatabase.PROXY_PASSWORD);
+        ds.setUser(Database.PROXY_USER);
+        ds.setPassword(Database.PROXY_PASSWORD);
         try (Connection c = ds.getConnection()) {
             System.out.println(step + " PGSimpleDataSource " + (c.isValid(5) ? "ok" : "not valid"));
         } catch (SQLException e) {

@@ -7,7 +7,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.Database;
 import dev.proxyra.testing.OwnJvm;
 import dev.proxyra.testing.PostgresExtension;
 
@@ -21,7 +21,7 @@ import dev.proxyra.testing.PostgresExtension;
 class SharedDriverTest {
 
     @Test
-    void startingAndStoppingTheAdapterLeavesTheApplicationsDriverManagerWorking(EmbeddedDatabase db) throws Exception {
+    void startingAndStoppingTheAdapterLeavesTheApplicationsDriverManagerWorking(Database db) throws Exception {
         List<String> out = OwnJvm.run(SharedDriverProbe.class, db.url());
         assertThat(out).contains("adapter serves alice");
         for (String step : List.of("before", "started", "stopped")) {

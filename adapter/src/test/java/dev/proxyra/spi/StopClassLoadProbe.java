@@ -14,8 +14,9 @@ import jdk.jfr.consumer.RecordingFile;
 import jakarta.resource.spi.ManagedConnection;
 
 import dev.proxyra.identity.DbIdentity;
-import dev.proxyra.testing.Adapters;
-import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.Database;
+import dev.proxyra.testing.Factories;
+import dev.proxyra.testing.Sessions;
 
 /**
  * Run in a JVM of its own by {@link StopLoadsNoClassTest}: uses the adapter as a server would (start, a pool, sessions
@@ -34,7 +35,7 @@ public final class StopClassLoadProbe {
     }
 
     /**
-     * {@code args[0]}: the JDBC URL of a database seeded as {@link EmbeddedDatabase} seeds one, started by the caller:
+     * {@code args[0]}: the JDBC URL of a database seeded as {@link Database} seeds one, started by the caller:
      * this JVM uses no JDBC before the adapter does, so no class pgjdbc needs to close a connection is loaded early.
      */
     public static void main(String[] args) throws Exception {
@@ -45,17 +46,11 @@ public final class StopClassLoadProbe {
             ManagedConnection[] kept = new ManagedConnection[1];
             Action use = () -> {
                 ra.start(null);
-                ProxyraManagedConnectionFactory mcf = new ProxyraManagedConnectionFactory();
-                mcf.setExternalConfig(dev.proxyra.config.ExternalConfig.NONE);
-                mcf.setURL(url);
-                mcf.setUser(EmbeddedDatabase.PROXY_USER);
-                mcf.setPassword(EmbeddedDatabase.PROXY_PASSWORD);
-                mcf.setCallerSource(dev.proxyra.testing.TestCallers.class.getName());
-                mcf.setResourceAdapter(ra);
+                ProxyraManagedConnectionFactory mcf = Factories.onUrl(url).resourceAdapter(ra).build();
                 ManagedConnection mc = mcf.createManagedConnection(null, null);
                 for (String caller : new String[] {"alice", "bob", "alice"}) {
                     try (Connection c = (Connection) mc.getConnection(null, new IdentityRequest(DbIdentity.of(caller, caller)))) {
-                        if (!caller.equals(Adapters.currentUser(c))) {
+                        if (!caller.equals(Sessions.currentUser(c))) {
                             throw new IllegalStateException("not running as " + caller);
                         }
                     }

@@ -8,7 +8,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.Database;
 import dev.proxyra.testing.OwnJvm;
 import dev.proxyra.testing.PostgresExtension;
 
@@ -22,7 +22,7 @@ import dev.proxyra.testing.PostgresExtension;
 class StopLoadsNoClassTest {
 
     @Test
-    void undeployingDefinesNoClassOfProxyraUcpPgjdbcOrHdrHistogram(EmbeddedDatabase db) throws Exception {
+    void undeployingDefinesNoClassOfProxyraUcpPgjdbcOrHdrHistogram(Database db) throws Exception {
         List<String> out = probe(db.url());
         assertThat(out).as("the probe ran to its end").contains("PROBE-DONE");
         // ojdbc is left out: the Oracle driver's deregistration may initialise it, and a failure there is caught (the
@@ -35,7 +35,7 @@ class StopLoadsNoClassTest {
     }
 
     @Test
-    void theProbeSeesTheClassesThatStartingTheAdapterDefines(EmbeddedDatabase db) throws Exception {
+    void theProbeSeesTheClassesThatStartingTheAdapterDefines(Database db) throws Exception {
         // a blind recording would pass the test above whatever stopping loads
         List<String> out = probe(db.url(), "control");
         assertThat(out).contains("PROBE-DONE").contains("LOADED-AT-STOP dev.proxyra.pool.IdentityPool")

@@ -16,7 +16,7 @@ import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.Database;
 import dev.proxyra.testing.PostgresExtension;
 
 /**
@@ -55,7 +55,7 @@ class TwoDeploymentsTest {
     }
 
     @Test
-    void twoCopiesOfTheAdapterPoolSideBySide(EmbeddedDatabase db) throws Exception {
+    void twoCopiesOfTheAdapterPoolSideBySide(Database db) throws Exception {
         URL adapterClasses = ProxyraManagedConnectionFactory.class.getProtectionDomain().getCodeSource().getLocation();
         List<Object> factories = new ArrayList<>();
         List<URLClassLoader> loaders = new ArrayList<>();
@@ -70,15 +70,15 @@ class TwoDeploymentsTest {
                 Class<?> external = loader.loadClass("dev.proxyra.config.ExternalConfig");
                 mcfType.getMethod("setExternalConfig", external).invoke(mcf, external.getField("NONE").get(null));
                 set(mcf, "setURL", db.url());
-                set(mcf, "setUser", EmbeddedDatabase.PROXY_USER);
-                set(mcf, "setPassword", EmbeddedDatabase.PROXY_PASSWORD);
+                set(mcf, "setUser", Database.PROXY_USER);
+                set(mcf, "setPassword", Database.PROXY_PASSWORD);
                 set(mcf, "setUnauthenticatedAccess", "PROXY_USER");
 
                 DataSource dataSource = (DataSource) mcfType.getMethod("createConnectionFactory").invoke(mcf);
                 try (Connection c = dataSource.getConnection(); Statement s = c.createStatement();
                      ResultSet rs = s.executeQuery("select current_user")) {
                     rs.next();
-                    assertThat(rs.getString(1)).as(deployment).isEqualTo(EmbeddedDatabase.PROXY_USER);
+                    assertThat(rs.getString(1)).as(deployment).isEqualTo(Database.PROXY_USER);
                 }
             }
             assertThat(db.proxySessions()).isEqualTo(2);
@@ -90,7 +90,7 @@ class TwoDeploymentsTest {
                 loader.close();
             }
         }
-        assertThat(db.proxySessions()).isZero();
+        assertThat(db.proxySessionsGone(java.time.Duration.ofSeconds(30))).as("no proxy session left").isTrue();
     }
 
     private static void set(Object bean, String setter, String value) throws ReflectiveOperationException {

@@ -11,13 +11,13 @@ import dev.proxyra.spi.ProxyraManagedConnectionFactory;
  */
 public record CallerDataSource(ProxyraManagedConnectionFactory mcf, ProxyraDataSource ds) implements AutoCloseable {
 
-    /** {@code settings} adjusts the factory of {@link Adapters#factory} before its DataSource is made. */
-    public static CallerDataSource open(EmbeddedDatabase db, String caller,
+    /** {@code settings} adjusts the factory of {@link Factories#on} before its DataSource is made. */
+    public static CallerDataSource open(Database db, String caller,
                                         Consumer<ProxyraManagedConnectionFactory> settings) {
-        ProxyraManagedConnectionFactory mcf = Adapters.factory(db);
+        ProxyraManagedConnectionFactory mcf = Factories.on(db).build();
         settings.accept(mcf);
         TestCallers.set(caller);
-        return new CallerDataSource(mcf, Adapters.dataSource(mcf));
+        return new CallerDataSource(mcf, Factories.dataSource(mcf));
     }
 
     @Override

@@ -1,47 +1,13 @@
 package dev.proxyra.testing;
 
-import org.junit.jupiter.api.extension.ExtensionContext;
-import org.junit.jupiter.api.extension.ParameterContext;
-import org.junit.jupiter.api.extension.ParameterResolver;
-
 /**
- * Gives tests one {@link RestartableDatabase} per test run, separate from {@link PostgresExtension}'s
- * server: started on first use, stopped and deleted when the run ends. A test that stops it must start
- * it again before it returns.
+ * A dedicated embedded PostgreSQL for destructive and observing scenarios, never shared with
+ * {@link PostgresExtension}'s: restartable on the same port and data directory while clients run, asking the proxy
+ * account for its password (so a wrong password is refused), recording every statement with the role it ran as.
  */
-public final class RestartableDatabaseExtension implements ParameterResolver {
-
-    @Override
-    public boolean supportsParameter(ParameterContext parameter, ExtensionContext context) {
-        return parameter.getParameter().getType() == RestartableDatabase.class;
-    }
-
-    @Override
-    public Object resolveParameter(ParameterContext parameter, ExtensionContext context) {
-        RestartableDatabase db = context.getRoot().getStore(ExtensionContext.Namespace.GLOBAL)
-                .getOrComputeIfAbsent(Holder.class, k -> new Holder(), Holder.class).db;
-        if (!db.isRunning()) {
-            throw new IllegalStateException("the reliability database was left stopped by an earlier test");
-        }
-        return db;
-    }
-
-    /** Closed by JUnit at the end of the run. */
-    @SuppressWarnings("deprecation")
-    private static final class Holder implements ExtensionContext.Store.CloseableResource, AutoCloseable {
-        final RestartableDatabase db;
-
-        Holder() {
-            try {
-                db = RestartableDatabase.create();
-            } catch (Exception e) {
-                throw new IllegalStateException("the reliability PostgreSQL did not start", e);
-            }
-        }
-
-        @Override
-        public void close() throws Exception {
-            db.close();
-        }
+public final class RestartableDatabaseExtension extends DatabaseExtension {
+    public RestartableDatabaseExtension() {
+        super(() -> Database.embedded().restartable().passwordLogins().statementStats().start(),
+                "the reliability PostgreSQL");
     }
 }

@@ -3,29 +3,20 @@ package dev.proxyra.testing;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
-import org.junit.jupiter.api.extension.ParameterContext;
-import org.junit.jupiter.api.extension.ParameterResolver;
 
 /**
- * Gives tests one {@link SetUserDatabase} per test run, stopped when the run ends; skips each test, saying
- * what is missing, where Debian's PostgreSQL 15 or its set_user extension is not installed.
+ * Debian's PostgreSQL 15 with set_user ({@code Database.withSetUser()}); skips each test, saying what is missing,
+ * where it or its set_user extension is not installed.
  */
-public final class SetUserDatabaseExtension implements BeforeEachCallback, ParameterResolver {
+public final class SetUserDatabaseExtension extends DatabaseExtension implements BeforeEachCallback {
+    public SetUserDatabaseExtension() {
+        super(() -> Database.withSetUser().start(), "PostgreSQL 15 with set_user");
+    }
 
     @Override
     public void beforeEach(ExtensionContext context) {
-        String missing = SetUserDatabase.missing();
+        String missing = Database.setUserMissing();
         Assumptions.assumeTrue(missing == null, () -> "set_user test skipped: " + missing
                 + "; install it with apt-get install postgresql-15-set-user (.ci/run does)");
-    }
-
-    @Override
-    public boolean supportsParameter(ParameterContext parameter, ExtensionContext context) {
-        return parameter.getParameter().getType() == SetUserDatabase.class;
-    }
-
-    @Override
-    public Object resolveParameter(ParameterContext parameter, ExtensionContext context) {
-        return RunScoped.get(context, SetUserDatabase.class, SetUserDatabase::start, "PostgreSQL 15 with set_user");
     }
 }

@@ -3,16 +3,16 @@ package dev.proxyra.bench;
 import java.io.IOException;
 import java.sql.SQLException;
 
-import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.Database;
 
 /** The database a benchmark trial runs against: the shared one the runner started, or its own. */
 final class BenchDatabase implements AutoCloseable {
     static final String URL_PROPERTY = "proxyra.bench.url";
 
     private final String url;
-    private final EmbeddedDatabase own;
+    private final Database own;
 
-    private BenchDatabase(String url, EmbeddedDatabase own) {
+    private BenchDatabase(String url, Database own) {
         this.url = url;
         this.own = own;
     }
@@ -22,7 +22,7 @@ final class BenchDatabase implements AutoCloseable {
         if (url != null && !url.isBlank()) {
             return new BenchDatabase(url, null);
         }
-        EmbeddedDatabase db = EmbeddedDatabase.startWithPasswordLogins();
+        Database db = Database.embedded().passwordLogins().start();
         return new BenchDatabase(db.url(), db);
     }
 

@@ -24,7 +24,7 @@ import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
 import org.openjdk.jmh.runner.options.TimeValue;
 
-import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.Database;
 
 /**
  * The benchmark run behind the README's command: starts one embedded PostgreSQL, probes heap per pooled
@@ -71,7 +71,7 @@ public final class BenchmarkMain {
         settings.put("errors", "JMH 99.9% confidence half-widths (Student t over the measurement iterations)");
 
         long started = System.nanoTime();
-        try (EmbeddedDatabase db = EmbeddedDatabase.startWithPasswordLogins()) {
+        try (Database db = Database.embedded().passwordLogins().start()) {
             Map<String, String> environment = environment(db);
             HeapProbe.Result heap = null;
             if (heapConnections > 0) {
@@ -188,7 +188,7 @@ public final class BenchmarkMain {
         return found != null ? found : r.getSecondaryResults().get("\u00b7" + name);
     }
 
-    private static Map<String, String> environment(EmbeddedDatabase db) throws Exception {
+    private static Map<String, String> environment(Database db) throws Exception {
         Map<String, String> env = new LinkedHashMap<>();
         env.put("date", ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
         env.put("cpus", String.valueOf(Runtime.getRuntime().availableProcessors()));

@@ -1,6 +1,6 @@
 package dev.proxyra.bench;
 
-import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.Database;
 
 /** The caller names the benchmarks use: the roles the embedded database seeds. */
 public final class Callers {
@@ -12,7 +12,7 @@ public final class Callers {
 
     /** caller001 ... caller200. */
     public static String numbered(int i) {
-        return String.format("caller%03d", 1 + Math.floorMod(i, EmbeddedDatabase.NUMBERED_CALLERS));
+        return String.format("caller%03d", 1 + Math.floorMod(i, Database.NUMBERED_CALLERS));
     }
 
     /**
@@ -24,6 +24,6 @@ public final class Callers {
         if (!scenario.callerChangesEachBorrow()) {
             return SAME;
         }
-        return numbered((int) ((thread * 25L + sequence) % EmbeddedDatabase.NUMBERED_CALLERS));
+        return numbered((int) ((thread * 25L + sequence) % Database.NUMBERED_CALLERS));
     }
 }

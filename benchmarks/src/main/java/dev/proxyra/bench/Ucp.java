@@ -8,7 +8,7 @@ import oracle.ucp.admin.UniversalConnectionPoolManagerImpl;
 import oracle.ucp.jdbc.PoolDataSource;
 import oracle.ucp.jdbc.PoolDataSourceFactory;
 
-import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.Database;
 
 /**
  * Raw UCP pools for the baselines, configured as proxyra configures its own pool (IdentityPool's constructor with
@@ -36,8 +36,8 @@ final class Ucp {
         ucp.setURL(url);
         // UCP ignores setURL for PGSimpleDataSource: the factory property is what counts.
         ucp.setConnectionFactoryProperty("url", url);
-        ucp.setUser(EmbeddedDatabase.PROXY_USER);
-        ucp.setPassword(EmbeddedDatabase.PROXY_PASSWORD);
+        ucp.setUser(Database.PROXY_USER);
+        ucp.setPassword(Database.PROXY_PASSWORD);
         ucp.setInitialPoolSize(0);
         ucp.setMinPoolSize(0);
         ucp.setMaxPoolSize(maxPoolSize);

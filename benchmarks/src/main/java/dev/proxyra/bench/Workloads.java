@@ -14,9 +14,10 @@ import oracle.ucp.jdbc.PoolDataSource;
 
 import org.postgresql.PGConnection;
 
-import dev.proxyra.config.ExternalConfig;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
-import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.Database;
+import dev.proxyra.testing.Factories;
+import dev.proxyra.testing.Sessions;
 import dev.proxyra.testing.TestCallers;
 
 /** The scenarios' implementations. */
@@ -62,7 +63,7 @@ public final class Workloads {
 
     /**
      * The non-managed proxyra DataSource, configured as the adapter's tests configure it
-     * (dev.proxyra.testing.Adapters.factory) with the pool size of the other scenarios. The caller comes
+     * (dev.proxyra.testing.Factories.onUrl) with the pool size of the other scenarios. The caller comes
      * from {@link TestCallers}, the thread-local CallerSource, as a web framework's request user would.
      */
     static final class Proxyra implements Workload {
@@ -88,17 +89,10 @@ public final class Workloads {
         }
 
         static ProxyraManagedConnectionFactory factory(String url, int poolSize) {
-            ProxyraManagedConnectionFactory mcf = new ProxyraManagedConnectionFactory();
-            mcf.setExternalConfig(ExternalConfig.NONE);
-            mcf.setURL(url);
-            mcf.setUser(EmbeddedDatabase.PROXY_USER);
-            mcf.setPassword(EmbeddedDatabase.PROXY_PASSWORD);
-            mcf.setCallerSource(TestCallers.class.getName());
-            mcf.setMaxPoolSize(poolSize);
-            mcf.setConnectionWaitTimeout(Ucp.CONNECTION_WAIT_TIMEOUT);
-            mcf.setInactiveConnectionTimeout(Ucp.INACTIVE_CONNECTION_TIMEOUT);
-            mcf.setValidateConnectionOnBorrow(String.valueOf(Ucp.VALIDATE_ON_BORROW));
-            return mcf;
+            return Factories.onUrl(url).maxPoolSize(poolSize).waitTimeout(Ucp.CONNECTION_WAIT_TIMEOUT)
+                    .property("InactiveConnectionTimeout", String.valueOf(Ucp.INACTIVE_CONNECTION_TIMEOUT))
+                    .validateOnBorrow(String.valueOf(Ucp.VALIDATE_ON_BORROW))
+                    .build();
         }
 
         @Override
@@ -212,7 +206,7 @@ public final class Workloads {
      * No pool: a new physical connection for every request, logged in as the proxy account, then SET ROLE
      * to the caller. The callers are NOLOGIN roles, and logging in as the proxy account goes through the
      * same authentication as a caller's own login would: a scram-sha-256 password check, PostgreSQL's
-     * default, as the benchmarks' database requires ({@code EmbeddedDatabase.startWithPasswordLogins}); the
+     * default, as the benchmarks' database requires ({@code Database.startWithPasswordLogins}); the
      * one extra SET ROLE round trip is well under 1% of the connection set-up.
      */
     static final class NewConnection implements Workload {
@@ -222,8 +216,8 @@ public final class Workloads {
 
         NewConnection(String url) {
             this.url = url;
-            login.setProperty("user", EmbeddedDatabase.PROXY_USER);
-            login.setProperty("password", EmbeddedDatabase.PROXY_PASSWORD);
+            login.setProperty("user", Database.PROXY_USER);
+            login.setProperty("password", Database.PROXY_PASSWORD);
         }
 
         @Override

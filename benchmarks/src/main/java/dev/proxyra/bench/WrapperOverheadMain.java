@@ -22,8 +22,8 @@ import jdk.jfr.Recording;
 
 import dev.proxyra.jdbc.ProxyraDataSource;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
-import dev.proxyra.testing.Adapters;
-import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.Database;
+import dev.proxyra.testing.Factories;
 import dev.proxyra.testing.TestCallers;
 
 /**
@@ -54,13 +54,13 @@ public final class WrapperOverheadMain {
         Path output = Path.of(System.getProperty("wrappers.output", "target/wrappers"));
         Files.createDirectories(output);
         long calls = (long) rows * COLUMNS;
-        try (EmbeddedDatabase db = EmbeddedDatabase.start()) {
+        try (Database db = Database.embedded().start()) {
             createTable(db, rows);
-            ProxyraManagedConnectionFactory mcf = Adapters.factory(db);
+            ProxyraManagedConnectionFactory mcf = Factories.on(db).build();
             TestCallers.set("alice");
-            ProxyraDataSource ds = Adapters.dataSource(mcf);
-            try (Connection raw = DriverManager.getConnection(db.url(), EmbeddedDatabase.PROXY_USER,
-                    EmbeddedDatabase.PROXY_PASSWORD);
+            ProxyraDataSource ds = Factories.dataSource(mcf);
+            try (Connection raw = DriverManager.getConnection(db.url(), Database.PROXY_USER,
+                    Database.PROXY_PASSWORD);
                  Connection handle = ds.getConnection()) {
                 try (Statement s = raw.createStatement()) {
                     s.execute("SET ROLE alice");
@@ -110,7 +110,7 @@ public final class WrapperOverheadMain {
         }
     }
 
-    private static void createTable(EmbeddedDatabase db, int rows) throws SQLException {
+    private static void createTable(Database db, int rows) throws SQLException {
         db.execute("create table wrapper_bench (i1 int, l1 bigint, t1 text, ts1 timestamp, n1 numeric(14,2),"
                 + " i2 int, l2 bigint, t2 text, ts2 timestamp, n2 numeric(14,2))");
         db.execute("insert into wrapper_bench select g, g * 1000003::bigint, 'row ' || g, timestamp '2026-01-01'"

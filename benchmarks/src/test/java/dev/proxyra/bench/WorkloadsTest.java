@@ -14,18 +14,18 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.Database;
 
 /**
  * The harness measures what it claims: every scenario really runs as the caller it is given, the
  * switching scenarios really switch, and the probes and the chart work. No timings are asserted.
  */
 class WorkloadsTest {
-    private static EmbeddedDatabase db;
+    private static Database db;
 
     @BeforeAll
     static void start() throws Exception {
-        db = EmbeddedDatabase.startWithPasswordLogins();
+        db = Database.embedded().passwordLogins().start();
     }
 
     @AfterAll
@@ -70,7 +70,7 @@ class WorkloadsTest {
     @Test
     void aLoginIsAPasswordCheckAsOnARealServer() {
         // Otherwise (e) and the login-per-request resource would measure a login no real server offers.
-        assertThatThrownBy(() -> dev.proxyra.testing.PgConnections.open(db.url(), EmbeddedDatabase.PROXY_USER, "wrong"))
+        assertThatThrownBy(() -> db.connectAs(Database.PROXY_USER, "wrong"))
                 .isInstanceOfSatisfying(java.sql.SQLException.class,
                         e -> assertThat(e.getSQLState()).isEqualTo("28P01"));
     }

@@ -25,13 +25,13 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
-import dev.proxyra.config.ExternalConfig;
 import dev.proxyra.identity.DbIdentity;
 import dev.proxyra.jdbc.ProxyraDataSource;
 import dev.proxyra.spi.IdentityRequest;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
 import dev.proxyra.spi.ProxyraResourceAdapter;
 import dev.proxyra.testing.ComponentLoader;
+import dev.proxyra.testing.Factories;
 import dev.proxyra.testing.RecordingListener;
 import dev.proxyra.testing.TestCallers;
 
@@ -65,16 +65,8 @@ class OracleLiveTest {
     void setUp() {
         ra = new ProxyraResourceAdapter();
         ra.start(null);
-        mcf = new ProxyraManagedConnectionFactory();
-        mcf.setExternalConfig(ExternalConfig.NONE);
-        mcf.setURL(URL);
-        mcf.setUser(PROXY_USER);
-        mcf.setPassword(PROXY_PASSWORD);
-        mcf.setMaxPoolSize(4);
-        mcf.setConnectionWaitTimeout(10);
-        mcf.setNetworkTimeout(30);
-        mcf.setCallerSource(TestCallers.class.getName());
-        mcf.setResourceAdapter(ra);
+        mcf = Factories.onUrl(URL, PROXY_USER, PROXY_PASSWORD).maxPoolSize(4).waitTimeout(10).networkTimeout(30)
+                .resourceAdapter(ra).build();
         ds = (ProxyraDataSource) mcf.createConnectionFactory();
     }
 

@@ -29,7 +29,7 @@ import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 
 import dev.proxyra.bench.web.BenchCallers;
-import dev.proxyra.testing.EmbeddedDatabase;
+import dev.proxyra.testing.Database;
 
 /**
  * The in-server load test: Payara Micro on 127.0.0.1 with proxyra.rar and a small benchmark war, against
@@ -82,14 +82,14 @@ public final class LoadMain {
         deleteTree(work);
         Files.createDirectories(work);
 
-        try (EmbeddedDatabase db = EmbeddedDatabase.startWithPasswordLogins()) {
+        try (Database db = Database.embedded().passwordLogins().start()) {
             db.execute(schema(identities));
             List<DatabaseCost.Line> databaseCost = List.of();
             int costRequests = Integer.getInteger("load.databaseCostRequests", 8000);
             if (costRequests > 0 && CpuMeter.available()) {
                 System.out.println("# load: the database's CPU per request on one connection, " + costRequests
                         + " requests per line");
-                databaseCost = DatabaseCost.measure(db.url(), EmbeddedDatabase.PROXY_PASSWORD, costRequests / 4,
+                databaseCost = DatabaseCost.measure(db.url(), Database.PROXY_PASSWORD, costRequests / 4,
                         costRequests);
             }
             Path war = buildWar(webClasses, work.resolve("bench.war"));
@@ -115,7 +115,7 @@ public final class LoadMain {
             Files.createDirectories(work.resolve("tmp"));
             ProcessBuilder pb = new ProcessBuilder(command).directory(work.toFile())
                     .redirectErrorStream(true).redirectOutput(work.resolve("console.log").toFile());
-            pb.environment().put("PROXYRA_PASSWORD", EmbeddedDatabase.PROXY_PASSWORD);
+            pb.environment().put("PROXYRA_PASSWORD", Database.PROXY_PASSWORD);
             pb.environment().put("BENCH_DB_URL", db.url());
             System.out.println("# load: starting Payara Micro on 127.0.0.1:" + port + " (log: " + log + ")");
             Process payara = pb.start();
@@ -239,7 +239,7 @@ public final class LoadMain {
                     SELECT 'caller' || lpad(i::text, 3, '0'), 'seed ' || j
                     FROM generate_series(1, %3$d) i, generate_series(1, %4$d) j;
                 ANALYZE bench_orders;
-                """.formatted(SHARED_ACCOUNT, EmbeddedDatabase.PROXY_PASSWORD, identities, ROWS_PER_CALLER);
+                """.formatted(SHARED_ACCOUNT, Database.PROXY_PASSWORD, identities, ROWS_PER_CALLER);
     }
 
     /** What a request answers: the caller for every resource, except the shared account's current_user. */
@@ -248,7 +248,7 @@ public final class LoadMain {
     }
 
     /** The database's postmaster, from the pid file in its data directory: its children are the backends. */
-    static ProcessHandle postmaster(EmbeddedDatabase db) throws java.sql.SQLException, IOException {
+    static ProcessHandle postmaster(Database db) throws java.sql.SQLException, IOException {
         String dataDirectory;
         try (var c = db.superuser(); var s = c.createStatement(); var rs = s.executeQuery("show data_directory")) {
             rs.next();

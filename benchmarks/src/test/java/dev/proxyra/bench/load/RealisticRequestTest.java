@@ -13,16 +13,15 @@ import org.junit.jupiter.api.Test;
 import org.postgresql.PGConnection;
 
 import dev.proxyra.bench.web.Orders;
-import dev.proxyra.testing.EmbeddedDatabase;
-import dev.proxyra.testing.PgConnections;
+import dev.proxyra.testing.Database;
 
 /** The load test's realistic request does what it says on each resource, against a real PostgreSQL. */
 class RealisticRequestTest {
-    private static EmbeddedDatabase db;
+    private static Database db;
 
     @BeforeAll
     static void start() throws Exception {
-        db = EmbeddedDatabase.start();
+        db = Database.embedded().start();
         db.execute(LoadMain.schema(3));
     }
 
@@ -32,7 +31,7 @@ class RealisticRequestTest {
     }
 
     private static Connection as(String caller) throws SQLException {
-        Connection c = PgConnections.open(db.url(), EmbeddedDatabase.PROXY_USER, EmbeddedDatabase.PROXY_PASSWORD);
+        Connection c = db.connectAs(Database.PROXY_USER, Database.PROXY_PASSWORD);
         try (Statement s = c.createStatement()) {
             s.execute("SET ROLE " + c.unwrap(PGConnection.class).escapeIdentifier(caller));
         }
@@ -55,7 +54,7 @@ class RealisticRequestTest {
 
     @Test
     void theSharedAccountFiltersAndStampsTheOwnerItself() throws Exception {
-        try (Connection shared = PgConnections.open(db.url(), LoadMain.SHARED_ACCOUNT, EmbeddedDatabase.PROXY_PASSWORD)) {
+        try (Connection shared = db.connectAs(LoadMain.SHARED_ACCOUNT, Database.PROXY_PASSWORD)) {
             assertThat(Orders.order(shared, "caller003")).isEqualTo("caller003");
         }
     }
@@ -75,7 +74,7 @@ class RealisticRequestTest {
     @Test
     void theDatabaseCostProbeRunsEveryLineAsItsCaller() throws Exception {
         int before = db.queryInt("select count(*) from bench_orders");
-        var lines = DatabaseCost.measure(db.url(), EmbeddedDatabase.PROXY_PASSWORD, 10, 40);
+        var lines = DatabaseCost.measure(db.url(), Database.PROXY_PASSWORD, 10, 40);
         assertThat(lines).extracting(DatabaseCost.Line::what).hasSize(6).first().asString().startsWith("(2)");
         assertThat(lines).allSatisfy(l -> assertThat(l.backendMillis()).isNotNegative());
         // two passes per line of 5 unrecorded and 20 measured requests, each adding one row (the probe checks the

@@ -5,30 +5,11 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 
-import dev.proxyra.config.ExternalConfig;
 import dev.proxyra.jdbc.ProxyraDataSource;
-import dev.proxyra.spi.ProxyraManagedConnectionFactory;
 
-/** Builds non-managed proxyra DataSources on the embedded database. */
-public final class Adapters {
-    private Adapters() {
-    }
-
-    /** A factory for the embedded database with callers from {@link TestCallers}. */
-    public static ProxyraManagedConnectionFactory factory(EmbeddedDatabase db) {
-        ProxyraManagedConnectionFactory mcf = new ProxyraManagedConnectionFactory();
-        mcf.setExternalConfig(ExternalConfig.NONE);
-        mcf.setURL(db.url());
-        mcf.setUser(EmbeddedDatabase.PROXY_USER);
-        mcf.setPassword(EmbeddedDatabase.PROXY_PASSWORD);
-        mcf.setCallerSource(TestCallers.class.getName());
-        mcf.setMaxPoolSize(8);
-        mcf.setConnectionWaitTimeout(5);
-        return mcf;
-    }
-
-    public static ProxyraDataSource dataSource(ProxyraManagedConnectionFactory mcf) {
-        return (ProxyraDataSource) mcf.createConnectionFactory();
+/** What tests ask of a session: who it runs as, its backend process, a request as a caller. */
+public final class Sessions {
+    private Sessions() {
     }
 
     /** current_user and session_user of the session behind {@code c}. */
