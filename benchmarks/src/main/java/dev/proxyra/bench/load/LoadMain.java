@@ -45,11 +45,11 @@ import dev.proxyra.testing.EmbeddedDatabase;
  * load.identities (100), load.skew (1.0), load.rounds (4), load.warmupSeconds (4), load.seconds (10),
  * load.maxPoolSize (10 physical connections for proxyra and for the shared pool), load.initialWarmupSeconds (30),
  * load.jfr (false; true records the server with JFR into load/payara.jfr),
- * load.resources (proxyra,proxyra-scan,shared,login), load.databaseCostRequests (8000 per line of the database's cost
+ * load.resources (proxyra,proxyra-scan,shared,login,set-role), load.databaseCostRequests (8000 per line of the database's cost
  * per request, measured on one connection before the server starts; 0 skips it).
  */
 public final class LoadMain {
-    static final List<String> RESOURCES = List.of("proxyra", "proxyra-scan", "shared", "login");
+    static final List<String> RESOURCES = List.of("proxyra", "proxyra-scan", "shared", "login", "set-role");
     /** The resources this run drives (load.resources, default all three in this order). */
     static final List<String> ACTIVE = List.of(System.getProperty("load.resources", String.join(",", RESOURCES))
             .split(",")).stream().map(String::trim).filter(RESOURCES::contains).toList();
@@ -213,7 +213,14 @@ public final class LoadMain {
                         + " --maxwait 10000 --property user=" + SHARED_ACCOUNT + ":password=${ENV\\=PROXYRA_PASSWORD}:url="
                         + escapedUrl
                         + " shared-pool",
-                "create-jdbc-resource --connectionpoolid shared-pool jdbc/shared");
+                "create-jdbc-resource --connectionpoolid shared-pool jdbc/shared",
+                // (4): the proxy account in Payara's own pool, the role set by hand per request (WorkloadServlet)
+                "create-jdbc-connection-pool --datasourceclassname org.postgresql.ds.PGSimpleDataSource"
+                        + " --restype javax.sql.DataSource --steadypoolsize " + maxPool + " --maxpoolsize " + maxPool
+                        + " --maxwait 10000 --property user=app_proxy:password=${ENV\\=PROXYRA_PASSWORD}:url="
+                        + escapedUrl
+                        + " set-role-pool",
+                "create-jdbc-resource --connectionpoolid set-role-pool jdbc/set-role");
     }
 
     static final int ROWS_PER_CALLER = 20;
