@@ -25,7 +25,7 @@ final class IdentityLabels implements ConnectionLabelingCallback {
     /** How many borrows back recency still tells sessions apart; older is all the same. */
     private static final long RECENCY_SPAN = 1L << 20;
     private static final int OLDEST_RANK = recencyRank(RECENCY_SPAN);
-    private static final int MAX_REMEMBERED = 10_000;
+    static final int MAX_REMEMBERED = 10_000;
 
     /** Per label value: the set borrows name (UCP only reads it, so one set serves every borrow). */
     private final ConcurrentHashMap<String, Wanted> wanted = new ConcurrentHashMap<>();
@@ -143,5 +143,10 @@ final class IdentityLabels implements ConnectionLabelingCallback {
     @Override
     public boolean configure(Properties requested, Object connection) {
         return true;
+    }
+
+    /** How many label sets are remembered now (at most MAX_REMEMBERED): the memory per distinct identity seen. */
+    int remembered() {
+        return wanted.size();
     }
 }

@@ -211,6 +211,11 @@ public final class IdentityPool implements AutoCloseable {
         return dialect;
     }
 
+    /** The label sets this pool remembers, one per recently wanted identity (bounded). */
+    IdentityLabels labels() {
+        return labels;
+    }
+
     /** Borrows a physical connection and makes it run as {@code identity}, in a state fit for it. */
     public Lease borrow(DbIdentity identity) throws SQLException {
         try {

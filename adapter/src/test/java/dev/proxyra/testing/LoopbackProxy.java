@@ -18,10 +18,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * arrive; new connections are accepted but never answered), {@link #resume()} forwards again, including
  * what was held back, as TCP retransmission would deliver it; {@link #forgetOpenConnections()} silences only the
  * connections open now, for good. It also counts the round trips PostgreSQL clients
- * ask for ({@link #roundTrips()}).
+ * ask for ({@link #roundTrips()}), and can stand for a network with latency: every byte is forwarded a fixed delay
+ * after it arrived, in each direction, without limiting throughput (a delay line, not a pause per read).
  */
 public final class LoopbackProxy implements AutoCloseable {
     private final int targetPort;
+    private final long delayNanos;
     private final ServerSocket server;
     private final Thread acceptor;
     private final List<Socket> sockets = new ArrayList<>();
@@ -37,7 +39,13 @@ public final class LoopbackProxy implements AutoCloseable {
     private volatile boolean closed;
 
     public LoopbackProxy(int targetPort) throws IOException {
+        this(targetPort, java.time.Duration.ZERO);
+    }
+
+    /** A proxy that delivers every byte {@code oneWayDelay} after it arrived, in each direction. */
+    public LoopbackProxy(int targetPort, java.time.Duration oneWayDelay) throws IOException {
         this.targetPort = targetPort;
+        this.delayNanos = oneWayDelay.toNanos();
         this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         this.acceptor = new Thread(this::acceptLoop, "loopback-proxy-accept-" + server.getLocalPort());
         acceptor.setDaemon(true);
@@ -150,7 +158,16 @@ public final class LoopbackProxy implements AutoCloseable {
     private Runnable pump(Socket from, Socket to, FrontendMessages messages, int bornIn) {
         return () -> {
             byte[] buffer = new byte[16 * 1024];
-            try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+            DelayLine line = null;
+            try {
+                // not closed by a try-with-resources: the delay line must drain before the sockets close (finally)
+                InputStream in = from.getInputStream();
+                OutputStream out = to.getOutputStream();
+                if (delayNanos > 0) {
+                    line = new DelayLine(out, delayNanos);
+                    register(null, line.writer);
+                    line.writer.start();
+                }
                 int n;
                 while ((n = in.read(buffer)) >= 0) {
                     awaitForwarding(bornIn); // in a black hole, what was read is held back, not dropped
@@ -160,12 +177,19 @@ public final class LoopbackProxy implements AutoCloseable {
                     if (messages != null) {
                         messages.read(buffer, n);
                     }
-                    out.write(buffer, 0, n);
-                    out.flush();
+                    if (line != null) {
+                        line.send(java.util.Arrays.copyOf(buffer, n));
+                    } else {
+                        out.write(buffer, 0, n);
+                        out.flush();
+                    }
                 }
             } catch (IOException | InterruptedException e) {
                 // one side closed or reset: close the other too
             } finally {
+                if (line != null) {
+                    line.finish(); // what is on the line still arrives, then the connection closes
+                }
                 closeQuietly(from);
                 closeQuietly(to);
             }
@@ -212,6 +236,52 @@ public final class LoopbackProxy implements AutoCloseable {
         acceptor.join(5_000);
         for (Thread t : toJoin) {
             t.join(5_000);
+        }
+    }
+
+    /**
+     * One direction of a connection with latency: chunks are queued with the time they are due and written by a
+     * thread of their own, in order, each no earlier than its due time, so bytes in flight do not wait for each other.
+     */
+    private static final class DelayLine {
+        private record Chunk(long dueNanos, byte[] bytes) {
+        }
+
+        private static final Chunk END = new Chunk(0, new byte[0]);
+        private final java.util.concurrent.BlockingQueue<Chunk> queue = new java.util.concurrent.LinkedBlockingQueue<>();
+        private final long delayNanos;
+        final Thread writer;
+
+        DelayLine(OutputStream out, long delayNanos) {
+            this.delayNanos = delayNanos;
+            this.writer = new Thread(() -> {
+                try {
+                    for (Chunk c = queue.take(); c != END; c = queue.take()) {
+                        long wait;
+                        while ((wait = c.dueNanos() - System.nanoTime()) > 0) {
+                            java.util.concurrent.locks.LockSupport.parkNanos(wait); // the latency itself
+                        }
+                        out.write(c.bytes());
+                        out.flush();
+                    }
+                } catch (IOException | InterruptedException e) {
+                    // the other side closed: nothing more to deliver
+                }
+            }, "loopback-proxy-delay");
+            writer.setDaemon(true);
+        }
+
+        void send(byte[] bytes) {
+            queue.add(new Chunk(System.nanoTime() + delayNanos, bytes));
+        }
+
+        void finish() {
+            queue.add(END);
+            try {
+                writer.join(1_000 + delayNanos / 1_000_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

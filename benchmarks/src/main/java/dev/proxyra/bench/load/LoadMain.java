@@ -30,6 +30,7 @@ import java.util.zip.ZipOutputStream;
 
 import dev.proxyra.bench.web.BenchCallers;
 import dev.proxyra.testing.Database;
+import dev.proxyra.testing.LoopbackProxy;
 
 /**
  * The in-server load test: Payara Micro on 127.0.0.1 with proxyra.rar and a small benchmark war, against
@@ -45,11 +46,12 @@ import dev.proxyra.testing.Database;
  * load.identities (100), load.skew (1.0), load.rounds (4), load.warmupSeconds (4), load.seconds (10),
  * load.maxPoolSize (10 physical connections for proxyra and for the shared pool), load.initialWarmupSeconds (30),
  * load.jfr (false; true records the server with JFR into load/payara.jfr),
- * load.resources (proxyra,proxyra-scan,shared,login), load.databaseCostRequests (8000 per line of the database's cost
+ * load.resources (proxyra,proxyra-scan,shared,login,set-role), load.oneWayDelayMicros (0; more puts every pool behind a
+ * loopback proxy delaying each direction by that much, and the report goes to load-network.*), load.databaseCostRequests (8000 per line of the database's cost
  * per request, measured on one connection before the server starts; 0 skips it).
  */
 public final class LoadMain {
-    static final List<String> RESOURCES = List.of("proxyra", "proxyra-scan", "shared", "login");
+    static final List<String> RESOURCES = List.of("proxyra", "proxyra-scan", "shared", "login", "set-role");
     /** The resources this run drives (load.resources, default all three in this order). */
     static final List<String> ACTIVE = List.of(System.getProperty("load.resources", String.join(",", RESOURCES))
             .split(",")).stream().map(String::trim).filter(RESOURCES::contains).toList();
@@ -78,12 +80,18 @@ public final class LoadMain {
         int seconds = Integer.getInteger("load.seconds", 10);
         int maxPool = Integer.getInteger("load.maxPoolSize", 10);
         int initialWarmup = Integer.getInteger("load.initialWarmupSeconds", 30);
+        // a network between the server and the database: each direction delayed, as a LAN or a cloud zone is
+        long delayMicros = Long.getLong("load.oneWayDelayMicros", 0);
+        String stem = delayMicros > 0 ? "load-network" : "load";
         Files.createDirectories(output);
         deleteTree(work);
         Files.createDirectories(work);
 
-        try (Database db = Database.embedded().passwordLogins().start()) {
+        try (Database db = Database.embedded().passwordLogins().start();
+             LoopbackProxy network = delayMicros > 0
+                     ? new LoopbackProxy(db.port(), Duration.ofNanos(delayMicros * 1000)) : null) {
             db.execute(schema(identities));
+            String serverUrl = network == null ? db.url() : network.url();
             List<DatabaseCost.Line> databaseCost = List.of();
             int costRequests = Integer.getInteger("load.databaseCostRequests", 8000);
             if (costRequests > 0 && CpuMeter.available()) {
@@ -98,7 +106,7 @@ public final class LoadMain {
             Path postBoot = work.resolve("post-boot-commands.txt");
             Files.writeString(preBoot, "set configs.config.server-config.network-config.network-listeners"
                     + ".network-listener.http-listener.address=127.0.0.1\n");
-            Files.writeString(postBoot, String.join("\n", postBootCommands(rar, db.url(), maxPool)) + "\n");
+            Files.writeString(postBoot, String.join("\n", postBootCommands(rar, serverUrl, maxPool)) + "\n");
             Path log = work.resolve("server.log");
             List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                     "-Xmx768m", "-XX:+UseSerialGC", "-Djava.io.tmpdir=" + work.resolve("tmp")));
@@ -116,7 +124,7 @@ public final class LoadMain {
             ProcessBuilder pb = new ProcessBuilder(command).directory(work.toFile())
                     .redirectErrorStream(true).redirectOutput(work.resolve("console.log").toFile());
             pb.environment().put("PROXYRA_PASSWORD", Database.PROXY_PASSWORD);
-            pb.environment().put("BENCH_DB_URL", db.url());
+            pb.environment().put("BENCH_DB_URL", serverUrl);
             System.out.println("# load: starting Payara Micro on 127.0.0.1:" + port + " (log: " + log + ")");
             Process payara = pb.start();
             CpuMeter cpu = CpuMeter.onLinux(payara.toHandle(), postmaster(db));
@@ -185,13 +193,16 @@ public final class LoadMain {
                     + " thin managed connections) and for the shared JDBC pool; IdentityCheck=VERIFY (default);"
                     + " PostgreSQL checks every login with scram-sha-256; Payara, PostgreSQL and the clients share"
                     + " the CPUs");
+            env.put("network", delayMicros > 0 ? "every pool reaches the database through a loopback proxy that delays each"
+                    + " direction by " + delayMicros + " µs (a round trip costs " + 2 * delayMicros + " µs more)"
+                    : "loopback, no added delay");
             borrows.forEach((key, counts) -> env.put("borrows " + key, borrowShares(counts)));
             LoadReport report = new LoadReport(env, results, databaseCost);
-            Files.writeString(output.resolve("load.json"), report.toJson(), StandardCharsets.UTF_8);
-            report.renderChart(output.resolve("load.png"));
-            Files.writeString(output.resolve("load.md"), report.toMarkdown(), StandardCharsets.UTF_8);
+            Files.writeString(output.resolve(stem + ".json"), report.toJson(), StandardCharsets.UTF_8);
+            report.renderChart(output.resolve(stem + ".png"));
+            Files.writeString(output.resolve(stem + ".md"), report.toMarkdown(), StandardCharsets.UTF_8);
             report.print();
-            System.out.println("# wrote " + output.resolve("load.json") + " and " + output.resolve("load.png"));
+            System.out.println("# wrote " + output.resolve(stem + ".json") + " and " + output.resolve(stem + ".png"));
         }
     }
 
@@ -213,7 +224,14 @@ public final class LoadMain {
                         + " --maxwait 10000 --property user=" + SHARED_ACCOUNT + ":password=${ENV\\=PROXYRA_PASSWORD}:url="
                         + escapedUrl
                         + " shared-pool",
-                "create-jdbc-resource --connectionpoolid shared-pool jdbc/shared");
+                "create-jdbc-resource --connectionpoolid shared-pool jdbc/shared",
+                // (4): the proxy account in Payara's own pool, the role set by hand per request (WorkloadServlet)
+                "create-jdbc-connection-pool --datasourceclassname org.postgresql.ds.PGSimpleDataSource"
+                        + " --restype javax.sql.DataSource --steadypoolsize " + maxPool + " --maxpoolsize " + maxPool
+                        + " --maxwait 10000 --property user=app_proxy:password=${ENV\\=PROXYRA_PASSWORD}:url="
+                        + escapedUrl
+                        + " set-role-pool",
+                "create-jdbc-resource --connectionpoolid set-role-pool jdbc/set-role");
     }
 
     static final int ROWS_PER_CALLER = 20;

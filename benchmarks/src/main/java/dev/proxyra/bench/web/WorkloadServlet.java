@@ -20,7 +20,9 @@ import org.postgresql.PGConnection;
  * One workload of the load test, served through each resource it compares: {@code .../proxyra} takes a connection
  * from proxyra (runs as the caller; {@code .../proxyra-scan} the same with IdentityCheck=SCAN), {@code .../shared}
  * from Payara's own JDBC pool logged in as one shared account (the database does not know the caller), and
- * {@code .../login} opens a new physical connection per request and sets the caller's role. Answers with what the
+ * {@code .../login} opens a new physical connection per request and sets the caller's role, and {@code .../set-role}
+ * takes a connection from Payara's own JDBC pool logged in as the proxy account and sets the caller's role by hand
+ * with nothing reset (what applications on a plain pool are told to write: the floor of a per-request identity). Answers with what the
  * workload returns. Deployed only by the load test ({@code dev.proxyra.bench.load.LoadMain}), which requires a
  * signed-in caller on every request.
  */
@@ -35,6 +37,9 @@ abstract class WorkloadServlet extends HttpServlet {
 
     @Resource(lookup = "jdbc/shared")
     private transient DataSource shared;
+
+    @Resource(lookup = "jdbc/set-role")
+    private transient DataSource proxyAccount;
 
     /**
      * Runs the workload on {@code c} and closes it. {@code sharedAccountCaller}: the caller, when the connection is
@@ -57,6 +62,7 @@ abstract class WorkloadServlet extends HttpServlet {
                 case "/proxyra-scan" -> serve(proxyraScan.getConnection(), null);
                 case "/shared" -> serve(shared.getConnection(), caller.getName());
                 case "/login" -> serve(login(caller.getName()), null);
+                case "/set-role" -> serve(setRole(proxyAccount.getConnection(), caller.getName()), null);
                 default -> null;
             };
             if (answer == null) {
@@ -75,6 +81,17 @@ abstract class WorkloadServlet extends HttpServlet {
      * another class loader: the driver is asked directly, as a DataSource would.
      */
     private static final org.postgresql.Driver POSTGRESQL = new org.postgresql.Driver();
+
+    /** {@code c} switched to the caller's role by one SET ROLE, as a hand-written switch does; nothing else. */
+    static Connection setRole(Connection c, String caller) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            s.execute("SET ROLE \"" + caller.replace("\"", "\"\"") + "\"");
+        } catch (SQLException e) {
+            c.close();
+            throw e;
+        }
+        return c;
+    }
 
     /** A new physical connection as the proxy account, SET ROLE to the caller. */
     static Connection login(String caller) throws SQLException {
