@@ -569,9 +569,14 @@ public final class ConnectionHandle implements Connection {
         return call(Connection::getNetworkTimeout);
     }
 
+    /**
+     * A copy: pgjdbc returns its live map, which a caller could change in place and so past SessionState's restore
+     * (only setTypeMap is recorded). JDBC allows a driver to copy the type map; changes take effect by setTypeMap.
+     */
     @Override
     public Map<String, Class<?>> getTypeMap() throws SQLException {
-        return call(Connection::getTypeMap);
+        Map<String, Class<?>> live = call(Connection::getTypeMap);
+        return live == null ? new java.util.HashMap<>() : new java.util.HashMap<>(live);
     }
 
     @Override

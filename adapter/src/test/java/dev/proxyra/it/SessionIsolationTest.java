@@ -361,6 +361,27 @@ class SessionIsolationTest {
         assertThat(again).containsExactly(name, name, 0, false);
     }
 
+    /**
+     * The attacker's way around setTypeMap: change the map getTypeMap returned. pgjdbc hands out its live map, so
+     * proxyra hands out a copy (JDBC lets a driver copy the type map) and what the caller changes in it stays with them.
+     */
+    @Test
+    void aTypeMapChangedInPlaceDoesNotReachTheNextLending() throws Exception {
+        Object[] alice = as("alice", c -> {
+            c.getTypeMap().put("mytype", String.class);
+            return new Object[] {Sessions.backendPid(c), c.unwrap(PGConnection.class).getBackendPID()};
+        });
+        Object[] next = as("alice", c -> new Object[] {Sessions.backendPid(c), c.getTypeMap()});
+        assertThat(next[0]).as("the same session").isEqualTo(alice[0]);
+        assertThat((java.util.Map<?, ?>) next[1]).isEmpty();
+        // setTypeMap, the documented way, still works for the caller who set it
+        Integer size = as("alice", c -> {
+            c.setTypeMap(java.util.Map.<String, Class<?>>of("mytype", String.class));
+            return c.getTypeMap().size();
+        });
+        assertThat(size).isEqualTo(1);
+    }
+
     // ---- 3. driver objects reached through unwrap ----
 
     @Test
