@@ -79,6 +79,41 @@ class BorrowRoundTripsTest {
         assertThat(mcf.pool().metrics().borrows(Outcome.SWITCHED)).isEqualTo(1);
     }
 
+    /**
+     * The switched role's own settings and the caller's application_name ride in the switch's round trip; an
+     * application_name the application changed is set again with the warm borrow's identity check.
+     */
+    @Test
+    void roleSettingsAndTheCallersApplicationNameCostNoRoundTripOfTheirOwn() throws Exception {
+        db.execute("ALTER ROLE caller003 SET work_mem = '6MB'; ALTER ROLE caller003 SET statement_timeout = '33s'");
+        try {
+            ProxyraDataSource ds = Adapters.dataSource(mcf);
+            Adapters.requestAs(ds, "caller001");
+            assertThat(roundTripsOfABorrow(ds, "caller003")).as("switch to a role with settings").isEqualTo(1);
+            assertThat(roundTripsOfABorrow(ds, "caller003")).as("warm").isEqualTo(1);
+            TestCallers.set("caller003");
+            try (Connection c = ds.getConnection(); java.sql.Statement s = c.createStatement()) {
+                s.execute("SET application_name = 'changed by the application'");
+                try (java.sql.ResultSet rs = s.executeQuery("select current_setting('work_mem')")) {
+                    rs.next();
+                    assertThat(rs.getString(1)).isEqualTo("6MB");
+                }
+            }
+            assertThat(roundTripsOfABorrow(ds, "caller003")).as("warm, application_name set again with the check")
+                    .isEqualTo(1);
+            assertThat(roundTripsOfABorrow(ds, "caller002")).as("switch to a role without").isEqualTo(1);
+            assertThat(roundTripsOfABorrow(ds, "caller001")).as("switch to a role known to have none").isEqualTo(1);
+            TestCallers.set("caller001");
+            try (Connection c = ds.getConnection(); java.sql.Statement s = c.createStatement();
+                 java.sql.ResultSet rs = s.executeQuery("select current_setting('application_name')")) {
+                rs.next();
+                assertThat(rs.getString(1)).isEqualTo("caller001");
+            }
+        } finally {
+            db.execute("ALTER ROLE caller003 RESET ALL");
+        }
+    }
+
     @Test
     void aWarmBorrowWithoutIdentityCheckIsTheDriversValidationOrNothingWhenThatIsOff() throws Exception {
         mcf.setIdentityCheck("SCAN");
