@@ -1,16 +1,10 @@
 package dev.proxyra.dialect;
 
 import java.nio.charset.StandardCharsets;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
-
-import dev.proxyra.SqlState;
 
 /**
  * What a session switched to a caller's role gets on top of the role itself, as statements that travel in the
@@ -113,7 +107,7 @@ final class PostgresCallerSettings {
      * ALL; a warm borrow of the same identity keeps them), then {@code applicationName} (null: none), which replaces
      * one the role may have, when {@code onlyIf} (an SQL condition, null: always) holds. set_config is volatile, so
      * PostgreSQL calls it after sorting the rows. A setting the session may not set (one that needs superuser) fails
-     * the statement, and with it the whole round trip, which PostgreSQL then undoes: see {@link #unsettable}. From here
+     * the statement, and with it the whole round trip, which PostgreSQL then undoes: see {@link #refused}. From here
      * on the session has the role's search_path: every statement after this one in the round trip names its
      * functions and operators schema-qualified.
      */
@@ -129,46 +123,20 @@ final class PostgresCallerSettings {
     }
 
     /**
-     * The database's refusal of a switch with role settings (a refused role, or a role setting the session may not
-     * set) is told apart on that path only, at the cost of a round trip there: the role's settings whose context
-     * no session of an ordinary role can change, or only a superuser's, when the proxy role is a member of the role
-     * (else the role itself was refused).
+     * After a switch to {@code role} that asked for its settings failed with 42501 (the round trip undone): the
+     * refusal, with PostgreSQL's own message (which names the parameter, or says the role itself was refused) and what
+     * a named parameter means. Applying a role's settings is not optional: a login as the role would run with them,
+     * and one of them may be what audits or limits it (pgaudit.log, log_statement); skipping it would be silent. Which
+     * of the two it was is not asked: that would be a statement run as the session's identity for a caller the
+     * database refused. The proxy role itself may hold no privilege on a parameter (see PostgresProxyRole), so the
+     * fix is the database's or the server's configuration.
      */
-    private static final String UNSETTABLE = "SELECT DISTINCT s.name, p.context FROM (SELECT pg_catalog.lower(n.name)"
-            + " AS name" + roleSettings("?::pg_catalog.text") + ") s JOIN pg_catalog.pg_settings p ON p.name = s.name"
-            + " WHERE p.context <> 'user'"
-            + " AND pg_catalog.pg_has_role(session_user, pg_catalog.to_regrole(pg_catalog.quote_ident(?::pg_catalog.text)),"
-            + " 'MEMBER') ORDER BY s.name";
-
-    /**
-     * After a switch to {@code role} failed with {@code failure} (the round trip undone): when the role has settings
-     * the proxy role's session may not set, the refusal that says so, with SQLState 28000; otherwise {@code failure}.
-     * Applying them is not optional: a login as the role would run with them, and one of them may be what audits or
-     * limits it (pgaudit.log, log_statement); skipping it would be silent. The proxy role itself may hold no
-     * privilege on a parameter (see PostgresProxyRole), so the fix is the database's or the server's configuration.
-     */
-    static SQLException unsettable(Connection physical, String role, SQLException failure) {
-        List<String> found = new ArrayList<>();
-        try (PreparedStatement s = physical.prepareStatement(UNSETTABLE)) {
-            s.setString(1, role);
-            s.setString(2, role);
-            try (ResultSet rs = s.executeQuery()) {
-                while (rs.next()) {
-                    found.add(rs.getString(1) + " (context " + rs.getString(2) + ")");
-                }
-            }
-        } catch (SQLException notAsked) {
-            failure.addSuppressed(notAsked);
-            return failure;
-        }
-        if (found.isEmpty()) {
-            return failure;
-        }
-        return new SQLException("proxyra: role \"" + role + "\" has settings (ALTER ROLE ... SET) that a session of the"
-                + " proxy role may not set: " + String.join(", ", found) + "; a login as that role would apply them,"
-                + " so proxyra does not switch to it without them. Set them for the database (ALTER DATABASE ... SET)"
-                + " or in the server's configuration, or remove them from the role (ALTER ROLE ... RESET name)",
-                SqlState.INVALID_AUTHORIZATION, failure);
+    static SQLException refused(String role, SQLException failure) {
+        return new SQLException(failure.getMessage() + " (when that names a parameter: role \"" + role + "\" has it as a"
+                + " setting, ALTER ROLE ... SET, which a login applies with the rights of whoever stored it and a session"
+                + " of the proxy role may not set; proxyra does not switch to the role without it: set it for the"
+                + " database, ALTER DATABASE ... SET, or in the server's configuration, or remove it from the role)",
+                failure.getSQLState(), failure);
     }
 
     /**

@@ -147,8 +147,8 @@ public final class PostgresRole implements Dialect {
             // PostgresProxyRole); the role follows, so that a refused role leaves the session as it logged in.
             try (Statement s = physical.createStatement()) {
                 boolean askSettings = askSettings(next);
-                execute(s, physical, next, PostgresProxyRole.LOGIN_DEFAULTS + "; " + setRole + callerSettings(next,
-                        askSettings));
+                execute(s, next, askSettings, PostgresProxyRole.LOGIN_DEFAULTS + "; " + setRole
+                        + callerSettings(next, askSettings));
                 try (ResultSet rs = s.getResultSet()) {
                     PostgresProxyRole.requireNoLoginDefaults(rs);
                 }
@@ -168,7 +168,7 @@ public final class PostgresRole implements Dialect {
                 + "; " + RESET_SESSION_STATE;
         boolean ranAsPrevious = true;
         try (Statement s = physical.createStatement()) {
-            execute(s, physical, next, sql);
+            execute(s, next, askSettings, sql);
             if (verify) {
                 try (ResultSet rs = s.getResultSet()) {
                     ranAsPrevious = runsAs(rs, previous);
@@ -233,15 +233,15 @@ public final class PostgresRole implements Dialect {
         return callerAsApplicationName ? PostgresCallerSettings.applicationNameFor(identity.caller()) : null;
     }
 
-    /** Runs the switch; a refusal that its role's settings caused says so (a round trip on that path only). */
-    private void execute(Statement s, Connection physical, DbIdentity next, String sql) throws SQLException {
+    /** Runs the switch; a refusal when the role's settings were asked for says what it may mean. */
+    private static void execute(Statement s, DbIdentity next, boolean askedSettings, String sql) throws SQLException {
         try {
             s.execute(sql);
         } catch (SQLException e) {
-            if (next.isProxyAccount() || !SqlState.INSUFFICIENT_PRIVILEGE.equals(e.getSQLState())) {
-                throw e; // set_config's refusal of a setting is 42501
+            if (!askedSettings || !SqlState.INSUFFICIENT_PRIVILEGE.equals(e.getSQLState())) {
+                throw e; // set_config's refusal of a setting is 42501, as is SET ROLE's of the role
             }
-            throw PostgresCallerSettings.unsettable(physical, next.databaseUser(), e);
+            throw PostgresCallerSettings.refused(next.databaseUser(), e);
         }
     }
 

@@ -143,7 +143,7 @@ final class PostgresSetUser {
                 }
             } catch (SQLException e) {
                 throw SqlState.INSUFFICIENT_PRIVILEGE.equals(e.getSQLState())
-                        ? PostgresCallerSettings.unsettable(physical, next.databaseUser(), e) : e;
+                        ? PostgresCallerSettings.refused(next.databaseUser(), e) : e;
             }
             if (!granted) {
                 throw notGrantable(next);
@@ -176,10 +176,8 @@ final class PostgresSetUser {
      * refused {@code next} (its allow list), so the refusal keeps the session; any other failure leaves it unknown.
      */
     SQLException afterFailedEnter(Connection physical, DbIdentity previous, DbIdentity next, SQLException e) {
-        // a role setting the proxy role may not set: as much a refusal of next as set_user's own
-        SQLException settings = SqlState.INSUFFICIENT_PRIVILEGE.equals(e.getSQLState())
-                ? PostgresCallerSettings.unsettable(physical, next.databaseUser(), e) : e;
-        if (settings == e && !SqlState.INSUFFICIENT_PRIVILEGE.equals(e.getSQLState())) {
+        // 42501: set_user's allow list, or a role setting the proxy role may not set, as much a refusal of next
+        if (!SqlState.INSUFFICIENT_PRIVILEGE.equals(e.getSQLState())) {
             return unknownState("switching to " + next.databaseUser(), e);
         }
         try {
@@ -196,7 +194,7 @@ final class PostgresSetUser {
             unknown.addSuppressed(e);
             return unknown;
         }
-        return settings != e ? settings : refusedBySetUser(next, e);
+        return refusedBySetUser(next, PostgresCallerSettings.refused(next.databaseUser(), e));
     }
 
     /** Pool shutdown: back to the proxy account, when proxyra switched this session. */

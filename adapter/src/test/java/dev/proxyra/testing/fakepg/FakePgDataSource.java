@@ -229,10 +229,6 @@ public final class FakePgDataSource implements DataSource {
             } else if (lower.contains(" as proxyra_role_setting ")) {
                 // a switch's role settings: the fake's roles have none
                 return FakeResultSet.labelled(java.util.List.of(), 1, "proxyra_role_setting", from);
-            } else if (lower.startsWith("select distinct s.name, p.context")) {
-                // proxyra's question after a refused switch, whether the role's settings caused it: the fake's roles
-                // have none
-                return FakeResultSet.of(java.util.List.of(), 2, from);
             } else if (lower.startsWith("with proxy as")) {
                 // proxyra's check of what the proxy role may reach: this fake's proxy role reaches nothing more
                 return FakeResultSet.of(java.util.List.of(), 2, from);
