@@ -278,16 +278,32 @@ public final class PostgresRole implements Dialect {
                 values = values(s, s.execute(BACK_TO_LOGIN_ROLE + "; " + RESET_SESSION));
             }
         } else {
-            String reset = RESET_SETTINGS + "; " + PostgresCallerSettings.apply("?::pg_catalog.text",
-                    applicationName(next), null) + "; " + RESET_SESSION_STATE;
-            try (PreparedStatement s = setUser.resetAndEnter(physical, reset, 1, next)) {
+            // the role's settings and application_name, as the proxy role, before set_user (see PostgresCallerSettings)
+            boolean askSettings = askSettings(next);
+            String applicationName = applicationName(next);
+            String settings = askSettings ? "; " + PostgresCallerSettings.apply("?::pg_catalog.text", applicationName, null)
+                    : applicationName == null ? "" : "; " + PostgresCallerSettings.setApplicationName(applicationName);
+            String reset = RESET_SETTINGS + settings + "; " + RESET_SESSION_STATE;
+            try (PreparedStatement s = setUser.resetAndEnter(physical, reset, askSettings ? 1 : 0, next)) {
                 boolean first;
                 try {
                     first = s.execute();
                 } catch (SQLException e) {
                     throw setUser.afterFailedEnter(physical, previous, next, e);
                 }
-                values = values(s, first);
+                for (boolean isResultSet = first; isResultSet || s.getUpdateCount() != -1;
+                     isResultSet = s.getMoreResults()) {
+                    if (isResultSet) {
+                        try (ResultSet rs = s.getResultSet()) {
+                            int applied = askSettings ? PostgresCallerSettings.KnownWithout.applied(rs) : -1;
+                            if (applied >= 0) {
+                                knownWithoutSettings.found(next.databaseUser(), applied);
+                            } else {
+                                values.add(rs.next() ? rs.getString(1) : null);
+                            }
+                        }
+                    }
+                }
                 values.remove(values.size() - 1); // set_user's
             }
         }
