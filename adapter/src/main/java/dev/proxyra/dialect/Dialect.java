@@ -176,7 +176,10 @@ public interface Dialect {
         return true;
     }
 
-    /** Tags the session with the caller's principal name for audit (ClientIdentifier), without a round trip. */
+    /**
+     * Tags the session with the caller's principal name for audit (ClientIdentifier), without a round trip (PostgreSQL:
+     * one only when the application changed the tag and nothing else asked the database on this borrow).
+     */
     void tagClient(Connection physical, String clientIdentifier) throws SQLException;
 
     /** Whether {@link #tagComponent} does anything for this database (EndToEndTags=APPLICATION). */
@@ -289,7 +292,7 @@ public interface Dialect {
     static Dialect of(ProxyraConfig config) {
         return switch (config.dialect()) {
             case ORACLE -> new OracleProxySession();
-            case POSTGRESQL -> new PostgresRole(config.roleSwitch());
+            case POSTGRESQL -> new PostgresRole(config.roleSwitch(), config.clientIdentifier());
         };
     }
 }

@@ -26,13 +26,21 @@ import dev.proxyra.identity.DbIdentity;
 public final class PostgresRole implements Dialect {
     /** Null: SET ROLE. */
     private final PostgresSetUser setUser;
+    /** ClientIdentifier: the caller's name as application_name. */
+    private final boolean callerAsApplicationName;
+    private final PostgresCallerSettings.KnownWithout knownWithoutSettings = new PostgresCallerSettings.KnownWithout();
 
     public PostgresRole() {
-        this(ProxyraConfig.RoleSwitch.SET_ROLE);
+        this(ProxyraConfig.RoleSwitch.SET_ROLE, true);
     }
 
     public PostgresRole(ProxyraConfig.RoleSwitch roleSwitch) {
+        this(roleSwitch, true);
+    }
+
+    public PostgresRole(ProxyraConfig.RoleSwitch roleSwitch, boolean callerAsApplicationName) {
         this.setUser = roleSwitch == ProxyraConfig.RoleSwitch.SET_USER ? new PostgresSetUser() : null;
+        this.callerAsApplicationName = callerAsApplicationName;
     }
 
     /** Between two words of a statement: white space and comments, block or to the end of the line. */
@@ -82,18 +90,28 @@ public final class PostgresRole implements Dialect {
 
     /**
      * What DISCARD ALL does to what a caller can leave behind, as statements that may share one round trip (DISCARD
-     * ALL itself refuses to run in a pipeline): cursors, settings (including SET SESSION CHARACTERISTICS and custom
-     * variables), LISTEN, session advisory locks, temporary objects and sequence state; last, whether SQL PREPAREd
+     * ALL itself refuses to run in a pipeline): settings (including SET SESSION CHARACTERISTICS and custom variables:
+     * {@link #RESET_SETTINGS}, after which the next identity's own settings are applied), then cursors, LISTEN,
+     * session advisory locks, temporary objects and sequence state; last, whether SQL PREPAREd
      * statements exist, which are then deallocated in a second round trip ({@link #DEALLOCATE_SQL_PREPARED}), and
-     * whether the session ever had a temporary schema ({@link #TEMPORARY_SCHEMA_USED}).
+     * whether the session ever had a temporary schema ({@link #TEMPORARY_SCHEMA_USED}). Everything after the settings
+     * cannot be undone by PostgreSQL's rollback of a failed round trip (advisory locks, a holdable cursor, sequence
+     * caches), so it comes after the last statement that may fail for the identity (its settings), and names its
+     * functions and operators schema-qualified, since it runs with the next role's search_path.
      * Not dropped: the driver's own protocol-level prepared statements and the plans cached for them. They hold
      * no caller's data; PostgreSQL plans again when the role, search_path or a relation they use changes (RLS
      * included), and keeping them spares every request after a switch parsing and planning its statements anew.
      */
-    static final String RESET_SESSION = "CLOSE ALL; RESET ALL; UNLISTEN *; SELECT pg_advisory_unlock_all();"
+    static final String RESET_SESSION_STATE = "CLOSE ALL; UNLISTEN *; SELECT pg_catalog.pg_advisory_unlock_all();"
             + " DISCARD TEMP; DISCARD SEQUENCES;"
-            + " SELECT pg_catalog.count(*), pg_catalog.pg_my_temp_schema() <> 0"
+            + " SELECT pg_catalog.count(*), pg_catalog.pg_my_temp_schema() OPERATOR(pg_catalog.<>) 0"
             + " FROM pg_catalog.pg_prepared_statements WHERE from_sql";
+
+    /** The settings part of the reset, transactional: it comes first. */
+    static final String RESET_SETTINGS = "RESET ALL";
+
+    /** The whole reset, for a session that goes back to the proxy account. */
+    static final String RESET_SESSION = RESET_SETTINGS + "; " + RESET_SESSION_STATE;
 
     /**
      * pgjdbc caches the type names it resolved (PGobject parameters, createArrayOf) per connection, a plain name by
@@ -128,17 +146,29 @@ public final class PostgresRole implements Dialect {
             // A new session: first, in the same round trip, whether it got role defaults at login (see
             // PostgresProxyRole); the role follows, so that a refused role leaves the session as it logged in.
             try (Statement s = physical.createStatement()) {
-                s.execute(PostgresProxyRole.LOGIN_DEFAULTS + "; " + setRole);
+                boolean askSettings = askSettings(next);
+                execute(s, next, askSettings, PostgresProxyRole.LOGIN_DEFAULTS + "; " + setRole
+                        + callerSettings(next, askSettings));
                 try (ResultSet rs = s.getResultSet()) {
                     PostgresProxyRole.requireNoLoginDefaults(rs);
+                }
+                while (askSettings && (s.getMoreResults() || s.getUpdateCount() != -1)) {
+                    try (ResultSet rs = s.getResultSet()) {
+                        int applied = rs == null ? -1 : PostgresCallerSettings.KnownWithout.applied(rs);
+                        if (applied >= 0) {
+                            knownWithoutSettings.found(next.databaseUser(), applied);
+                        }
+                    }
                 }
             }
             return true;
         }
-        String sql = (verify ? WHO_AM_I + "; " : "") + setRole + "; " + RESET_SESSION;
+        boolean askSettings = askSettings(next);
+        String sql = (verify ? WHO_AM_I + "; " : "") + setRole + "; " + RESET_SETTINGS + callerSettings(next, askSettings)
+                + "; " + RESET_SESSION_STATE;
         boolean ranAsPrevious = true;
         try (Statement s = physical.createStatement()) {
-            s.execute(sql);
+            execute(s, next, askSettings, sql);
             if (verify) {
                 try (ResultSet rs = s.getResultSet()) {
                     ranAsPrevious = runsAs(rs, previous);
@@ -151,6 +181,11 @@ public final class PostgresRole implements Dialect {
                 ResultSet rs = s.getResultSet();
                 if (rs != null) {
                     try (rs) {
+                        int applied = askSettings ? PostgresCallerSettings.KnownWithout.applied(rs) : -1;
+                        if (applied >= 0) {
+                            knownWithoutSettings.found(next.databaseUser(), applied);
+                            continue;
+                        }
                         boolean row = rs.next();
                         sqlPrepared = row ? rs.getString(1) : null;
                         temporarySchema = !row || rs.getMetaData().getColumnCount() < 2 || rs.getBoolean(2);
@@ -174,6 +209,43 @@ public final class PostgresRole implements Dialect {
     }
 
     /**
+     * The identity's own settings and the caller's application_name, in the switch's round trip, after the role (SET
+     * ROLE mode: the role is current_user by then); nothing for the proxy account.
+     */
+    private String callerSettings(DbIdentity next, boolean askSettings) {
+        String applicationName = applicationName(next);
+        if (next.isProxyAccount()) {
+            return "";
+        }
+        if (!askSettings) {
+            return applicationName == null ? "" : "; " + PostgresCallerSettings.setApplicationName(applicationName);
+        }
+        return "; " + PostgresCallerSettings.apply("current_user", applicationName, null);
+    }
+
+    /** Whether the switch to {@code next} asks for its role's settings: not when it recently had none. */
+    private boolean askSettings(DbIdentity next) {
+        return !next.isProxyAccount() && !knownWithoutSettings.has(next.databaseUser());
+    }
+
+    /** The application_name for {@code identity}'s caller; null when ClientIdentifier is off or there is no caller. */
+    String applicationName(DbIdentity identity) {
+        return callerAsApplicationName ? PostgresCallerSettings.applicationNameFor(identity.caller()) : null;
+    }
+
+    /** Runs the switch; a refusal when the role's settings were asked for says what it may mean. */
+    private static void execute(Statement s, DbIdentity next, boolean askedSettings, String sql) throws SQLException {
+        try {
+            s.execute(sql);
+        } catch (SQLException e) {
+            if (!askedSettings || !SqlState.INSUFFICIENT_PRIVILEGE.equals(e.getSQLState())) {
+                throw e; // set_config's refusal of a setting is 42501, as is SET ROLE's of the role
+            }
+            throw PostgresCallerSettings.refused(next.databaseUser(), e);
+        }
+    }
+
+    /**
      * RoleSwitch=SET_USER. A fresh session: the check of its login defaults, then set_user. A reused one: [the check,] reset_user, in one
      * round trip and only when {@code next} may be switched to, so a refusal leaves the session as it was; then the
      * reset and set_user in another (set_user acts at its transaction's commit, and refuses to share a transaction
@@ -193,7 +265,7 @@ public final class PostgresRole implements Dialect {
                     s.execute(BACK_TO_LOGIN_ROLE);
                 }
             } else {
-                setUser.enterFresh(physical, next);
+                setUser.enterFresh(physical, next, applicationName(next));
             }
             return true;
         }
@@ -206,14 +278,32 @@ public final class PostgresRole implements Dialect {
                 values = values(s, s.execute(BACK_TO_LOGIN_ROLE + "; " + RESET_SESSION));
             }
         } else {
-            try (PreparedStatement s = setUser.resetAndEnter(physical, RESET_SESSION, next)) {
+            // the role's settings and application_name, as the proxy role, before set_user (see PostgresCallerSettings)
+            boolean askSettings = askSettings(next);
+            String applicationName = applicationName(next);
+            String settings = askSettings ? "; " + PostgresCallerSettings.apply("?::pg_catalog.text", applicationName, null)
+                    : applicationName == null ? "" : "; " + PostgresCallerSettings.setApplicationName(applicationName);
+            String reset = RESET_SETTINGS + settings + "; " + RESET_SESSION_STATE;
+            try (PreparedStatement s = setUser.resetAndEnter(physical, reset, askSettings ? 1 : 0, next)) {
                 boolean first;
                 try {
                     first = s.execute();
                 } catch (SQLException e) {
                     throw setUser.afterFailedEnter(physical, previous, next, e);
                 }
-                values = values(s, first);
+                for (boolean isResultSet = first; isResultSet || s.getUpdateCount() != -1;
+                     isResultSet = s.getMoreResults()) {
+                    if (isResultSet) {
+                        try (ResultSet rs = s.getResultSet()) {
+                            int applied = askSettings ? PostgresCallerSettings.KnownWithout.applied(rs) : -1;
+                            if (applied >= 0) {
+                                knownWithoutSettings.found(next.databaseUser(), applied);
+                            } else {
+                                values.add(rs.next() ? rs.getString(1) : null);
+                            }
+                        }
+                    }
+                }
                 values.remove(values.size() - 1); // set_user's
             }
         }
@@ -353,12 +443,32 @@ public final class PostgresRole implements Dialect {
 
     @Override
     public boolean tagsClients() {
+        return callerAsApplicationName;
+    }
+
+    /** The application's SQL may have changed application_name: every borrow compares, locally. */
+    @Override
+    public boolean clientTagSurvivesReturn() {
         return false;
     }
 
+    /**
+     * application_name is reported by the server whenever it changes, so the driver knows it without asking: a switch
+     * set it in its own round trip, as did an identity check that found it changed ({@link #verify}); only a warm
+     * borrow without that check (IdentityCheck=SCAN) whose application changed it with SQL costs a round trip here.
+     */
     @Override
-    public void tagClient(Connection physical, String clientIdentifier) {
-        // application_name would cost a round trip per change; not done
+    public void tagClient(Connection physical, String clientIdentifier) throws SQLException {
+        String want = PostgresCallerSettings.applicationNameFor(clientIdentifier);
+        if (want != null && !applicationNameIs(physical, want)) {
+            try (Statement s = physical.createStatement()) {
+                s.execute(PostgresCallerSettings.setApplicationName(want));
+            }
+        }
+    }
+
+    private static boolean applicationNameIs(Connection physical, String want) throws SQLException {
+        return want.equals(physical.unwrap(PGConnection.class).getParameterStatus("application_name"));
     }
 
     @Override
@@ -368,6 +478,16 @@ public final class PostgresRole implements Dialect {
 
     @Override
     public boolean verify(Connection physical, DbIdentity identity) throws SQLException {
+        String applicationName = applicationName(identity);
+        if (applicationName != null && !applicationNameIs(physical, applicationName)) {
+            // the application changed it, or another caller of the same role had the session: set with the check
+            try (Statement s = physical.createStatement()) {
+                s.execute(WHO_AM_I + "; " + PostgresCallerSettings.setApplicationName(applicationName));
+                try (ResultSet rs = s.getResultSet()) {
+                    return runsAs(rs, identity);
+                }
+            }
+        }
         // Prepared: pgjdbc's per-connection statement cache turns it into a server-side prepared statement
         // after prepareThreshold uses, so the server neither parses nor plans it per check.
         try (PreparedStatement s = physical.prepareStatement(WHO_AM_I); ResultSet rs = s.executeQuery()) {

@@ -5,8 +5,10 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collections;
+import java.util.List;
 import java.util.Map;
 import java.util.WeakHashMap;
 import java.util.logging.Logger;
@@ -109,19 +111,42 @@ final class PostgresSetUser {
         prerequisites(physical);
     }
 
-    /** A fresh session straight to {@code next}: one statement, its own transaction. */
-    void enterFresh(Connection physical, DbIdentity next) throws SQLException {
+    /**
+     * A fresh session straight to {@code next}: one transaction, the role's settings and {@code applicationName}
+     * (see PostgresCallerSettings) only when set_user may switch to it, then set_user.
+     */
+    void enterFresh(Connection physical, DbIdentity next, String applicationName) throws SQLException {
         prerequisites(physical);
         String token = newToken(physical);
-        String sql = "SELECT " + schema + ".set_user(?::text, ?::text)" + grantable(physical);
+        String grantable = grantable(physical);
+        String sql = PostgresCallerSettings.apply("?::pg_catalog.text", applicationName, "EXISTS (SELECT 1" + grantable
+                + ")") + "; SELECT " + schema + ".set_user(?::text, ?::text)" + grantable;
+        // the settings' role and condition, application_name's condition, then set_user's role, token and condition
+        List<String> parameters = new ArrayList<>(List.of(next.databaseUser(), next.databaseUser()));
+        if (applicationName != null) {
+            parameters.add(next.databaseUser());
+        }
+        parameters.addAll(List.of(next.databaseUser(), token, next.databaseUser()));
         try (PreparedStatement s = physical.prepareStatement(sql)) {
-            s.setString(1, next.databaseUser());
-            s.setString(2, token);
-            s.setString(3, next.databaseUser());
-            try (ResultSet rs = s.executeQuery()) {
-                if (!rs.next()) {
-                    throw notGrantable(next);
+            for (int i = 0; i < parameters.size(); i++) {
+                s.setString(i + 1, parameters.get(i));
+            }
+            boolean granted = false;
+            try {
+                for (boolean isResultSet = s.execute(); isResultSet || s.getUpdateCount() != -1;
+                     isResultSet = s.getMoreResults()) {
+                    if (isResultSet) {
+                        try (ResultSet rs = s.getResultSet()) {
+                            granted = rs.next(); // set_user's is the last
+                        }
+                    }
                 }
+            } catch (SQLException e) {
+                throw SqlState.INSUFFICIENT_PRIVILEGE.equals(e.getSQLState())
+                        ? PostgresCallerSettings.refused(next.databaseUser(), e) : e;
+            }
+            if (!granted) {
+                throw notGrantable(next);
             }
         } catch (SQLException e) {
             throw isRefusal(e) ? e : refusedBySetUser(next, e);
@@ -133,10 +158,15 @@ final class PostgresSetUser {
      * for) then set_user, last, so that RESET ALL never runs while set_user is active. Returns the statement, its
      * results past the reset's not yet read; set_user's own result is the last.
      */
-    PreparedStatement resetAndEnter(Connection physical, String reset, DbIdentity next) throws SQLException {
+    PreparedStatement resetAndEnter(Connection physical, String reset, int resetParameters, DbIdentity next)
+            throws SQLException {
         PreparedStatement s = physical.prepareStatement(reset + "; SELECT " + schema + ".set_user(?::text, ?::text)");
-        s.setString(1, next.databaseUser());
-        s.setString(2, token(physical));
+        int p = 1;
+        while (p <= resetParameters) {
+            s.setString(p++, next.databaseUser()); // each parameter of the reset names the next role (its settings)
+        }
+        s.setString(p++, next.databaseUser());
+        s.setString(p, token(physical));
         return s;
     }
 
@@ -146,6 +176,7 @@ final class PostgresSetUser {
      * refused {@code next} (its allow list), so the refusal keeps the session; any other failure leaves it unknown.
      */
     SQLException afterFailedEnter(Connection physical, DbIdentity previous, DbIdentity next, SQLException e) {
+        // 42501: set_user's allow list, or a role setting the proxy role may not set, as much a refusal of next
         if (!SqlState.INSUFFICIENT_PRIVILEGE.equals(e.getSQLState())) {
             return unknownState("switching to " + next.databaseUser(), e);
         }
@@ -163,7 +194,7 @@ final class PostgresSetUser {
             unknown.addSuppressed(e);
             return unknown;
         }
-        return refusedBySetUser(next, e);
+        return refusedBySetUser(next, PostgresCallerSettings.refused(next.databaseUser(), e));
     }
 
     /** Pool shutdown: back to the proxy account, when proxyra switched this session. */

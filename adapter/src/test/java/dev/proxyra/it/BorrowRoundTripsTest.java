@@ -20,9 +20,9 @@ import dev.proxyra.monitoring.PoolMetrics.Outcome;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
 import dev.proxyra.testing.Database;
 import dev.proxyra.testing.Factories;
+import dev.proxyra.testing.Sessions;
 import dev.proxyra.testing.LoopbackProxy;
 import dev.proxyra.testing.PostgresExtension;
-import dev.proxyra.testing.Sessions;
 import dev.proxyra.testing.TestCallers;
 
 /**
@@ -78,6 +78,41 @@ class BorrowRoundTripsTest {
         assertThat(roundTripsOfABorrow(ds, "caller002")).as("switch: check, role and reset in one").isEqualTo(1);
         assertThat(mcf.pool().metrics().borrows(Outcome.WARM)).isEqualTo(1);
         assertThat(mcf.pool().metrics().borrows(Outcome.SWITCHED)).isEqualTo(1);
+    }
+
+    /**
+     * The switched role's own settings and the caller's application_name ride in the switch's round trip; an
+     * application_name the application changed is set again with the warm borrow's identity check.
+     */
+    @Test
+    void roleSettingsAndTheCallersApplicationNameCostNoRoundTripOfTheirOwn() throws Exception {
+        db.execute("ALTER ROLE caller003 SET work_mem = '6MB'; ALTER ROLE caller003 SET statement_timeout = '33s'");
+        try {
+            ProxyraDataSource ds = Factories.dataSource(mcf);
+            Sessions.requestAs(ds, "caller001");
+            assertThat(roundTripsOfABorrow(ds, "caller003")).as("switch to a role with settings").isEqualTo(1);
+            assertThat(roundTripsOfABorrow(ds, "caller003")).as("warm").isEqualTo(1);
+            TestCallers.set("caller003");
+            try (Connection c = ds.getConnection(); java.sql.Statement s = c.createStatement()) {
+                s.execute("SET application_name = 'changed by the application'");
+                try (java.sql.ResultSet rs = s.executeQuery("select current_setting('work_mem')")) {
+                    rs.next();
+                    assertThat(rs.getString(1)).isEqualTo("6MB");
+                }
+            }
+            assertThat(roundTripsOfABorrow(ds, "caller003")).as("warm, application_name set again with the check")
+                    .isEqualTo(1);
+            assertThat(roundTripsOfABorrow(ds, "caller002")).as("switch to a role without").isEqualTo(1);
+            assertThat(roundTripsOfABorrow(ds, "caller001")).as("switch to a role known to have none").isEqualTo(1);
+            TestCallers.set("caller001");
+            try (Connection c = ds.getConnection(); java.sql.Statement s = c.createStatement();
+                 java.sql.ResultSet rs = s.executeQuery("select current_setting('application_name')")) {
+                rs.next();
+                assertThat(rs.getString(1)).isEqualTo("caller001");
+            }
+        } finally {
+            db.execute("ALTER ROLE caller003 RESET ALL");
+        }
     }
 
     @Test

@@ -78,6 +78,41 @@ class SetUserSwitchTest {
         assertThat(mcf.pool().discardedCount()).isZero();
     }
 
+    /** The same code as SET ROLE mode: the role's settings and the caller's application_name, none left for the next. */
+    @Test
+    void theRolesSettingsAndTheCallersApplicationNameApplyAndNeverReachTheNextCaller(Database db)
+            throws Exception {
+        db.execute("ALTER ROLE alice SET work_mem = '3MB'; ALTER ROLE alice SET search_path = pg_catalog, public;"
+                + " ALTER ROLE bob SET log_statement = 'all'");
+        try {
+            ProxyraDataSource ds = setUserPool(db);
+            String[] fresh = settingsAs(ds, "alice"); // a new session: set_user's first round trip
+            assertThat(fresh).containsExactly("alice", "3MB", "pg_catalog, public", "alice");
+            String[] other = settingsAs(ds, "caller001");
+            assertThat(other).containsExactly("caller001", "4MB", "\"$user\", public", "caller001");
+            String[] again = settingsAs(ds, "alice"); // a reused session: reset, settings, set_user
+            assertThat(again).containsExactly(fresh);
+            TestCallers.set("bob"); // log_statement needs a superuser
+            assertThatThrownBy(ds::getConnection).isInstanceOf(SQLException.class).hasMessageContaining("log_statement")
+                    .extracting(e -> ((SQLException) e).getSQLState()).isEqualTo("28000");
+            assertThat(settingsAs(ds, "alice")).as("given back as alice, warm").containsExactly(fresh);
+            assertThat(mcf.pool().discardedCount()).isZero();
+        } finally {
+            db.execute("ALTER ROLE alice RESET ALL; ALTER ROLE bob RESET ALL");
+        }
+    }
+
+    private static String[] settingsAs(ProxyraDataSource ds, String caller) throws Exception {
+        return TestCallers.as(caller, () -> {
+            try (Connection c = ds.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+                    "select current_user, current_setting('work_mem'), current_setting('search_path'),"
+                            + " application_name from pg_stat_activity where pid = pg_backend_pid()")) {
+                rs.next();
+                return new String[] {rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4)};
+            }
+        });
+    }
+
     @Test
     void theSwitchIsSetUsersSoTheCallerCannotSetRoleAndNoOtherSwitchBlocksIt(Database db) throws Exception {
         ProxyraDataSource ds = setUserPool(db);

@@ -397,7 +397,7 @@ class LifecycleDecisionTest {
         assertThat(backendOf(s)).isSameAs(b);
         assertThat(b.currentUser()).isEqualTo("bob");
         assertThat(b.statements().subList(statements, b.statements().size()))
-                .startsWith("select current_user, session_user", "SET ROLE \"bob\"", "CLOSE ALL", "RESET ALL");
+                .startsWith("select current_user, session_user", "SET ROLE \"bob\"", "RESET ALL");
         release(s);
         assertThat(movedSince(before)).containsOnly(entry("borrow SWITCHED", 1L));
         Lease again = borrow("bob");

@@ -126,6 +126,8 @@ public final class FakePgDataSource implements DataSource {
         private boolean aborted;
         /** The role when the explicit transaction began: ROLLBACK goes back to it (SET ROLE is transactional). */
         private String roleAtBegin;
+        /** application_name, as the server would report it (ParameterStatus); RESET ALL clears it. */
+        private String applicationName = "";
         private Object self;
 
         static Connection open(FakePgServer.Backend backend) {
@@ -219,6 +221,14 @@ public final class FakePgDataSource implements DataSource {
                 String role = name.startsWith("\"") ? name.substring(1, name.length() - 1).replace("\"\"", "\"") : name;
                 server.checkSetRole(role);
                 setRole(role);
+            } else if (lower.startsWith("set application_name = e'")) {
+                String literal = s.substring(s.indexOf('\'') + 1, s.length() - 1);
+                applicationName = literal.replace("''", "'").replace("\\\\", "\\");
+            } else if (lower.equals("reset all")) {
+                applicationName = "";
+            } else if (lower.contains(" as proxyra_role_setting ")) {
+                // a switch's role settings: the fake's roles have none
+                return FakeResultSet.labelled(java.util.List.of(), 1, "proxyra_role_setting", from);
             } else if (lower.startsWith("with proxy as")) {
                 // proxyra's check of what the proxy role may reach: this fake's proxy role reaches nothing more
                 return FakeResultSet.of(java.util.List.of(), 2, from);
@@ -341,6 +351,8 @@ public final class FakePgDataSource implements DataSource {
                     return !backend.closed;
                 case "getBackendPID":
                     return backend.pid;
+                case "getParameterStatus":
+                    return "application_name".equals(args[0]) ? applicationName : null;
                 case "getTransactionIsolation":
                     return Connection.TRANSACTION_READ_COMMITTED;
                 case "getHoldability":
@@ -485,9 +497,17 @@ public final class FakePgDataSource implements DataSource {
         }
 
         static ResultSet of(java.util.List<String[]> rows, int columns, Statement statement) {
-            return (ResultSet) Proxy.newProxyInstance(FakePgDataSource.class.getClassLoader(),
-                    new Class<?>[] {ResultSet.class}, new FakeResultSet(rows, columns, statement));
+            return labelled(rows, columns, "?column?", statement);
         }
+
+        static ResultSet labelled(java.util.List<String[]> rows, int columns, String label, Statement statement) {
+            FakeResultSet result = new FakeResultSet(rows, columns, statement);
+            result.label = label;
+            return (ResultSet) Proxy.newProxyInstance(FakePgDataSource.class.getClassLoader(),
+                    new Class<?>[] {ResultSet.class}, result);
+        }
+
+        private String label;
 
         private FakeResultSet(java.util.List<String[]> rows, int columns, Statement statement) {
             this.rows = rows;
@@ -518,6 +538,7 @@ public final class FakePgDataSource implements DataSource {
                     return Proxy.newProxyInstance(FakePgDataSource.class.getClassLoader(),
                             new Class<?>[] {java.sql.ResultSetMetaData.class}, (p, m, a) -> switch (m.getName()) {
                                 case "getColumnCount" -> columns;
+                                case "getColumnLabel" -> label;
                                 case "hashCode" -> System.identityHashCode(p);
                                 case "equals" -> p == a[0];
                                 case "toString" -> "FakeResultSetMetaData";
