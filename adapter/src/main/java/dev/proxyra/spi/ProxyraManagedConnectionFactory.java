@@ -138,6 +138,7 @@ public class ProxyraManagedConnectionFactory
                 values.put(s, value);
             }
             resolved = null;
+            transactionSupport = null;
             previous = usedPools == null ? List.of() : usedPools;
             usedPools = null;
             defaultPool = null;
@@ -390,14 +391,27 @@ public class ProxyraManagedConnectionFactory
      */
     @Override
     public TransactionSupportLevel getTransactionSupport() {
+        TransactionSupportLevel level = transactionSupport;
+        if (level != null) {
+            return level;
+        }
         ExternalConfig external;
         Map<Setting, Object> set;
         synchronized (this) {
             external = externalConfig != null ? externalConfig : ExternalConfig.microProfile();
             set = new EnumMap<>(values);
         }
-        return ConfigResolver.transactionSupport(set, external);
+        level = ConfigResolver.transactionSupport(set, external);
+        synchronized (this) {
+            if (values.equals(set)) {
+                transactionSupport = level; // unless the configuration changed meanwhile
+            }
+        }
+        return level;
     }
+
+    /** getTransactionSupport's answer for the current configuration, once read; forgotten when a property changes. */
+    private transient volatile TransactionSupportLevel transactionSupport;
 
     @Override
     public void setLogWriter(PrintWriter out) {

@@ -23,6 +23,7 @@ import javax.transaction.xa.Xid;
 
 import jakarta.resource.ResourceException;
 
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -68,9 +69,26 @@ class XaTransactionTest {
                 + " CREATE ROLE xa_outsider NOLOGIN IN ROLE callers; END IF; END $$");
     }
 
+    /** The XA pool of most tests (a test may make more). */
+    private ProxyraManagedConnectionFactory mcf;
+
+    /**
+     * Every pool of these tests is closed: no session of the proxy account stays (a backend leaves pg_stat_activity
+     * asynchronously, after it processed its closed socket; the database sleeps between the polls).
+     */
+    @AfterAll
+    static void noSessionLeft(EmbeddedDatabase db) throws SQLException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (db.proxySessions() > 0 && System.nanoTime() < deadline) {
+            db.queryInt("select 1 from pg_sleep(0.05)");
+        }
+        assertThat(db.proxySessions()).as("sessions of the proxy account left by the XA tests").isZero();
+    }
+
     @BeforeEach
     void open(EmbeddedDatabase db) {
         this.db = db;
+        mcf = xaFactory();
     }
 
     @AfterEach
@@ -99,25 +117,8 @@ class XaTransactionTest {
 
     // ---- fixtures ----
 
-    record TestXid(int formatId, byte[] gtrid, byte[] bqual) implements Xid {
-        @Override
-        public int getFormatId() {
-            return formatId;
-        }
-
-        @Override
-        public byte[] getGlobalTransactionId() {
-            return gtrid;
-        }
-
-        @Override
-        public byte[] getBranchQualifier() {
-            return bqual;
-        }
-    }
-
     static Xid newXid() {
-        return new TestXid(FORMAT_ID, ByteBuffer.allocate(8).putLong(NEXT.incrementAndGet()).array(), new byte[] {1});
+        return new XaDecisionTest.TestXid(FORMAT_ID, ByteBuffer.allocate(8).putLong(NEXT.incrementAndGet()).array(), new byte[] {1});
     }
 
     private ProxyraManagedConnectionFactory xaFactory() {
@@ -141,6 +142,16 @@ class XaTransactionTest {
             throw handle.refusal();
         }
         return handle;
+    }
+
+    /** A branch on {@code c} that inserts one row, ended and prepared (XA_OK). */
+    private static Xid preparedWork(XAResource xa, Connection c, String body) throws Exception {
+        Xid xid = newXid();
+        xa.start(xid, XAResource.TMNOFLAGS);
+        insert(c, body);
+        xa.end(xid, XAResource.TMSUCCESS);
+        assertThat(xa.prepare(xid)).isEqualTo(XAResource.XA_OK);
+        return xid;
     }
 
     private static void insert(Connection c, String body) throws SQLException {
@@ -179,7 +190,6 @@ class XaTransactionTest {
     /** Payara's order: getConnection, then enlist (start). */
     @Test
     void twoPhaseCommitPreparesAndCommitsAsTheCaller() throws Exception {
-        ProxyraManagedConnectionFactory mcf = xaFactory();
         ProxyraManagedConnection mc = managed(mcf);
         Connection c = handleAs(mcf, mc, "alice");
         XAResource xa = mc.getXAResource();
@@ -195,14 +205,11 @@ class XaTransactionTest {
         assertThat(preparedOwner(xid)).isNull();
         assertThat(rowOwners("2pc")).containsExactly("alice");
         assertThat(c.getAutoCommit()).as("the session is back in auto-commit after the branch").isTrue();
-        c.close();
-        mc.cleanup();
     }
 
     /** WildFly's and Open Liberty's order: start before getConnection; the branch begins when the session is taken. */
     @Test
     void startBeforeGetConnectionBeginsTheBranchOnTheCallersSession() throws Exception {
-        ProxyraManagedConnectionFactory mcf = xaFactory();
         ProxyraManagedConnection mc = managed(mcf);
         XAResource xa = mc.getXAResource();
         Xid xid = newXid();
@@ -219,21 +226,14 @@ class XaTransactionTest {
         assertThat(preparedOwner(xid)).isEqualTo("bob");
         xa.commit(xid, false);
         assertThat(rowOwners("wildfly-order")).containsExactly("bob");
-        c.close();
-        mc.cleanup();
     }
 
     @Test
     void rollbackOfAPreparedOrAnActiveBranchLeavesNothing() throws Exception {
-        ProxyraManagedConnectionFactory mcf = xaFactory();
         ProxyraManagedConnection mc = managed(mcf);
         Connection c = handleAs(mcf, mc, "alice");
         XAResource xa = mc.getXAResource();
-        Xid prepared = newXid();
-        xa.start(prepared, XAResource.TMNOFLAGS);
-        insert(c, "rolled-back");
-        xa.end(prepared, XAResource.TMSUCCESS);
-        assertThat(xa.prepare(prepared)).isEqualTo(XAResource.XA_OK);
+        Xid prepared = preparedWork(xa, c, "rolled-back");
         xa.rollback(prepared);
         assertThat(preparedOwner(prepared)).isNull();
 
@@ -244,13 +244,10 @@ class XaTransactionTest {
         assertThat(mc.branch()).isEqualTo(XaBranch.NONE);
         assertThat(rowOwners("rolled-back")).isEmpty();
         assertThat(c.getAutoCommit()).isTrue();
-        c.close();
-        mc.cleanup();
     }
 
     @Test
     void aBranchWhereNoStatementRanIsReadOnly() throws Exception {
-        ProxyraManagedConnectionFactory mcf = xaFactory();
         ProxyraManagedConnection mc = managed(mcf);
         XAResource xa = mc.getXAResource();
         Xid withoutSession = newXid();
@@ -266,19 +263,12 @@ class XaTransactionTest {
         assertThat(preparedOwner(withSession)).isNull();
         assertThat(c.getAutoCommit()).isTrue();
         // and a branch that ran a statement is not
-        Xid worked = newXid();
-        xa.start(worked, XAResource.TMNOFLAGS);
-        insert(c, "worked");
-        xa.end(worked, XAResource.TMSUCCESS);
-        assertThat(xa.prepare(worked)).isEqualTo(XAResource.XA_OK);
+        Xid worked = preparedWork(xa, c, "worked");
         xa.commit(worked, false);
-        c.close();
-        mc.cleanup();
     }
 
     @Test
     void onePhaseCommitIsAPlainCommit() throws Exception {
-        ProxyraManagedConnectionFactory mcf = xaFactory();
         ProxyraManagedConnection mc = managed(mcf);
         Connection c = handleAs(mcf, mc, "alice");
         XAResource xa = mc.getXAResource();
@@ -297,13 +287,10 @@ class XaTransactionTest {
         assertThat(code(catchThrowableOfType(XAException.class, () -> xa.commit(failed, true))))
                 .isEqualTo(XAException.XA_RBROLLBACK);
         assertThat(rowOwners("failed-one-phase")).isEmpty();
-        c.close();
-        mc.cleanup();
     }
 
     @Test
     void aSecondIdentityInOneBranchIsRefused() throws Exception {
-        ProxyraManagedConnectionFactory mcf = xaFactory();
         ProxyraManagedConnection mc = managed(mcf);
         Connection alice = handleAs(mcf, mc, "alice");
         XAResource xa = mc.getXAResource();
@@ -321,7 +308,6 @@ class XaTransactionTest {
 
     @Test
     void startInsideALocalTransactionIsOutside() throws Exception {
-        ProxyraManagedConnectionFactory mcf = xaFactory();
         ProxyraManagedConnection mc = managed(mcf);
         Connection c = handleAs(mcf, mc, "alice");
         c.setAutoCommit(false);
@@ -342,13 +328,10 @@ class XaTransactionTest {
         assertThatThrownBy(() -> c.setAutoCommit(true)).isInstanceOf(SQLException.class);
         xa.end(xid, XAResource.TMSUCCESS);
         xa.rollback(xid);
-        c.close();
-        mc.cleanup();
     }
 
     @Test
     void isSameRmOnlyForTheSameResource() throws Exception {
-        ProxyraManagedConnectionFactory mcf = xaFactory();
         XAResource a = managed(mcf).getXAResource();
         XAResource b = managed(mcf).getXAResource();
         assertThat(a.isSameRM(a)).isTrue();
@@ -358,9 +341,9 @@ class XaTransactionTest {
 
     @Test
     void aLocalTransactionPoolHasNoXaResource() throws Exception {
-        ProxyraManagedConnectionFactory mcf = Adapters.factory(db);
-        factories.add(mcf);
-        assertThatThrownBy(() -> managed(mcf).getXAResource()).isInstanceOf(ResourceException.class)
+        ProxyraManagedConnectionFactory local = Adapters.factory(db);
+        factories.add(local);
+        assertThatThrownBy(() -> managed(local).getXAResource()).isInstanceOf(ResourceException.class)
                 .hasMessageContaining("TransactionSupport=LocalTransaction");
     }
 
@@ -368,15 +351,10 @@ class XaTransactionTest {
 
     @Test
     void aBranchCommittedOnAnotherCallersManagedConnectionStillRunsAsItsOwner() throws Exception {
-        ProxyraManagedConnectionFactory mcf = xaFactory();
         ProxyraManagedConnection aliceMc = managed(mcf);
         Connection alice = handleAs(mcf, aliceMc, "alice");
         XAResource aliceXa = aliceMc.getXAResource();
-        Xid xid = newXid();
-        aliceXa.start(xid, XAResource.TMNOFLAGS);
-        insert(alice, "finished-by-bobs");
-        aliceXa.end(xid, XAResource.TMSUCCESS);
-        assertThat(aliceXa.prepare(xid)).isEqualTo(XAResource.XA_OK);
+        Xid xid = preparedWork(aliceXa, alice, "finished-by-bobs");
         alice.close();
         aliceMc.cleanup();
 
@@ -396,7 +374,6 @@ class XaTransactionTest {
 
     @Test
     void anUnknownXidIsNota() throws Exception {
-        ProxyraManagedConnectionFactory mcf = xaFactory();
         XAResource xa = managed(mcf).getXAResource();
         Xid unknown = newXid();
         assertThat(code(catchThrowableOfType(XAException.class, () -> xa.commit(unknown, false))))
@@ -501,7 +478,6 @@ class XaTransactionTest {
 
     @Test
     void anActiveBranchAtCleanupIsRolledBackAndTheNextCallerSeesNothingOfIt() throws Exception {
-        ProxyraManagedConnectionFactory mcf = xaFactory();
         mcf.setMaxPoolSize(1); // the next caller gets the same session
         ProxyraManagedConnection mc = managed(mcf);
         Connection alice = handleAs(mcf, mc, "alice");
@@ -536,15 +512,10 @@ class XaTransactionTest {
     /** The next caller on a managed connection reused after alice's branch cannot reach that branch's state. */
     @Test
     void bobsManagedConnectionKeepsNothingOfAlicesEndedBranch() throws Exception {
-        ProxyraManagedConnectionFactory mcf = xaFactory();
         ProxyraManagedConnection mc = managed(mcf);
         Connection alice = handleAs(mcf, mc, "alice");
         XAResource xa = mc.getXAResource();
-        Xid xid = newXid();
-        xa.start(xid, XAResource.TMNOFLAGS);
-        insert(alice, "alice-only");
-        xa.end(xid, XAResource.TMSUCCESS);
-        assertThat(xa.prepare(xid)).isEqualTo(XAResource.XA_OK);
+        Xid xid = preparedWork(xa, alice, "alice-only");
         alice.close();
         mc.cleanup(); // the server reuses the managed connection for bob
 
@@ -570,7 +541,6 @@ class XaTransactionTest {
 
     @Test
     void aPrepareRefusedForATemporaryTableIsARollback() throws Exception {
-        ProxyraManagedConnectionFactory mcf = xaFactory();
         ProxyraManagedConnection mc = managed(mcf);
         Connection c = handleAs(mcf, mc, "alice");
         XAResource xa = mc.getXAResource();
@@ -589,16 +559,13 @@ class XaTransactionTest {
         assertThat(mc.branch()).isEqualTo(XaBranch.NONE);
         assertThat(c.getAutoCommit()).isTrue();
         assertThat(Adapters.currentUser(c)).as("the session still serves").isEqualTo("alice");
-        c.close();
-        mc.cleanup();
     }
 
     /** An xid whose bytes spell a quote and SQL: the gid is base64 of them, the work commits, table x survives. */
     @Test
     void anXidCraftedWithAQuoteInjectsNothing() throws Exception {
         byte[] evil = "x'; DROP TABLE x; --".getBytes(StandardCharsets.UTF_8);
-        Xid xid = new TestXid(FORMAT_ID, evil, evil);
-        ProxyraManagedConnectionFactory mcf = xaFactory();
+        Xid xid = new XaDecisionTest.TestXid(FORMAT_ID, evil, evil);
         ProxyraManagedConnection mc = managed(mcf);
         Connection c = handleAs(mcf, mc, "alice");
         XAResource xa = mc.getXAResource();
@@ -610,14 +577,11 @@ class XaTransactionTest {
         managed(mcf).getXAResource().commit(xid, false); // through the look-up, too
         assertThat(rowOwners("evil-xid")).containsExactly("alice");
         assertThat(db.queryInt("select count(*) from pg_tables where tablename = 'x'")).isEqualTo(1);
-        c.close();
-        mc.cleanup();
     }
 
     /** The application cannot reach the driver's XA: no XAResource, XAConnection or pgjdbc XA class from a handle. */
     @Test
     void aHandleDoesNotUnwrapToTheDriversXa() throws Exception {
-        ProxyraManagedConnectionFactory mcf = xaFactory();
         ProxyraManagedConnection mc = managed(mcf);
         Connection c = handleAs(mcf, mc, "alice");
         for (Class<?> iface : List.of(XAResource.class, XAConnection.class, org.postgresql.xa.PGXAConnection.class,
@@ -627,14 +591,11 @@ class XaTransactionTest {
         }
         org.postgresql.PGConnection pg = c.unwrap(org.postgresql.PGConnection.class);
         assertThat(pg).isNotInstanceOf(XAResource.class).isNotInstanceOf(XAConnection.class);
-        c.close();
-        mc.cleanup();
     }
 
     /** Through proxyra's DataSource too: a non-managed XA pool behaves as a local one for the application. */
     @Test
     void theDataSourceOfAnXaPoolStillServesPlainRequests() throws Exception {
-        ProxyraManagedConnectionFactory mcf = xaFactory();
         ProxyraDataSource ds = Adapters.dataSource(mcf);
         assertThat(Adapters.requestAs(ds, "alice")).isPositive();
     }
@@ -642,15 +603,15 @@ class XaTransactionTest {
     @Test
     void anXaPoolRefusesADatabaseWithoutPreparedTransactions() throws Exception {
         try (EmbeddedDatabase zero = EmbeddedDatabase.startWithoutPreparedTransactions()) {
-            ProxyraManagedConnectionFactory mcf = Adapters.factory(zero);
-            mcf.setTransactionSupport("XATransaction");
-            factories.add(mcf);
-            ProxyraDataSource ds = Adapters.dataSource(mcf);
+            ProxyraManagedConnectionFactory xa = Adapters.factory(zero);
+            xa.setTransactionSupport("XATransaction");
+            factories.add(xa);
+            ProxyraDataSource ds = Adapters.dataSource(xa);
             TestCallers.set("alice");
             assertThatThrownBy(ds::getConnection).isInstanceOf(SQLException.class)
                     .hasMessageContaining("max_prepared_transactions")
                     .hasMessageContaining("TransactionSupport=XATransaction");
-            mcf.close();
+            xa.close();
             // the same database serves a LocalTransaction pool
             ProxyraManagedConnectionFactory local = Adapters.factory(zero);
             factories.add(local);
@@ -661,7 +622,6 @@ class XaTransactionTest {
 
     @Test
     void theTransactionTimeoutIsStoredAndAppliedToTheBranch() throws Exception {
-        ProxyraManagedConnectionFactory mcf = xaFactory();
         ProxyraManagedConnection mc = managed(mcf);
         Connection c = handleAs(mcf, mc, "alice");
         XAResource xa = mc.getXAResource();
@@ -683,7 +643,5 @@ class XaTransactionTest {
             rs.next();
             assertThat(rs.getString(1)).as("reset once the branch left the session").isEqualTo("0");
         }
-        c.close();
-        mc.cleanup();
     }
 }
