@@ -936,6 +936,12 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
                 }
                 Connection c = s.connection();
                 Xid prepared = branchXid;
+                if (s.has(Lease.Taint.IDENTITY_SUSPECT)) {
+                    // PREPARE would give the branch to whatever role that SQL set: it is not prepared as anyone else
+                    rollbackHere();
+                    throw XaErrors.of(XAException.XA_RBROLLBACK, "proxyra: the branch ran SQL that can change the"
+                            + " session's role; it is rolled back, never prepared as another role", null);
+                }
                 try {
                     if (!pool.dialect().transactionOpen(c)) {
                         moveBranch(XaBranch.Step.COMPLETE, null);

@@ -644,4 +644,46 @@ class XaTransactionTest {
             assertThat(rs.getString(1)).as("reset once the branch left the session").isEqualTo("0");
         }
     }
+
+    /** An attacker's branch that switches role before PREPARE would be owned by that role: it is rolled back instead. */
+    @Test
+    void aBranchThatChangedItsRoleIsNotPreparedAsAnotherRole() throws Exception {
+        ProxyraManagedConnection mc = managed(mcf);
+        Connection c = handleAs(mcf, mc, "alice");
+        XAResource xa = mc.getXAResource();
+        Xid xid = newXid();
+        xa.start(xid, XAResource.TMNOFLAGS);
+        try (Statement s = c.createStatement()) {
+            s.execute("SET ROLE bob");
+        }
+        insert(c, "as-bob");
+        xa.end(xid, XAResource.TMSUCCESS);
+        XAException e = catchThrowableOfType(XAException.class, () -> xa.prepare(xid));
+        assertThat(code(e)).isEqualTo(XAException.XA_RBROLLBACK);
+        assertThat(preparedOwner(xid)).isNull();
+        assertThat(rowOwners("as-bob")).isEmpty();
+    }
+
+    /** The session dies before PREPARE: the branch may or may not be prepared, so XAER_RMFAIL (never RMERR). */
+    @Test
+    void aConnectionLostAtPrepareIsRmFailAndBreaksTheManagedConnection() throws Exception {
+        ProxyraManagedConnection mc = managed(mcf);
+        Connection c = handleAs(mcf, mc, "alice");
+        XAResource xa = mc.getXAResource();
+        Xid xid = newXid();
+        xa.start(xid, XAResource.TMNOFLAGS);
+        insert(c, "lost");
+        int pid = Adapters.backendPid(c);
+        xa.end(xid, XAResource.TMSUCCESS);
+        db.queryInt("select count(pg_terminate_backend(" + pid + "))");
+        assertThat(db.backendGone(pid, java.time.Duration.ofSeconds(10))).isTrue();
+        XAException e = catchThrowableOfType(XAException.class, () -> xa.prepare(xid));
+        assertThat(code(e)).isEqualTo(XAException.XAER_RMFAIL);
+        assertThat(mc.life()).as("the fatal error went through the managed connection's funnel")
+                .isEqualTo(ProxyraManagedConnection.Life.BROKEN);
+        assertThat(mc.branch()).isEqualTo(XaBranch.NONE);
+        assertThat(preparedOwner(xid)).isNull();
+        assertThat(code(catchThrowableOfType(XAException.class, () -> managed(mcf).getXAResource().rollback(xid))))
+                .as("recovery's answer: no such branch").isEqualTo(XAException.XAER_NOTA);
+    }
 }
