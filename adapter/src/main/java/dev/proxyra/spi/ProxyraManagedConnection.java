@@ -29,6 +29,7 @@ import jakarta.resource.spi.ManagedConnectionMetaData;
 import jakarta.resource.spi.TransactionSupport.TransactionSupportLevel;
 
 import dev.proxyra.SqlState;
+import dev.proxyra.config.ProxyraConfig;
 import dev.proxyra.dialect.Dialect;
 import dev.proxyra.dialect.PostgresTwoPhase;
 import dev.proxyra.identity.DbIdentity;
@@ -947,6 +948,16 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
                         moveBranch(XaBranch.Step.COMPLETE, null);
                         endBranchOnSession(s);
                         return XA_RDONLY; // no statement ran in the branch: nothing to prepare or commit
+                    }
+                    if (pool.config().identityCheck() == ProxyraConfig.IdentityCheck.VERIFY
+                            && pool.dialect().identityChangeableBySql() && !pool.dialect().verify(c, s.identity())) {
+                        // SQL the scan cannot see (a function, a DO block) changed the role: PREPARE would give the
+                        // branch to that role
+                        s.taint(Lease.Taint.IDENTITY_SUSPECT);
+                        rollbackHere();
+                        throw XaErrors.of(XAException.XA_RBROLLBACK, "proxyra: the branch no longer runs as its caller"
+                                + " (the application's SQL changed the session's role); it is rolled back, never"
+                                + " prepared as another role", null);
                     }
                     try (Statement st = c.createStatement()) {
                         st.execute(PostgresTwoPhase.prepareSql(prepared));

@@ -686,4 +686,31 @@ class XaTransactionTest {
         assertThat(code(catchThrowableOfType(XAException.class, () -> managed(mcf).getXAResource().rollback(xid))))
                 .as("recovery's answer: no such branch").isEqualTo(XAException.XAER_NOTA);
     }
+
+    /**
+     * The role changed by a function, which the SQL scan cannot see: IdentityCheck=VERIFY (the default) asks the
+     * database before PREPARE, and the branch is rolled back instead of prepared as bob.
+     */
+    @Test
+    void aRoleChangedOutOfTheScansSightIsCaughtBeforePrepare() throws Exception {
+        db.execute("CREATE OR REPLACE FUNCTION xa_become(r text) RETURNS void LANGUAGE plpgsql AS"
+                + " $$ BEGIN PERFORM set_config('ro' || 'le', r, false); END $$;"
+                + " GRANT EXECUTE ON FUNCTION xa_become(text) TO callers");
+        ProxyraManagedConnection mc = managed(mcf);
+        Connection c = handleAs(mcf, mc, "alice");
+        XAResource xa = mc.getXAResource();
+        Xid xid = newXid();
+        xa.start(xid, XAResource.TMNOFLAGS);
+        insert(c, "before-switch");
+        try (Statement s = c.createStatement()) {
+            s.execute("select xa_become('bob')");
+        }
+        assertThat(Adapters.currentUser(c)).as("the attack worked on the session").isEqualTo("bob");
+        xa.end(xid, XAResource.TMSUCCESS);
+        XAException e = catchThrowableOfType(XAException.class, () -> xa.prepare(xid));
+        assertThat(code(e)).isEqualTo(XAException.XA_RBROLLBACK);
+        assertThat(e).hasMessageContaining("no longer runs as its caller");
+        assertThat(preparedOwner(xid)).isNull();
+        assertThat(rowOwners("before-switch")).isEmpty();
+    }
 }
