@@ -50,7 +50,7 @@ public final class ConfigResolver {
         if (dialect == DialectKind.ORACLE && transactionSupport(v) == TransactionSupportLevel.XATransaction) {
             // Oracle's XAResource joins every branch of one database (isSameRM by URL) and recovering another user's
             // branch needs FORCE ANY TRANSACTION: neither is built yet, so an XA pool on Oracle does not start.
-            throw new InvalidConfigurationException("proxyra: TransactionSupport XATransaction is not supported on"
+            throw new InvalidConfigurationException("proxyra: TransactionSupportLevel XATransaction is not supported on"
                     + " Oracle yet: allowed values there are NoTransaction, LocalTransaction (see docs/transactions.md)");
         }
         String caseText = v.choice(Setting.PRINCIPAL_CASE);
@@ -92,7 +92,7 @@ public final class ConfigResolver {
     }
 
     /**
-     * The TransactionSupport property alone, as {@link #resolve} would read it: what the factory reports to the server,
+     * The TransactionSupportLevel property alone, as {@link #resolve} would read it: what the factory reports to the server,
      * which asks before anything else of the configuration needs to be valid. A wrong value throws, naming the
      * property and the allowed values.
      */

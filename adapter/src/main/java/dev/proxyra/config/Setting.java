@@ -88,7 +88,7 @@ public enum Setting {
                     + " ACTION, each cut to 64 chars; empty without names (outside a container), so no earlier lending's"
                     + " stay. NONE: proxyra sets neither.",
             "APPLICATION", "NONE"),
-    TRANSACTION_SUPPORT("TransactionSupport", String.class, "LocalTransaction", false,
+    TRANSACTION_SUPPORT("TransactionSupportLevel", String.class, "LocalTransaction", false,
             "The transactions the server may enlist this pool's connections in, reported to it through"
                     + " jakarta.resource.spi.TransactionSupport: NoTransaction, LocalTransaction (one resource per"
                     + " transaction) or XATransaction (two-phase commit with other resources; each branch runs and is"

@@ -62,11 +62,11 @@ public interface Dialect {
     }
 
     /**
-     * Checks, once before an XA pool (TransactionSupport=XATransaction) serves anyone, that this database can prepare
+     * Checks, once before an XA pool (TransactionSupportLevel=XATransaction) serves anyone, that this database can prepare
      * transactions; throws naming the setting that forbids it.
      */
     default void checkTwoPhase(Connection physical) throws SQLException {
-        throw new SQLException("proxyra: TransactionSupport=XATransaction is not supported on this database",
+        throw new SQLException("proxyra: TransactionSupportLevel=XATransaction is not supported on this database",
                 dev.proxyra.SqlState.FEATURE_NOT_SUPPORTED);
     }
 

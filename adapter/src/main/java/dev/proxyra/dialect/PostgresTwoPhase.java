@@ -85,10 +85,10 @@ public final class PostgresTwoPhase {
              ResultSet rs = s.executeQuery("select current_setting('max_prepared_transactions')::int")) {
             rs.next();
             if (rs.getInt(1) <= 0) {
-                throw new SQLException("proxyra: TransactionSupport=XATransaction needs PostgreSQL's"
+                throw new SQLException("proxyra: TransactionSupportLevel=XATransaction needs PostgreSQL's"
                         + " max_prepared_transactions above 0 (it is " + rs.getInt(1) + "): set it in postgresql.conf"
                         + " (at least the number of connections that may hold a prepared branch at once, e.g. its"
-                        + " max_connections) and restart the server, or use TransactionSupport=LocalTransaction", SqlState.OBJECT_NOT_IN_PREREQUISITE_STATE);
+                        + " max_connections) and restart the server, or use TransactionSupportLevel=LocalTransaction", SqlState.OBJECT_NOT_IN_PREREQUISITE_STATE);
             }
         }
     }

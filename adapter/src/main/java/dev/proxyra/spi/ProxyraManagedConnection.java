@@ -451,14 +451,14 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
     }
 
     /**
-     * This managed connection's own XAResource, with its pool's TransactionSupport=XATransaction: the driver's
+     * This managed connection's own XAResource, with its pool's TransactionSupportLevel=XATransaction: the driver's
      * XAResource and XAConnection never reach the server or the application.
      */
     @Override
     public XAResource getXAResource() throws ResourceException {
         if (pool.config().transactionSupport() != TransactionSupportLevel.XATransaction) {
-            throw new NotSupportedException("proxyra: pool " + pool.name() + " has TransactionSupport="
-                    + pool.config().transactionSupport() + "; set TransactionSupport=XATransaction for XA");
+            throw new NotSupportedException("proxyra: pool " + pool.name() + " has TransactionSupportLevel="
+                    + pool.config().transactionSupport() + "; set TransactionSupportLevel=XATransaction for XA");
         }
         return xaResource;
     }

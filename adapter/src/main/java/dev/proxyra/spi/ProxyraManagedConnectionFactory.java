@@ -96,12 +96,14 @@ public class ProxyraManagedConnectionFactory
     public String getEndToEndTags() { return (String) get(Setting.END_TO_END_TAGS); }
     public void setEndToEndTags(String value) { set(Setting.END_TO_END_TAGS, value); }
     /**
-     * TransactionSupport: NoTransaction, LocalTransaction or XATransaction. Its only getter is
-     * {@link #getTransactionSupport()}, jakarta.resource.spi.TransactionSupport's, which returns the level: to
-     * java.beans.Introspector the two would not make one property (their types differ), so
-     * ProxyraManagedConnectionFactoryBeanInfo declares this setter as the property's write method.
+     * TransactionSupportLevel: NoTransaction, LocalTransaction or XATransaction, what {@link #getTransactionSupport()}
+     * reports. Not named TransactionSupport: that property's getter would be jakarta.resource.spi.TransactionSupport's
+     * (it returns the level, not a String), and WildFly's archive validation refuses the rar for it (a config
+     * property's getter must return its declared type), Payara looks for a setter of the getter's type, and
+     * java.beans.Introspector (Open Liberty) sees no writable property.
      */
-    public void setTransactionSupport(String value) { set(Setting.TRANSACTION_SUPPORT, value); }
+    public String getTransactionSupportLevel() { return (String) get(Setting.TRANSACTION_SUPPORT); }
+    public void setTransactionSupportLevel(String value) { set(Setting.TRANSACTION_SUPPORT, value); }
     public String getCallerSource() { return (String) get(Setting.CALLER_SOURCE); }
     public void setCallerSource(String value) { set(Setting.CALLER_SOURCE, value); }
     public String getPrincipalPrefix() { return (String) get(Setting.PRINCIPAL_PREFIX); }
@@ -385,7 +387,7 @@ public class ProxyraManagedConnectionFactory
     }
 
     /**
-     * The TransactionSupport property, read alone: servers ask while they register the pool, before anything else of
+     * The TransactionSupportLevel property, read alone: servers ask while they register the pool, before anything else of
      * the configuration has to be valid (Payara breaks on null). A wrong value throws, naming the property and the
      * allowed values, so the pool is not registered with a level nobody chose.
      */

@@ -44,7 +44,7 @@ class XaCostTest {
     void medianMicrosecondsPerRequestLocalAndXa(Database db) throws Exception {
         db.execute("DROP TABLE IF EXISTS xa_cost; CREATE TABLE xa_cost (n int); GRANT INSERT ON xa_cost TO callers");
         mcf = Factories.on(db).build();
-        mcf.setTransactionSupport("XATransaction");
+        mcf.setTransactionSupportLevel("XATransaction");
         ProxyraManagedConnection mc = (ProxyraManagedConnection) mcf.createManagedConnection(null, null);
         long[][] nanos = new long[Kind.values().length][REQUESTS];
         int per = REQUESTS / ROUNDS;

@@ -124,7 +124,7 @@ class XaTransactionTest {
 
     private ProxyraManagedConnectionFactory xaFactory() {
         ProxyraManagedConnectionFactory mcf = Factories.on(db).build();
-        mcf.setTransactionSupport("XATransaction");
+        mcf.setTransactionSupportLevel("XATransaction");
         factories.add(mcf);
         return mcf;
     }
@@ -345,7 +345,7 @@ class XaTransactionTest {
         ProxyraManagedConnectionFactory local = Factories.on(db).build();
         factories.add(local);
         assertThatThrownBy(() -> managed(local).getXAResource()).isInstanceOf(ResourceException.class)
-                .hasMessageContaining("TransactionSupport=LocalTransaction");
+                .hasMessageContaining("TransactionSupportLevel=LocalTransaction");
     }
 
     // ---- finished anywhere, as the owner ----
@@ -605,13 +605,13 @@ class XaTransactionTest {
     void anXaPoolRefusesADatabaseWithoutPreparedTransactions() throws Exception {
         try (Database zero = Database.embedded().withoutPreparedTransactions().start()) {
             ProxyraManagedConnectionFactory xa = Factories.on(zero).build();
-            xa.setTransactionSupport("XATransaction");
+            xa.setTransactionSupportLevel("XATransaction");
             factories.add(xa);
             ProxyraDataSource ds = Factories.dataSource(xa);
             TestCallers.set("alice");
             assertThatThrownBy(ds::getConnection).isInstanceOf(SQLException.class)
                     .hasMessageContaining("max_prepared_transactions")
-                    .hasMessageContaining("TransactionSupport=XATransaction");
+                    .hasMessageContaining("TransactionSupportLevel=XATransaction");
             xa.close();
             // the same database serves a LocalTransaction pool
             ProxyraManagedConnectionFactory local = Factories.on(zero).build();

@@ -141,22 +141,6 @@ class RarArchiveIT {
             String name = s.propertyName();
             Method setter = publicMethod(mcf, "set" + name, s.beanType());
             Method getter = publicMethod(mcf, "get" + name);
-            if (s == Setting.TRANSACTION_SUPPORT) {
-                // the only getter is jakarta.resource.spi.TransactionSupport's, which returns the level it parses
-                if (setter == null) {
-                    problems.add("no public void set" + name + "(String)");
-                } else if (getter == null || getter.getReturnType()
-                        != jakarta.resource.spi.TransactionSupport.TransactionSupportLevel.class) {
-                    problems.add("get" + name + "() is not TransactionSupport's getTransactionSupport()");
-                } else {
-                    setter.invoke(bean, "XATransaction");
-                    if (!getter.invoke(bean).toString().equals("XATransaction")) {
-                        problems.add("setTransactionSupport(XATransaction) then getTransactionSupport() returned "
-                                + getter.invoke(bean));
-                    }
-                }
-                continue;
-            }
             if (setter == null) {
                 problems.add("no public void set" + name + "(" + s.beanType().getSimpleName() + ")");
             }
