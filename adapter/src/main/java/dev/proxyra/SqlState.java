@@ -39,6 +39,13 @@ public final class SqlState {
     public static final String CANNOT_CONNECT_NOW = "57P03";
 
     /** Whether {@code state} is of class 28 (authorization). */
+    /** undefined_object: PostgreSQL's answer to COMMIT/ROLLBACK PREPARED of a gid it does not hold. */
+    public static final String UNDEFINED_OBJECT = "42704";
+    /** serialization_failure. */
+    public static final String SERIALIZATION_FAILURE = "40001";
+    /** deadlock_detected. */
+    public static final String DEADLOCK_DETECTED = "40P01";
+
     public static boolean isAuthorization(String state) {
         return state != null && state.startsWith("28");
     }

@@ -4,6 +4,8 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 
+import jakarta.resource.spi.TransactionSupport.TransactionSupportLevel;
+
 /**
  * Merges the three sources of a factory's configuration, highest first: a value set on the pool
  * (admin console, asadmin, annotation), MicroProfile Config ({@code <ConfigPrefix>.<Property>}),
@@ -45,6 +47,12 @@ public final class ConfigResolver {
             throw new InvalidConfigurationException("proxyra: invalid InitialPoolSize " + initial
                     + " with MaxPoolSize " + max + ": InitialPoolSize must not exceed MaxPoolSize");
         }
+        if (dialect == DialectKind.ORACLE && transactionSupport(v) == TransactionSupportLevel.XATransaction) {
+            // Oracle's XAResource joins every branch of one database (isSameRM by URL) and recovering another user's
+            // branch needs FORCE ANY TRANSACTION: neither is built yet, so an XA pool on Oracle does not start.
+            throw new InvalidConfigurationException("proxyra: TransactionSupport XATransaction is not supported on"
+                    + " Oracle yet: allowed values there are NoTransaction, LocalTransaction (see docs/transactions.md)");
+        }
         String caseText = v.choice(Setting.PRINCIPAL_CASE);
         ProxyraConfig.PrincipalCase principalCase = caseText != null
                 ? ProxyraConfig.PrincipalCase.valueOf(caseText)
@@ -74,12 +82,32 @@ public final class ConfigResolver {
                         "managers=ERP_MANAGER,clerks=ERP_CLERK")),
                 v.flag(Setting.CLIENT_IDENTIFIER),
                 ProxyraConfig.EndToEndTags.valueOf(v.choice(Setting.END_TO_END_TAGS)),
+                transactionSupport(v),
                 ProxyraConfig.UnauthenticatedAccess.valueOf(v.choice(Setting.UNAUTHENTICATED_ACCESS)),
                 v.flag(Setting.ALLOW_EXPLICIT_USER),
                 ProxyraConfig.IdentityCheck.valueOf(v.choice(Setting.IDENTITY_CHECK)),
                 roleSwitch(dialect, ProxyraConfig.RoleSwitch.valueOf(v.choice(Setting.ROLE_SWITCH))),
                 poolName(v.text(Setting.POOL_NAME)),
                 v.prefix);
+    }
+
+    /**
+     * The TransactionSupport property alone, as {@link #resolve} would read it: what the factory reports to the server,
+     * which asks before anything else of the configuration needs to be valid. A wrong value throws, naming the
+     * property and the allowed values.
+     */
+    public static TransactionSupportLevel transactionSupport(Map<Setting, ?> setOnPool, ExternalConfig external) {
+        return transactionSupport(new Values(setOnPool, external));
+    }
+
+    private static TransactionSupportLevel transactionSupport(Values v) {
+        String chosen = v.choice(Setting.TRANSACTION_SUPPORT);
+        for (TransactionSupportLevel level : TransactionSupportLevel.values()) {
+            if (level.name().equalsIgnoreCase(chosen)) {
+                return level;
+            }
+        }
+        throw new IllegalStateException("TransactionSupport " + chosen); // choice() accepts only the levels' names
     }
 
     /**

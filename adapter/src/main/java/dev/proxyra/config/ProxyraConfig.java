@@ -31,6 +31,7 @@ public record ProxyraConfig(
         Map<String, String> roleMap,
         boolean clientIdentifier,
         EndToEndTags endToEndTags,
+        jakarta.resource.spi.TransactionSupport.TransactionSupportLevel transactionSupport,
         UnauthenticatedAccess unauthenticatedAccess,
         boolean allowExplicitUser,
         IdentityCheck identityCheck,
@@ -69,7 +70,8 @@ public record ProxyraConfig(
                 + ", callerSource=" + callerSource + ", principalPrefix=" + principalPrefix
                 + ", principalMap=" + principalMap + ", requirePrincipalMapping=" + requirePrincipalMapping
                 + ", principalCase=" + principalCase + ", roleMap=" + roleMap + ", clientIdentifier=" + clientIdentifier
-                + ", endToEndTags=" + endToEndTags + ", unauthenticatedAccess=" + unauthenticatedAccess
+                + ", endToEndTags=" + endToEndTags + ", transactionSupport=" + transactionSupport
+                + ", unauthenticatedAccess=" + unauthenticatedAccess
                 + ", allowExplicitUser=" + allowExplicitUser + ", identityCheck=" + identityCheck
                 + ", roleSwitch=" + roleSwitch
                 + (poolName != null ? ", poolName=" + poolName : "") + ", configPrefix=" + configPrefix + "]";

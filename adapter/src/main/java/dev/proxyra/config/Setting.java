@@ -86,6 +86,13 @@ public enum Setting {
                     + " ACTION, each cut to 64 chars; empty without names (outside a container), so no earlier lending's"
                     + " stay. NONE: proxyra sets neither.",
             "APPLICATION", "NONE"),
+    TRANSACTION_SUPPORT("TransactionSupport", String.class, "LocalTransaction", false,
+            "The transactions the server may enlist this pool's connections in, reported to it through"
+                    + " jakarta.resource.spi.TransactionSupport: NoTransaction, LocalTransaction (one resource per"
+                    + " transaction) or XATransaction (two-phase commit with other resources; each branch runs and is"
+                    + " prepared as its caller, and recovery finishes it as its owner; PostgreSQL only, with"
+                    + " max_prepared_transactions above 0; see docs/transactions.md).",
+            "NoTransaction", "LocalTransaction", "XATransaction"),
     UNAUTHENTICATED_ACCESS("UnauthenticatedAccess", String.class, "DENY", false,
             "What a request without a resolvable caller gets: DENY (an SQLException, SQLState 28000), METADATA_ONLY (a"
                     + " connection that reads database metadata and runs no statement, refused with 28000: what a JPA"

@@ -61,6 +61,15 @@ public interface Dialect {
     }
 
     /**
+     * Checks, once before an XA pool (TransactionSupport=XATransaction) serves anyone, that this database can prepare
+     * transactions; throws naming the setting that forbids it.
+     */
+    default void checkTwoPhase(Connection physical) throws SQLException {
+        throw new SQLException("proxyra: TransactionSupport=XATransaction is not supported on this database",
+                dev.proxyra.SqlState.FEATURE_NOT_SUPPORTED);
+    }
+
+    /**
      * What a session runs as after {@link #changeIdentity} from {@code previous} was refused (an error
      * {@link #isNotAuthorized} accepts): null when that is still a fresh, never-lent session.
      */

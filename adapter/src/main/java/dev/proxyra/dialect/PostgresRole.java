@@ -258,6 +258,11 @@ public final class PostgresRole implements Dialect {
     }
 
     @Override
+    public void checkTwoPhase(Connection physical) throws SQLException {
+        PostgresTwoPhase.checkEnabled(physical);
+    }
+
+    @Override
     public DbIdentity identityAfterRefusal(DbIdentity previous) {
         return previous;
     }

@@ -15,6 +15,8 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
+import jakarta.resource.spi.TransactionSupport.TransactionSupportLevel;
+
 import oracle.ucp.UniversalConnectionPoolException;
 import oracle.ucp.admin.UniversalConnectionPoolManagerImpl;
 import oracle.ucp.jdbc.LabelableConnection;
@@ -316,21 +318,41 @@ public final class IdentityPool implements AutoCloseable {
                 dialect.checkProxyAccount(connection);
                 return null;
             });
-            proxyAccountChecked = true;
-            return true;
         } catch (SQLException | RuntimeException e) {
-            boolean fatal = e instanceof SQLException s && dialect.classify(s) == Dialect.ErrorKind.FATAL;
-            end(lease, fatal ? Discard.FATAL_ERROR : Discard.STATE_NOT_RESET,
-                    "checking what the proxy account may reach failed");
-            if (fatal && budget.left()) {
-                budget.counted(BorrowVerdict.DEAD_TRY_ANOTHER);
-                return false;
-            }
-            throw e instanceof UnsafeProxyAccountException unsafe ? unsafeProxyAccount(unsafe)
-                    : Refusal.CONFIGURATION.authorization("proxyra: pool " + name + " lends no session: what"
-                    + " the proxy account '" + user + "' may reach could not be checked: "
-                    + Secret.scrub(e.getMessage(), password), e);
+            return proxyAccountFailed(lease, budget, e);
         }
+        if (config.transactionSupport() == TransactionSupportLevel.XATransaction) {
+            try {
+                dialect.bounded(connection, validationTimeout, () -> {
+                    dialect.checkTwoPhase(connection);
+                    return null;
+                });
+            } catch (SQLException | RuntimeException e) {
+                boolean fatal = e instanceof SQLException s && dialect.classify(s) == Dialect.ErrorKind.FATAL;
+                if (fatal) {
+                    return proxyAccountFailed(lease, budget, e);
+                }
+                end(lease, Discard.STATE_NOT_RESET, "checking two-phase commit failed");
+                throw Refusal.CONFIGURATION.authorization("proxyra: pool " + name + " lends no session: "
+                        + Secret.scrub(e.getMessage(), password), e);
+            }
+        }
+        proxyAccountChecked = true;
+        return true;
+    }
+
+    private boolean proxyAccountFailed(Lease lease, RetryBudget budget, Exception e) throws SQLException {
+        boolean fatal = e instanceof SQLException s && dialect.classify(s) == Dialect.ErrorKind.FATAL;
+        end(lease, fatal ? Discard.FATAL_ERROR : Discard.STATE_NOT_RESET,
+                "checking what the proxy account may reach failed");
+        if (fatal && budget.left()) {
+            budget.counted(BorrowVerdict.DEAD_TRY_ANOTHER);
+            return false;
+        }
+        throw e instanceof UnsafeProxyAccountException unsafe ? unsafeProxyAccount(unsafe)
+                : Refusal.CONFIGURATION.authorization("proxyra: pool " + name + " lends no session: what"
+                + " the proxy account '" + user + "' may reach could not be checked: "
+                + Secret.scrub(e.getMessage(), password), e);
     }
 
     private String discardReason(BorrowVerdict verdict, SQLException failure) {

@@ -4,6 +4,7 @@ import java.io.PrintWriter;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.SQLInvalidAuthorizationSpecException;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -11,7 +12,9 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 import javax.security.auth.Subject;
+import javax.transaction.xa.XAException;
 import javax.transaction.xa.XAResource;
+import javax.transaction.xa.Xid;
 
 import jakarta.resource.NotSupportedException;
 import jakarta.resource.ResourceException;
@@ -23,9 +26,11 @@ import jakarta.resource.spi.LocalTransaction;
 import jakarta.resource.spi.LocalTransactionException;
 import jakarta.resource.spi.ManagedConnection;
 import jakarta.resource.spi.ManagedConnectionMetaData;
+import jakarta.resource.spi.TransactionSupport.TransactionSupportLevel;
 
 import dev.proxyra.SqlState;
 import dev.proxyra.dialect.Dialect;
+import dev.proxyra.dialect.PostgresTwoPhase;
 import dev.proxyra.identity.DbIdentity;
 import dev.proxyra.identity.IdentityResolver;
 import dev.proxyra.jdbc.ConnectionHandle;
@@ -73,7 +78,17 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
          * The server, through {@link LocalTransaction}: the session leaves auto-commit from its first statement;
          * the application may neither commit, roll back nor return to auto-commit (25000).
          */
-        CONTAINER
+        CONTAINER,
+        /**
+         * The transaction manager, through this managed connection's XAResource: as CONTAINER for the application
+         * (no commit, rollback or auto-commit through a handle); the branch's own state is {@link XaBranch}.
+         */
+        XA;
+
+        /** Whether the server ends the transaction, so that a handle may not. */
+        boolean byServer() {
+            return this == CONTAINER || this == XA;
+        }
     }
 
     private final ProxyraManagedConnectionFactory factory;
@@ -81,12 +96,27 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
     private final List<ConnectionEventListener> listeners = new CopyOnWriteArrayList<>();
     private final List<ConnectionHandle> handles = new ArrayList<>(2);
     private final LocalTransaction localTransaction = new ManagedLocalTransaction();
+    private final BranchResource xaResource = new BranchResource();
 
     // Guarded by this.
     private Lease session;
     private Demarcation demarcation = Demarcation.NONE;
     private Life life = Life.OPEN;
     private PrintWriter logWriter;
+    /** This managed connection's global transaction branch; {@link XaBranch#NONE} unless demarcation is XA. */
+    private XaBranch branch = XaBranch.NONE;
+    /** The branch's xid (a private copy) while branch is not NONE. */
+    private Xid branchXid;
+    /**
+     * The last branch prepared here, with the identity it was prepared as, until it is finished or this managed
+     * connection is cleaned up: its commit then needs no look-up of the owner.
+     */
+    private Xid preparedXid;
+    private DbIdentity preparedAs;
+    /** setTransactionTimeout's seconds; 0: none. */
+    private int transactionTimeout;
+    /** Whether the session carries transaction_timeout for the branch, to be reset when the branch leaves it. */
+    private boolean timeoutApplied;
 
     ProxyraManagedConnection(ProxyraManagedConnectionFactory factory, IdentityPool pool) {
         this.factory = factory;
@@ -182,9 +212,14 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
         }
         Lease borrowed = pool.borrow(identity);
         session = borrowed;
-        if (demarcation == Demarcation.CONTAINER) {
+        if (demarcation.byServer()) {
             try {
-                borrowed.state().beginTransaction(borrowed.connection());
+                // the identity was switched by the borrow, in auto-commit: outside the transaction that begins here
+                if (demarcation == Demarcation.XA) {
+                    beginBranch(borrowed);
+                } else {
+                    borrowed.state().beginTransaction(borrowed.connection());
+                }
             } catch (SQLException e) {
                 brokenBy(e); // the session cannot take the server's transaction
                 throw e;
@@ -277,7 +312,7 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
     public void setAutoCommit(boolean autoCommit) throws SQLException {
         int event;
         synchronized (this) {
-            if (demarcation == Demarcation.CONTAINER) {
+            if (demarcation.byServer()) {
                 if (autoCommit) {
                     throw new SQLException("proxyra: setAutoCommit(true) is not allowed inside a managed transaction;"
                             + " the transaction manager commits", SqlState.INVALID_TRANSACTION_STATE);
@@ -295,7 +330,7 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
     public void endTransaction(boolean commit) throws SQLException {
         Connection physical;
         synchronized (this) {
-            if (demarcation == Demarcation.CONTAINER) {
+            if (demarcation.byServer()) {
                 throw new SQLException("proxyra: " + (commit ? "commit()" : "rollback()") + " is not allowed inside a"
                         + " managed transaction; the transaction manager ends it", SqlState.INVALID_TRANSACTION_STATE);
             }
@@ -319,7 +354,7 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
 
     @Override
     public synchronized boolean inManagedTransaction() {
-        return demarcation == Demarcation.CONTAINER;
+        return demarcation.byServer();
     }
 
     private void fire(int type) {
@@ -365,6 +400,19 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
         synchronized (this) {
             open = new ArrayList<>(handles);
             handles.clear();
+            if (branch != XaBranch.NONE) {
+                // the transaction manager never completed it here: the session's return rolls it back (or discards the
+                // session if that fails); a branch prepared here already left the session for the database
+                LOG.warning("proxyra: a global transaction branch still " + branch + " on a connection of pool "
+                        + pool.name() + " when the server released it is rolled back");
+                try {
+                    moveBranch(XaBranch.Step.RELEASE, null);
+                } catch (XAException impossible) {
+                    throw new java.lang.IllegalStateException(impossible); // RELEASE is allowed from every state
+                }
+            }
+            preparedXid = null;
+            preparedAs = null;
             demarcate(Demarcation.NONE); // no event: the server ends its use, and the return rolls back
         }
         open.forEach(ConnectionHandle::invalidate);
@@ -380,6 +428,10 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
     private void releaseSession() {
         Lease s = session;
         session = null;
+        if (timeoutApplied) {
+            timeoutApplied = false;
+            resetTimeout(s);
+        }
         if (life == Life.BROKEN) {
             s.taint(Lease.Taint.BROKEN);
         }
@@ -396,9 +448,17 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
         listeners.remove(listener);
     }
 
+    /**
+     * This managed connection's own XAResource, with its pool's TransactionSupport=XATransaction: the driver's
+     * XAResource and XAConnection never reach the server or the application.
+     */
     @Override
     public XAResource getXAResource() throws ResourceException {
-        throw new NotSupportedException("proxyra supports LocalTransaction only");
+        if (pool.config().transactionSupport() != TransactionSupportLevel.XATransaction) {
+            throw new NotSupportedException("proxyra: pool " + pool.name() + " has TransactionSupport="
+                    + pool.config().transactionSupport() + "; set TransactionSupport=XATransaction for XA");
+        }
+        return xaResource;
     }
 
     @Override
@@ -455,6 +515,10 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
             synchronized (ProxyraManagedConnection.this) {
                 if (demarcation == Demarcation.CONTAINER) {
                     throw new LocalTransactionException("proxyra: a transaction is already active on this connection");
+                }
+                if (demarcation == Demarcation.XA) {
+                    throw new LocalTransactionException("proxyra: a global (XA) transaction branch is active on this"
+                            + " connection; a local transaction cannot begin on it");
                 }
                 if (demarcation == Demarcation.APPLICATION) {
                     throw new LocalTransactionException("proxyra: the application began a local transaction on this"
@@ -548,5 +612,518 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
             lte.initCause(e);
             return lte;
         }
+    }
+
+    // ---- XA: the global transaction branch of this managed connection ----
+
+    /**
+     * The one place the branch moves (refusing, with XAER_PROTO, what the protocol does not allow); the demarcation
+     * follows it: XA while there is a branch. Caller holds the lock.
+     */
+    private void moveBranch(XaBranch.Step step, Xid xid) throws XAException {
+        assert Thread.holdsLock(this);
+        XaBranch next = branch.after(step);
+        if (branch == XaBranch.NONE && next != XaBranch.NONE) {
+            branchXid = xid;
+            demarcate(Demarcation.XA);
+        } else if (next == XaBranch.NONE) {
+            branchXid = null;
+            if (demarcation == Demarcation.XA) {
+                demarcate(Demarcation.NONE);
+            }
+        }
+        branch = next;
+    }
+
+    /**
+     * The physical begin of the branch on a session that already runs as the caller: the transaction timeout, sent
+     * while the session is still outside any transaction (so it is no work of the branch, and XA_RDONLY still means
+     * that no statement ran), then auto-commit off. Caller holds the lock.
+     */
+    private void beginBranch(Lease s) throws SQLException {
+        Connection c = s.connection();
+        if (transactionTimeout > 0 && !timeoutApplied && PostgresTwoPhase.hasTransactionTimeout(c)) {
+            try (Statement st = c.createStatement()) {
+                st.execute("SET transaction_timeout = " + Math.min(transactionTimeout * 1000L, Integer.MAX_VALUE));
+            }
+            timeoutApplied = true;
+        }
+        s.state().beginTransaction(c);
+    }
+
+    /** The branch left the session (prepared, committed or rolled back): auto-commit again, the timeout reset. */
+    private void endBranchOnSession(Lease s) throws SQLException {
+        s.state().endTransaction(s.connection());
+        if (timeoutApplied) {
+            timeoutApplied = false;
+            resetTimeout(s);
+        }
+    }
+
+    /** Puts transaction_timeout back for the next lending; a session where that fails is not lent again. */
+    private void resetTimeout(Lease s) {
+        Connection c = s.connection();
+        try {
+            if (pool.dialect().transactionOpen(c)) {
+                pool.dialect().rollback(c); // a session being released: its return would roll this back anyway
+            }
+            if (!c.getAutoCommit()) {
+                s.state().endTransaction(c);
+            }
+            try (Statement st = c.createStatement()) {
+                st.execute("RESET transaction_timeout");
+            }
+        } catch (SQLException e) {
+            checkException(e);
+            s.taint(Lease.Taint.BROKEN); // its setting cannot be vouched for: discarded at its end
+        }
+    }
+
+    /** The active branch rolls back here (it was never prepared). Caller holds the lock. */
+    private void rollbackHere() throws XAException {
+        Lease s = session;
+        moveBranch(XaBranch.Step.ROLLBACK, null);
+        if (s == null) {
+            return;
+        }
+        try {
+            s.connection().rollback();
+            endBranchOnSession(s);
+        } catch (SQLException e) {
+            // never prepared: the session's end (discarded, or already dead) rolls the branch back
+            checkException(e);
+            s.taint(Lease.Taint.BROKEN);
+        }
+    }
+
+    /** After a PREPARE or one-phase COMMIT that PostgreSQL answered with an error: nothing of the branch stays. */
+    private void afterFailedCompletion(Lease s) {
+        try {
+            if (pool.dialect().transactionOpen(s.connection())) {
+                pool.dialect().rollback(s.connection());
+            }
+            endBranchOnSession(s);
+        } catch (SQLException e) {
+            checkException(e);
+            s.taint(Lease.Taint.BROKEN);
+        }
+    }
+
+    /** COMMIT or ROLLBACK PREPARED on a session running as the branch's owner. */
+    private void finishOn(Lease s, boolean ownSession, String gid, boolean commit) throws XAException {
+        try (Statement st = s.connection().createStatement()) {
+            st.execute(PostgresTwoPhase.finishSql(gid, commit));
+        } catch (SQLException e) {
+            if (ownSession) {
+                checkException(e);
+            } else if (pool.dialect().classify(e) == Dialect.ErrorKind.FATAL) {
+                s.taint(Lease.Taint.BROKEN);
+            }
+            int code = XaErrors.ofFinish(e);
+            if (code == XAException.XAER_RMFAIL && SqlState.INSUFFICIENT_PRIVILEGE.equals(e.getSQLState())) {
+                throw unfinishable(gid, s.identity().databaseUser(), commit, "the session running as "
+                        + s.identity().databaseUser() + " may not finish it (" + e.getMessage() + ")", e);
+            }
+            throw XaErrors.of(code, "proxyra: " + (commit ? "COMMIT" : "ROLLBACK") + " PREPARED of branch " + gid
+                    + (code == XAException.XAER_NOTA ? " found no such prepared branch" : " failed; it stays prepared")
+                    + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A prepared branch that proxyra cannot finish as its owner: XAER_RMFAIL (it stays prepared; never a heuristic),
+     * and a WARNING with the SQL an operator runs.
+     */
+    private XAException unfinishable(String gid, String owner, boolean commit, String why, Throwable cause) {
+        String sql = PostgresTwoPhase.finishSql(gid, commit);
+        String message = "proxyra: transaction branch " + gid + " on the database of pool " + pool.name()
+                + " stays prepared, holding its locks: " + why + ". The transaction manager asked to "
+                + (commit ? "commit" : "roll back") + " it; an operator must run, in that database as a superuser"
+                + (owner == null ? "" : " or as role " + owner) + ": " + sql;
+        LOG.warning(message);
+        return XaErrors.of(XAException.XAER_RMFAIL, message, cause);
+    }
+
+    /**
+     * Finishes a prepared branch, wherever it was prepared, on a session of this pool borrowed as its owner (the pool's
+     * own switch: the proxy account needs no superuser). {@code owner} null: looked up in pg_prepared_xacts.
+     */
+    private void finishPrepared(Xid xid, boolean commit, DbIdentity owner) throws XAException {
+        String gid = PostgresTwoPhase.gid(xid);
+        if (owner == null) {
+            PostgresTwoPhase.InDoubt found = lookUp(gid);
+            if (found == null) {
+                throw XaErrors.of(XAException.XAER_NOTA, "proxyra: no prepared transaction branch " + gid
+                        + " in the database of pool " + pool.name(), null);
+            }
+            if (found.ownerDropped()) {
+                throw unfinishable(gid, null, commit, "its owner role was dropped after it was prepared", null);
+            }
+            if (!found.ownerIsLoginRole() && !found.loginRoleIsMember()) {
+                throw unfinishable(gid, found.owner(), commit, "it belongs to role " + found.owner()
+                        + ", which the proxy account is not a member of (only the owner or a superuser may finish it)",
+                        null);
+            }
+            owner = found.ownerIsLoginRole() ? DbIdentity.PROXY_ACCOUNT : DbIdentity.of(found.owner(), found.owner());
+        }
+        Lease s;
+        try {
+            s = pool.borrow(owner);
+        } catch (SQLException e) {
+            if (pool.dialect().isNotAuthorized(e) || SqlState.isAuthorization(e.getSQLState())) {
+                throw unfinishable(gid, owner.databaseUser(), commit, "the proxy account cannot become its owner ("
+                        + e.getMessage() + ")", e);
+            }
+            throw XaErrors.of(XAException.XAER_RMFAIL, "proxyra: no session of pool " + pool.name() + " to finish"
+                    + " branch " + gid + " (it stays prepared): " + e.getMessage(), e);
+        }
+        try {
+            finishOn(s, false, gid, commit);
+        } finally {
+            pool.release(s);
+        }
+    }
+
+    /** The branch {@code gid} of this database in pg_prepared_xacts, read on a session of the proxy account. */
+    private PostgresTwoPhase.InDoubt lookUp(String gid) throws XAException {
+        return onProxySession(c -> PostgresTwoPhase.inDoubt(c, gid), "look up branch " + gid);
+    }
+
+    private interface OnSession<T> {
+        T run(Connection c) throws SQLException;
+    }
+
+    private <T> T onProxySession(OnSession<T> work, String what) throws XAException {
+        Lease s;
+        try {
+            s = pool.borrow(DbIdentity.PROXY_ACCOUNT);
+        } catch (SQLException e) {
+            throw XaErrors.of(XAException.XAER_RMFAIL, "proxyra: no session of pool " + pool.name() + " to " + what
+                    + ": " + e.getMessage(), e);
+        }
+        try {
+            return work.run(s.connection());
+        } catch (SQLException e) {
+            if (pool.dialect().classify(e) == Dialect.ErrorKind.FATAL) {
+                s.taint(Lease.Taint.BROKEN);
+            }
+            throw XaErrors.of(XAException.XAER_RMFAIL, "proxyra: could not " + what + ": " + e.getMessage(), e);
+        } finally {
+            pool.release(s);
+        }
+    }
+
+    /** What a branch known here is finished with: this managed connection's own session, or one borrowed as owner. */
+    private record Finish(DbIdentity owner, boolean done) {
+    }
+
+    /**
+     * The branch prepared last on this managed connection: finished here on its own session when that still runs as
+     * the owner and carries no transaction, else its owner is known. Null: not prepared here. Caller holds the lock.
+     */
+    private Finish finishPreparedHere(Xid xid, boolean commit) throws XAException {
+        if (preparedXid == null || !preparedXid.equals(xid)) {
+            return null;
+        }
+        DbIdentity owner = preparedAs;
+        preparedXid = null;
+        preparedAs = null;
+        Lease s = session;
+        if (s != null && life == Life.OPEN && branch == XaBranch.NONE && demarcation == Demarcation.NONE
+                && s.identity().sameSession(owner)) {
+            finishOn(s, true, PostgresTwoPhase.gid(xid), commit);
+            return new Finish(owner, true);
+        }
+        return new Finish(owner, false);
+    }
+
+    /**
+     * proxyra's own XAResource, one per managed connection. The branch runs as the caller on the caller's session:
+     * start records the xid and the physical begin happens on the session, whether the server enlists before or after
+     * getConnection. A prepared branch is finished as its owner on any XAResource of the pool.
+     */
+    private final class BranchResource implements XAResource {
+
+        @Override
+        public void start(Xid xid, int flags) throws XAException {
+            requireXid(xid);
+            synchronized (ProxyraManagedConnection.this) {
+                if (life == Life.DESTROYED) {
+                    throw XaErrors.of(XAException.XAER_RMFAIL, "proxyra: managed connection destroyed", null);
+                }
+                switch (flags) {
+                    case TMNOFLAGS -> startNew(xid);
+                    case TMJOIN -> {
+                        requireOwnBranch(xid);
+                        moveBranch(XaBranch.Step.JOIN, null);
+                    }
+                    case TMRESUME -> {
+                        requireOwnBranch(xid);
+                        moveBranch(XaBranch.Step.RESUME, null);
+                    }
+                    default -> throw XaErrors.of(XAException.XAER_INVAL, "proxyra: start flags " + flags
+                            + " (expected TMNOFLAGS, TMJOIN or TMRESUME)", null);
+                }
+            }
+        }
+
+        private void startNew(Xid xid) throws XAException {
+            if (branch != XaBranch.NONE) {
+                throw XaErrors.of(branchXid.equals(xid) ? XAException.XAER_DUPID : XAException.XAER_PROTO,
+                        "proxyra: this connection already has a branch (" + branch + "); one at a time", null);
+            }
+            if (demarcation != Demarcation.NONE) {
+                throw XaErrors.of(XAException.XAER_OUTSIDE, "proxyra: a local transaction ("
+                        + (demarcation == Demarcation.APPLICATION ? "setAutoCommit(false) of the application"
+                        : "the server's LocalTransaction") + ") is open on this connection; a global transaction"
+                        + " branch cannot start on it", null);
+            }
+            Lease s = session;
+            if (s != null) {
+                boolean open;
+                try {
+                    open = pool.dialect().transactionOpen(s.connection());
+                } catch (SQLException e) {
+                    throw XaErrors.of(XAException.XAER_RMFAIL, "proxyra: " + e.getMessage(), checkException(e));
+                }
+                if (open) {
+                    throw XaErrors.of(XAException.XAER_OUTSIDE, "proxyra: a transaction begun by SQL is open on this"
+                            + " connection; a global transaction branch cannot start on it", null);
+                }
+            }
+            moveBranch(XaBranch.Step.START, PostgresTwoPhase.copyOf(xid));
+            if (s != null) {
+                try {
+                    beginBranch(s);
+                } catch (SQLException e) {
+                    moveBranch(XaBranch.Step.ROLLBACK, null);
+                    throw XaErrors.of(XAException.XAER_RMFAIL, "proxyra: the branch could not begin: "
+                            + e.getMessage(), checkException(e));
+                }
+            }
+        }
+
+        @Override
+        public void end(Xid xid, int flags) throws XAException {
+            requireXid(xid);
+            synchronized (ProxyraManagedConnection.this) {
+                requireOwnBranch(xid);
+                switch (flags) {
+                    case TMSUCCESS -> moveBranch(XaBranch.Step.END_SUCCESS, null);
+                    case TMSUSPEND -> moveBranch(XaBranch.Step.END_SUSPEND, null);
+                    case TMFAIL -> moveBranch(XaBranch.Step.END_FAIL, null);
+                    default -> throw XaErrors.of(XAException.XAER_INVAL, "proxyra: end flags " + flags
+                            + " (expected TMSUCCESS, TMSUSPEND or TMFAIL)", null);
+                }
+            }
+        }
+
+        @Override
+        public int prepare(Xid xid) throws XAException {
+            requireXid(xid);
+            synchronized (ProxyraManagedConnection.this) {
+                requireOwnBranch(xid);
+                if (branch == XaBranch.ROLLBACK_ONLY) {
+                    rollbackHere();
+                    throw XaErrors.of(XAException.XA_RBROLLBACK, "proxyra: the branch was ended with TMFAIL; rolled"
+                            + " back", null);
+                }
+                branch.after(XaBranch.Step.COMPLETE); // XAER_PROTO unless ended
+                Lease s = session;
+                if (s == null) {
+                    moveBranch(XaBranch.Step.COMPLETE, null);
+                    return XA_RDONLY;
+                }
+                Connection c = s.connection();
+                Xid prepared = branchXid;
+                try {
+                    if (!pool.dialect().transactionOpen(c)) {
+                        moveBranch(XaBranch.Step.COMPLETE, null);
+                        endBranchOnSession(s);
+                        return XA_RDONLY; // no statement ran in the branch: nothing to prepare or commit
+                    }
+                    try (Statement st = c.createStatement()) {
+                        st.execute(PostgresTwoPhase.prepareSql(prepared));
+                    }
+                } catch (SQLException e) {
+                    Dialect.ErrorKind kind = pool.dialect().classify(e);
+                    int code = XaErrors.ofCompletion(e, kind);
+                    if (branch != XaBranch.NONE) {
+                        moveBranch(XaBranch.Step.COMPLETE, null);
+                    }
+                    if (kind != Dialect.ErrorKind.FATAL) {
+                        afterFailedCompletion(s);
+                    }
+                    throw XaErrors.of(code, "proxyra: PREPARE TRANSACTION of branch " + PostgresTwoPhase.gid(prepared)
+                            + " failed" + (code == XAException.XAER_RMFAIL ? " on a connection error; it may be"
+                            + " prepared, which recovery finds" : "; PostgreSQL rolled the branch back") + ": "
+                            + e.getMessage(), checkException(e));
+                }
+                preparedXid = prepared;
+                preparedAs = s.identity();
+                moveBranch(XaBranch.Step.COMPLETE, null);
+                try {
+                    endBranchOnSession(s);
+                } catch (SQLException e) {
+                    checkException(e); // prepared all the same: the session's trouble is the pool's
+                    s.taint(Lease.Taint.BROKEN);
+                }
+                return XA_OK;
+            }
+        }
+
+        @Override
+        public void commit(Xid xid, boolean onePhase) throws XAException {
+            requireXid(xid);
+            DbIdentity owner;
+            synchronized (ProxyraManagedConnection.this) {
+                if (branch != XaBranch.NONE && branchXid.equals(xid)) {
+                    if (!onePhase) {
+                        throw XaErrors.of(XAException.XAER_PROTO, "proxyra: commit(onePhase=false) of a branch that"
+                                + " was not prepared", null);
+                    }
+                    commitOnePhase();
+                    return;
+                }
+                if (onePhase) {
+                    throw XaErrors.of(XAException.XAER_NOTA, "proxyra: commit(onePhase=true) of a branch that is not"
+                            + " this connection's", null);
+                }
+                Finish here = finishPreparedHere(xid, true);
+                if (here != null && here.done()) {
+                    return;
+                }
+                owner = here == null ? null : here.owner();
+            }
+            finishPrepared(xid, true, owner);
+        }
+
+        private void commitOnePhase() throws XAException {
+            if (branch == XaBranch.ROLLBACK_ONLY) {
+                rollbackHere();
+                throw XaErrors.of(XAException.XA_RBROLLBACK, "proxyra: the branch was ended with TMFAIL; rolled back",
+                        null);
+            }
+            branch.after(XaBranch.Step.COMPLETE); // XAER_PROTO unless ended
+            Lease s = session;
+            if (s == null) {
+                moveBranch(XaBranch.Step.COMPLETE, null);
+                return;
+            }
+            try {
+                s.connection().commit();
+            } catch (SQLException e) {
+                Dialect.ErrorKind kind = pool.dialect().classify(e);
+                int code = XaErrors.ofCompletion(e, kind);
+                moveBranch(XaBranch.Step.COMPLETE, null);
+                if (kind != Dialect.ErrorKind.FATAL) {
+                    afterFailedCompletion(s);
+                }
+                throw XaErrors.of(code, "proxyra: the one-phase commit failed" + (code == XAException.XAER_RMFAIL
+                        ? " on a connection error; its outcome is unknown" : "; PostgreSQL rolled the branch back")
+                        + ": " + e.getMessage(), checkException(e));
+            }
+            moveBranch(XaBranch.Step.COMPLETE, null);
+            try {
+                endBranchOnSession(s);
+            } catch (SQLException e) {
+                checkException(e); // committed all the same
+                s.taint(Lease.Taint.BROKEN);
+            }
+        }
+
+        @Override
+        public void rollback(Xid xid) throws XAException {
+            requireXid(xid);
+            DbIdentity owner;
+            synchronized (ProxyraManagedConnection.this) {
+                if (branch != XaBranch.NONE && branchXid.equals(xid)) {
+                    rollbackHere();
+                    return;
+                }
+                Finish here = finishPreparedHere(xid, false);
+                if (here != null && here.done()) {
+                    return;
+                }
+                owner = here == null ? null : here.owner();
+            }
+            finishPrepared(xid, false, owner);
+        }
+
+        /**
+         * TMSTARTRSCAN: every prepared branch of this database in pgjdbc's format, whoever owns it (one this pool cannot
+         * finish is listed too: its commit or rollback then says what an operator runs). Other flags: nothing more.
+         */
+        @Override
+        public Xid[] recover(int flags) throws XAException {
+            if ((flags & ~(TMSTARTRSCAN | TMENDRSCAN)) != 0) {
+                throw XaErrors.of(XAException.XAER_INVAL, "proxyra: recover flags " + flags, null);
+            }
+            if ((flags & TMSTARTRSCAN) == 0) {
+                return new Xid[0];
+            }
+            List<PostgresTwoPhase.InDoubt> inDoubt = onProxySession(PostgresTwoPhase::inDoubt,
+                    "list the prepared transaction branches");
+            List<Xid> xids = new ArrayList<>(inDoubt.size());
+            for (PostgresTwoPhase.InDoubt b : inDoubt) {
+                Xid xid = PostgresTwoPhase.xid(b.gid());
+                if (xid != null) {
+                    xids.add(xid);
+                }
+            }
+            return xids.toArray(Xid[]::new);
+        }
+
+        /** proxyra reports no heuristic outcome, so there is none to forget. */
+        @Override
+        public void forget(Xid xid) throws XAException {
+            throw XaErrors.of(XAException.XAER_NOTA, "proxyra: no heuristically completed branch to forget", null);
+        }
+
+        /** Only this very resource: two managed connections serve two callers, whose branches never join. */
+        @Override
+        public boolean isSameRM(XAResource other) {
+            return other == this;
+        }
+
+        @Override
+        public int getTransactionTimeout() {
+            synchronized (ProxyraManagedConnection.this) {
+                return transactionTimeout;
+            }
+        }
+
+        /**
+         * Applied to the branches that begin from now on, as PostgreSQL 17's transaction_timeout on the session (the
+         * server then ends a branch still unprepared past it, even while the application's code holds the thread);
+         * not applied on older servers (returns false there).
+         */
+        @Override
+        public boolean setTransactionTimeout(int seconds) throws XAException {
+            if (seconds < 0) {
+                throw XaErrors.of(XAException.XAER_INVAL, "proxyra: transaction timeout " + seconds, null);
+            }
+            synchronized (ProxyraManagedConnection.this) {
+                transactionTimeout = seconds;
+            }
+            return true;
+        }
+
+        private void requireXid(Xid xid) throws XAException {
+            if (xid == null) {
+                throw XaErrors.of(XAException.XAER_INVAL, "proxyra: no xid", null);
+            }
+        }
+
+        private void requireOwnBranch(Xid xid) throws XAException {
+            if (branch == XaBranch.NONE || !branchXid.equals(xid)) {
+                throw XaErrors.of(XAException.XAER_NOTA, "proxyra: not this connection's transaction branch", null);
+            }
+        }
+    }
+
+    /** This managed connection's branch state, for tests. */
+    synchronized XaBranch branch() {
+        return branch;
     }
 }

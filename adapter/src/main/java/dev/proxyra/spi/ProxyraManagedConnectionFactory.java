@@ -95,6 +95,13 @@ public class ProxyraManagedConnectionFactory
     public void setClientIdentifier(String value) { set(Setting.CLIENT_IDENTIFIER, value); }
     public String getEndToEndTags() { return (String) get(Setting.END_TO_END_TAGS); }
     public void setEndToEndTags(String value) { set(Setting.END_TO_END_TAGS, value); }
+    /**
+     * TransactionSupport: NoTransaction, LocalTransaction or XATransaction. Its only getter is
+     * {@link #getTransactionSupport()}, jakarta.resource.spi.TransactionSupport's, which returns the level: to
+     * java.beans.Introspector the two would not make one property (their types differ), so
+     * ProxyraManagedConnectionFactoryBeanInfo declares this setter as the property's write method.
+     */
+    public void setTransactionSupport(String value) { set(Setting.TRANSACTION_SUPPORT, value); }
     public String getCallerSource() { return (String) get(Setting.CALLER_SOURCE); }
     public void setCallerSource(String value) { set(Setting.CALLER_SOURCE, value); }
     public String getPrincipalPrefix() { return (String) get(Setting.PRINCIPAL_PREFIX); }
@@ -376,9 +383,20 @@ public class ProxyraManagedConnectionFactory
         }
     }
 
+    /**
+     * The TransactionSupport property, read alone: servers ask while they register the pool, before anything else of
+     * the configuration has to be valid (Payara breaks on null). A wrong value throws, naming the property and the
+     * allowed values, so the pool is not registered with a level nobody chose.
+     */
     @Override
     public TransactionSupportLevel getTransactionSupport() {
-        return TransactionSupportLevel.LocalTransaction;
+        ExternalConfig external;
+        Map<Setting, Object> set;
+        synchronized (this) {
+            external = externalConfig != null ? externalConfig : ExternalConfig.microProfile();
+            set = new EnumMap<>(values);
+        }
+        return ConfigResolver.transactionSupport(set, external);
     }
 
     @Override

@@ -153,6 +153,8 @@ class ConfigResolverTest {
         "IDENTITY_CHECK|NONE|invalid IdentityCheck 'NONE' (from pool property IdentityCheck): allowed values are VERIFY, SCAN",
         "ROLE_SWITCH|AUTO|invalid RoleSwitch 'AUTO' (from pool property RoleSwitch): allowed values are SET_ROLE, SET_USER",
         "END_TO_END_TAGS|MODULE|invalid EndToEndTags 'MODULE' (from pool property EndToEndTags): allowed values are APPLICATION, NONE",
+        "TRANSACTION_SUPPORT|XA|invalid TransactionSupport 'XA' (from pool property TransactionSupport): allowed values are NoTransaction, LocalTransaction, XATransaction",
+        "TRANSACTION_SUPPORT|JTA|invalid TransactionSupport 'JTA' (from pool property TransactionSupport): allowed values are NoTransaction, LocalTransaction, XATransaction",
         "ALLOW_EXPLICIT_USER|yes|invalid AllowExplicitUser 'yes' (from pool property AllowExplicitUser): allowed values are true, false",
         "PRINCIPAL_MAP|alice|invalid PrincipalMap entry 'alice': expected caller=DB_USER pairs",
         "DIALECT|oracle|Dialect oracle does not fit URL",
@@ -249,6 +251,15 @@ class ConfigResolverTest {
         for (Setting s : Setting.values()) {
             var setter = ProxyraManagedConnectionFactory.class.getMethod("set" + s.propertyName(), s.beanType());
             var getter = ProxyraManagedConnectionFactory.class.getMethod("get" + s.propertyName());
+            if (s == Setting.TRANSACTION_SUPPORT) {
+                // its only getter is jakarta.resource.spi.TransactionSupport's, returning the level (see
+                // TransactionSupportPropertyTest, which also checks it through java.beans.Introspector)
+                ProxyraManagedConnectionFactory mcf = new ProxyraManagedConnectionFactory();
+                mcf.setExternalConfig(ExternalConfig.NONE);
+                setter.invoke(mcf, "XATransaction");
+                assertThat(getter.invoke(mcf)).hasToString("XATransaction");
+                continue;
+            }
             assertThat(getter.getReturnType()).isEqualTo(s.beanType());
             ProxyraManagedConnectionFactory mcf = new ProxyraManagedConnectionFactory();
             Object value = s.beanType() == Integer.class ? Integer.valueOf(3) : s.type() == Boolean.class ? "true" : "v";

@@ -55,9 +55,26 @@ public final class EmbeddedDatabase implements AutoCloseable {
         return start(0, hba);
     }
 
+    /** Prepared transactions a started server holds at most: XA tests prepare some, alongside the other tests. */
+    public static final int MAX_PREPARED_TRANSACTIONS = 64;
+
+    /**
+     * As {@link #start()}, but with max_prepared_transactions = 0 (PostgreSQL's default): PREPARE TRANSACTION fails
+     * there, which an XA pool must refuse at start.
+     */
+    public static EmbeddedDatabase startWithoutPreparedTransactions() throws IOException, SQLException {
+        return start(0, null, 0);
+    }
+
     private static EmbeddedDatabase start(int port, Path hbaFile) throws IOException, SQLException {
+        return start(port, hbaFile, MAX_PREPARED_TRANSACTIONS);
+    }
+
+    private static EmbeddedDatabase start(int port, Path hbaFile, int maxPreparedTransactions)
+            throws IOException, SQLException {
         EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
                 .setServerConfig("listen_addresses", "127.0.0.1")
+                .setServerConfig("max_prepared_transactions", Integer.toString(maxPreparedTransactions))
                 .setServerConfig("max_connections", "300")
                 .setServerConfig("fsync", "off")
                 .setServerConfig("synchronous_commit", "off")

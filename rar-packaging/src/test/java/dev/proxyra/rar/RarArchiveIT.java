@@ -93,7 +93,7 @@ class RarArchiveIT {
         assertThat(text(cd, "connectionfactory-impl-class")).isEqualTo("dev.proxyra.jdbc.ProxyraDataSource");
         assertThat(text(cd, "connection-interface")).isEqualTo("java.sql.Connection");
         assertThat(text(cd, "connection-impl-class")).isEqualTo("dev.proxyra.jdbc.ConnectionHandle");
-        assertThat(text(outbound, "transaction-support")).isEqualTo("LocalTransaction");
+        assertThat(text(outbound, "transaction-support")).isEqualTo("XATransaction");
         assertThat(text(outbound, "reauthentication-support")).isEqualTo("false");
         // nothing but the connection definition's properties: no resource-adapter-level config-property
         assertThat(children(ra, "config-property")).isEmpty();
@@ -141,6 +141,22 @@ class RarArchiveIT {
             String name = s.propertyName();
             Method setter = publicMethod(mcf, "set" + name, s.beanType());
             Method getter = publicMethod(mcf, "get" + name);
+            if (s == Setting.TRANSACTION_SUPPORT) {
+                // the only getter is jakarta.resource.spi.TransactionSupport's, which returns the level it parses
+                if (setter == null) {
+                    problems.add("no public void set" + name + "(String)");
+                } else if (getter == null || getter.getReturnType()
+                        != jakarta.resource.spi.TransactionSupport.TransactionSupportLevel.class) {
+                    problems.add("get" + name + "() is not TransactionSupport's getTransactionSupport()");
+                } else {
+                    setter.invoke(bean, "XATransaction");
+                    if (!getter.invoke(bean).toString().equals("XATransaction")) {
+                        problems.add("setTransactionSupport(XATransaction) then getTransactionSupport() returned "
+                                + getter.invoke(bean));
+                    }
+                }
+                continue;
+            }
             if (setter == null) {
                 problems.add("no public void set" + name + "(" + s.beanType().getSimpleName() + ")");
             }

@@ -79,7 +79,8 @@ public final class RaXmlGenerator {
         element(x, 4, "connection-interface", CONNECTION_INTERFACE);
         element(x, 4, "connection-impl-class", CONNECTION_IMPL);
         x.append("      </connection-definition>\n");
-        element(x, 3, "transaction-support", "LocalTransaction");
+        // the most a pool may choose; the factory reports the pool's own TransactionSupport (LocalTransaction unless set)
+        element(x, 3, "transaction-support", "XATransaction");
         x.append("      <authentication-mechanism>\n");
         element(x, 4, "description", "The proxy account's user and password, when the server supplies them"
                 + " (pool User/Password properties or a container-managed sign-on).");
