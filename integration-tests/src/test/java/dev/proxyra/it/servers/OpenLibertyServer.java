@@ -86,7 +86,7 @@ public final class OpenLibertyServer implements DemoServer {
     @Override
     public void start() throws Exception {
         String withXa = serverXml(httpPort, httpsPort, env.jdbcUrl()).replace("</server>\n",
-                indent(XaPools.libertyXml(env) + "<webApplication location=\"xa.war\" contextRoot=\"/xa\"/>\n") + "\n</server>\n");
+                indent(XaPools.libertyXml(env::xaUrl) + "<webApplication location=\"xa.war\" contextRoot=\"/xa\"/>\n") + "\n</server>\n");
         start(withXa, 4);
     }
 

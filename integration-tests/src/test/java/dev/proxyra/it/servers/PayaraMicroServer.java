@@ -66,7 +66,7 @@ public final class PayaraMicroServer implements DemoServer {
         port = ServerProcess.freePort();
         Files.createDirectories(setup.dir());
         List<String> more = new ArrayList<>(fileUsers(setup.dir()));
-        more.addAll(XaPools.payaraCommands(env));
+        more.addAll(XaPools.payaraCommands(env::xaUrl));
         setup.prepare(env.rar(), env.jdbcUrl(), more);
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx768m", "-jar", PayaraSetup.microJar().toString()));

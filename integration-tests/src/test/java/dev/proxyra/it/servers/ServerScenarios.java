@@ -326,13 +326,15 @@ public abstract class ServerScenarios {
                     String log = statementLogSince(mark);
                     gids.clear();
                     for (String database : ItDatabase.XA_DATABASES) {
-                        Matcher prepared = Pattern.compile("db=" + database + " LOG:  statement: PREPARE TRANSACTION '([^']+)'")
+                        Matcher prepared = Pattern.compile("db=" + database
+                                + ":LOG:  (?:statement|execute [^:]*): PREPARE TRANSACTION '([^']+)'")
                                 .matcher(log);
                         if (!prepared.find()) {
                             return false;
                         }
                         String gid = prepared.group(1);
-                        if (!log.contains("COMMIT PREPARED '" + gid + "'")) {
+                        if (!Pattern.compile("db=" + database + ":LOG:  (?:statement|execute [^:]*): COMMIT PREPARED '"
+                                + Pattern.quote(gid) + "'").matcher(log).find()) {
                             return false;
                         }
                         gids.put(database, gid);

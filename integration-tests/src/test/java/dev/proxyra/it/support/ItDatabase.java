@@ -70,7 +70,7 @@ public final class ItDatabase implements AutoCloseable {
                 .setServerConfig("logging_collector", "on")
                 .setServerConfig("log_directory", workDir.resolve("pglog").toAbsolutePath().toString())
                 .setServerConfig("log_filename", "postgresql.log")
-                .setServerConfig("log_line_prefix", "%m [%p] db=%d ")
+                .setServerConfig("log_line_prefix", "%m:%p:db=%d:") // no spaces or shell characters: pg_ctl passes it through a shell
                 .setDataDirectoryCustomizer(ItDatabase::requirePasswords);
         if (port > 0) {
             builder.setPort(port);
@@ -126,7 +126,7 @@ public final class ItDatabase implements AutoCloseable {
         }
     }
 
-    /** The server's log file: every statement of the XA databases, each line prefixed with {@code db=<name>}. */
+    /** The server's log file: every statement of the XA databases, each line carrying {@code db=<name>:}. */
     public Path statementLog() {
         return statementLog;
     }
