@@ -35,6 +35,11 @@ public interface DemoServer extends AutoCloseable {
         return root().resolve("ejb/");
     }
 
+    /** xa.war, ending in "/xa/". */
+    default URI xa() {
+        return root().resolve("xa/");
+    }
+
     /** Everything the server logged so far (for Open Liberty also its FFDC reports). */
     String log() throws IOException;
 

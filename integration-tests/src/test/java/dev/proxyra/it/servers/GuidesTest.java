@@ -16,6 +16,10 @@ import org.junit.jupiter.api.Test;
 class GuidesTest {
     static final String RAR = "/path/to/proxyra.rar";
     static final String URL = "jdbc:postgresql://db.example.com:5432/erp";
+    /** The guides' XA pools: one per database of the XA scenarios, on the same placeholder server. */
+    static String xaUrl(String database) {
+        return "jdbc:postgresql://db.example.com:5432/" + database;
+    }
 
     private static String guide(String name) throws IOException {
         return Files.readString(Path.of("..", "docs", "servers", name), StandardCharsets.UTF_8);
@@ -30,6 +34,7 @@ class GuidesTest {
     void theOpenLibertyGuideShowsWhatOpenLibertyItRuns() throws IOException {
         containsBlock("open-liberty.md", OpenLibertyServer.features());
         containsBlock("open-liberty.md", OpenLibertyServer.proxyraXml(URL));
+        containsBlock("open-liberty.md", XaPools.libertyXml(GuidesTest::xaUrl));
     }
 
     @Test
@@ -44,12 +49,18 @@ class GuidesTest {
             loopback.append("asadmin ").append(command).append('\n');
         }
         containsBlock("payara-server.md", loopback.toString());
+        StringBuilder xa = new StringBuilder();
+        for (String command : XaPools.payaraCommands(GuidesTest::xaUrl)) {
+            xa.append("asadmin ").append(command).append('\n');
+        }
+        containsBlock("payara-server.md", xa.toString());
     }
 
     @Test
     void thePayaraMicroGuideShowsWhatPayaraMicroItRuns() throws IOException {
         containsBlock("payara-micro.md",
                 String.join("\n", dev.proxyra.it.support.PayaraSetup.postBootCommands(Path.of(RAR), URL)) + "\n");
+        containsBlock("payara-micro.md", String.join("\n", XaPools.payaraCommands(GuidesTest::xaUrl)) + "\n");
     }
 
     @Test
@@ -57,5 +68,6 @@ class GuidesTest {
         containsBlock("wildfly.md", WildFlyServer.proxyraCli(RAR, URL));
         containsBlock("wildfly.md", WildFlyServer.serverCli());
         containsBlock("wildfly.md", WildFlyServer.undeployCli());
+        containsBlock("wildfly.md", XaPools.wildflyCli(GuidesTest::xaUrl));
     }
 }

@@ -85,7 +85,9 @@ public final class OpenLibertyServer implements DemoServer {
 
     @Override
     public void start() throws Exception {
-        start(serverXml(httpPort, httpsPort, env.jdbcUrl()), 3);
+        String withXa = serverXml(httpPort, httpsPort, env.jdbcUrl()).replace("</server>\n",
+                indent(XaPools.libertyXml(env::xaUrl) + "<webApplication location=\"xa.war\" contextRoot=\"/xa\"/>\n") + "\n</server>\n");
+        start(withXa, 4);
     }
 
     /** The server without proxyra or any application: where the redeploy test starts. */
@@ -100,7 +102,7 @@ public final class OpenLibertyServer implements DemoServer {
         Path apps = serverDir.resolve("apps");
         Files.createDirectories(apps);
         Files.copy(env.rar(), serverDir.resolve("proxyra.rar"));
-        for (Path war : List.of(env.demoWar(), env.plainWar(), env.ejbWar())) {
+        for (Path war : List.of(env.demoWar(), env.plainWar(), env.ejbWar(), env.xaWar())) {
             Files.copy(war, apps.resolve(war.getFileName()));
         }
         Files.writeString(serverDir.resolve("server.xml"), serverXml);

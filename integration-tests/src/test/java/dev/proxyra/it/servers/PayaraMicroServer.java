@@ -65,12 +65,14 @@ public final class PayaraMicroServer implements DemoServer {
     public void start() throws Exception {
         port = ServerProcess.freePort();
         Files.createDirectories(setup.dir());
-        setup.prepare(env.rar(), env.jdbcUrl(), fileUsers(setup.dir()));
+        List<String> more = new ArrayList<>(fileUsers(setup.dir()));
+        more.addAll(XaPools.payaraCommands(env::xaUrl));
+        setup.prepare(env.rar(), env.jdbcUrl(), more);
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx768m", "-jar", PayaraSetup.microJar().toString()));
         command.addAll(setup.microOptions());
         command.addAll(List.of("--port", Integer.toString(port)));
-        for (Path war : List.of(env.demoWar(), env.plainWar(), env.ejbWar())) {
+        for (Path war : List.of(env.demoWar(), env.plainWar(), env.ejbWar(), env.xaWar())) {
             command.addAll(List.of("--deploy", war.toString()));
         }
         process = ServerProcess.start(env.work(), env.processEnvironment(), setup.dir().resolve("console.log"), command);
@@ -82,7 +84,7 @@ public final class PayaraMicroServer implements DemoServer {
             return ServerProcess.fileContains(setup.dir().resolve("console.log"), " ready in ");
         });
         setup.assertBootSucceeded();
-        for (String app : List.of("demo", "plain", "ejb")) {
+        for (String app : List.of("demo", "plain", "ejb", "xa")) {
             setup.assertDeployed(app);
         }
     }

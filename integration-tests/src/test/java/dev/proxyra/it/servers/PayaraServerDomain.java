@@ -98,7 +98,10 @@ public final class PayaraServerDomain implements DemoServer {
         for (String command : asadminCommands(env.rar().toString(), env.jdbcUrl())) {
             asadmin(command.split(" "));
         }
-        for (Path war : List.of(env.demoWar(), env.plainWar(), env.ejbWar())) {
+        for (String command : XaPools.payaraCommands(env::xaUrl)) {
+            asadmin(command.split(" "));
+        }
+        for (Path war : List.of(env.demoWar(), env.plainWar(), env.ejbWar(), env.xaWar())) {
             asadmin("deploy", war.toString());
         }
         // deploy returns before an application answers

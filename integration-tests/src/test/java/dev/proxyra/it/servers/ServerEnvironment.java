@@ -7,8 +7,8 @@ import java.util.Map;
 import dev.proxyra.it.support.IntegrationSuite;
 
 /** What every server of the suites is given: the archives, the database, the password, a work directory. */
-public record ServerEnvironment(Path rar, Path demoWar, Path plainWar, Path ejbWar, String jdbcUrl, String proxyPassword,
-                                Path work, Path distributions) {
+public record ServerEnvironment(Path rar, Path demoWar, Path plainWar, Path ejbWar, Path xaWar, String jdbcUrl,
+                                String proxyPassword, Path work, Path distributions) {
 
     /** For the server called {@code name}, in the failsafe run (the suite database, the built archives). */
     public static ServerEnvironment forServer(String name) throws Exception {
@@ -21,8 +21,13 @@ public record ServerEnvironment(Path rar, Path demoWar, Path plainWar, Path ejbW
         }
         return new ServerEnvironment(Path.of(System.getProperty("proxyra.rar")).toAbsolutePath(),
                 Path.of(System.getProperty("proxyra.war")).toAbsolutePath(), TestWars.plainWar(wars),
-                TestWars.ejbWar(wars), IntegrationSuite.database().url(), password, work,
+                TestWars.ejbWar(wars), TestWars.xaWar(wars), IntegrationSuite.database().url(), password, work,
                 Path.of(System.getProperty("it.servers")).toAbsolutePath());
+    }
+
+    /** The JDBC URL of the XA database {@code name} (ItDatabase.XA_DATABASES) on the suite's server. */
+    public String xaUrl(String name) {
+        return jdbcUrl.replaceFirst("/postgres$", "/" + name);
     }
 
     /**

@@ -2,7 +2,14 @@ package dev.proxyra.it.servers;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.IOException;
 import java.net.URI;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
@@ -25,6 +32,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 import dev.proxyra.it.support.DemoClient;
 import dev.proxyra.it.support.DemoClient.Reply;
 import dev.proxyra.it.support.IntegrationSuite;
+import dev.proxyra.it.support.ItDatabase;
 
 /**
  * The one scenario set every server runs, over HTTP as a client would: the same proxyra.rar, demo.war and test wars on
@@ -37,6 +45,7 @@ public abstract class ServerScenarios {
     protected DemoClient demo;
     protected DemoClient plain;
     protected DemoClient ejb;
+    protected DemoClient xa;
 
     /** The server under test, not started. */
     protected abstract DemoServer create(ServerEnvironment env) throws Exception;
@@ -57,6 +66,7 @@ public abstract class ServerScenarios {
         demo = new DemoClient(server.demo());
         plain = new DemoClient(server.plain());
         ejb = new DemoClient(server.ejb());
+        xa = new DemoClient(server.xa());
     }
 
     @AfterAll
@@ -290,6 +300,118 @@ public abstract class ServerScenarios {
             assertThat(wrong).as("answers with a wrong identity out of " + clients * requests).isEmpty();
         } finally {
             pool.shutdownNow();
+        }
+    }
+
+    /**
+     * One UserTransaction over two XA pools on two databases commits both as the caller, by a real two-phase commit:
+     * each database's statement log shows its branch prepared and then committed by {@code COMMIT PREPARED} (so
+     * neither was a one-phase or last-resource commit), both branches of one global transaction (same global id, two
+     * branch qualifiers in pgjdbc's gid format), and nothing is left prepared.
+     */
+    @Test
+    @Order(60)
+    void anXaTransactionOverTwoDatabasesCommitsBothAsTheCallerInTwoPhases() throws Exception {
+        long mark = Files.size(IntegrationSuite.database().statementLog());
+        String item = "xa-commit-" + UUID.randomUUID();
+        Reply r = xa.post("xa/commit", "alice", "item", item).expect(200);
+        assertThat(r.text("stock")).isEqualTo("alice");
+        assertThat(r.text("ledger")).isEqualTo("alice");
+        for (String database : ItDatabase.XA_DATABASES) {
+            assertThat(IntegrationSuite.database().ownerOfEntry(database, item)).as(database).isEqualTo("alice");
+        }
+        Map<String, String> gids = new HashMap<>();
+        ServerProcess.await("both branches committed in the statement log", Duration.ofSeconds(30),
+                IntegrationSuite.database().statementLog().getParent(), () -> {
+                    String log = statementLogSince(mark);
+                    gids.clear();
+                    for (String database : ItDatabase.XA_DATABASES) {
+                        Matcher prepared = Pattern.compile("db=" + database
+                                + ":LOG:  (?:statement|execute [^:]*): PREPARE TRANSACTION '([^']+)'")
+                                .matcher(log);
+                        if (!prepared.find()) {
+                            return false;
+                        }
+                        String gid = prepared.group(1);
+                        if (!Pattern.compile("db=" + database + ":LOG:  (?:statement|execute [^:]*): COMMIT PREPARED '"
+                                + Pattern.quote(gid) + "'").matcher(log).find()) {
+                            return false;
+                        }
+                        gids.put(database, gid);
+                    }
+                    return true;
+                });
+        String[] stock = gids.get("stock").split("_");
+        String[] ledger = gids.get("ledger").split("_");
+        assertThat(stock).as("pgjdbc's gid format: formatId_globalId_branchQualifier").hasSize(3);
+        assertThat(ledger).hasSize(3);
+        assertThat(stock[1]).as("one global transaction").isEqualTo(ledger[1]);
+        assertThat(stock[2]).as("two branches").isNotEqualTo(ledger[2]);
+        assertThat(IntegrationSuite.database().preparedTransactions()).isEmpty();
+    }
+
+    @Test
+    @Order(61)
+    void anXaRollbackLeavesNothingInEitherDatabase() throws Exception {
+        String item = "xa-rollback-" + UUID.randomUUID();
+        Reply r = xa.post("xa/rollback", "bob", "item", item).expect(200);
+        assertThat(r.text("outcome")).isEqualTo("rolledBack");
+        assertThat(r.text("stock")).isEqualTo("bob");
+        for (String database : ItDatabase.XA_DATABASES) {
+            assertThat(IntegrationSuite.database().ownerOfEntry(database, item)).as(database).isNull();
+        }
+        assertThat(IntegrationSuite.database().preparedTransactions()).isEmpty();
+    }
+
+    /** alice and bob at once: every branch runs as the caller whose transaction it is, in both databases. */
+    @Test
+    @Order(62)
+    void concurrentXaTransactionsNeverShareABranchOrAnIdentity() throws Exception {
+        int clients = 6;
+        int requests = 8;
+        ExecutorService pool = Executors.newFixedThreadPool(clients);
+        try {
+            List<Future<List<String>>> results = new ArrayList<>();
+            for (int c = 0; c < clients; c++) {
+                String user = c % 2 == 0 ? "alice" : "bob";
+                results.add(pool.submit(() -> {
+                    List<String> wrong = new ArrayList<>();
+                    for (int i = 0; i < requests; i++) {
+                        String item = "xa-concurrent-" + user + "-" + UUID.randomUUID();
+                        Reply r = xa.post("xa/commit", user, "item", item);
+                        if (r.status() != 200 || !user.equals(r.text("stock")) || !user.equals(r.text("ledger"))) {
+                            wrong.add(user + " got " + r);
+                            continue;
+                        }
+                        for (String database : ItDatabase.XA_DATABASES) {
+                            String owner = IntegrationSuite.database().ownerOfEntry(database, item);
+                            if (!user.equals(owner)) {
+                                wrong.add(user + "'s " + item + " in " + database + " is owned by " + owner);
+                            }
+                        }
+                    }
+                    return wrong;
+                }));
+            }
+            List<String> wrong = new ArrayList<>();
+            for (Future<List<String>> f : results) {
+                wrong.addAll(f.get());
+            }
+            assertThat(wrong).as("XA transactions with a wrong identity out of " + clients * requests).isEmpty();
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(IntegrationSuite.database().preparedTransactions()).isEmpty();
+    }
+
+    private static String statementLogSince(long mark) {
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(IntegrationSuite.database().statementLog().toFile(), "r")) {
+            f.seek(mark);
+            byte[] rest = new byte[(int) (f.length() - mark)];
+            f.readFully(rest);
+            return new String(rest, java.nio.charset.StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 

@@ -13,6 +13,7 @@ import dev.proxyra.it.servers.apps.EjbServlet;
 import dev.proxyra.it.servers.apps.PlainWhoAmIServlet;
 import dev.proxyra.it.servers.apps.RunAsDelegator;
 import dev.proxyra.it.servers.apps.WhoAmIBean;
+import dev.proxyra.it.servers.apps.XaServlet;
 
 /**
  * The applications the server suites deploy beside demo.war, signed in by the server itself (web.xml BASIC against the
@@ -126,6 +127,38 @@ public final class TestWars {
                           </enterprise-beans>
                         </glassfish-ejb-jar>
                         """.formatted(RUN_AS)), "glassfish-ejb-jar.xml");
+        return export(war, dir);
+    }
+
+    /** The JNDI names of the two XA pools, which xa.war's resource-refs carry too (WildFly: below java:/). */
+    public static final String[] XA_RESOURCES = {"jdbc/stockXa", "jdbc/ledgerXa"};
+
+    /**
+     * xa.war: {@link XaServlet}, one UserTransaction over the two XA pools; its pages need a signed-in user (the
+     * server's registry, as plain.war).
+     */
+    public static Path xaWar(Path dir) throws Exception {
+        StringBuilder refs = new StringBuilder();
+        StringBuilder jbossRefs = new StringBuilder();
+        for (String name : XA_RESOURCES) {
+            refs.append(RESOURCE_REF.replace("jdbc/erp", name));
+            jbossRefs.append("""
+                      <resource-ref>
+                        <res-ref-name>%s</res-ref-name>
+                        <jndi-name>java:/%s</jndi-name>
+                      </resource-ref>
+                    """.formatted(name, name));
+        }
+        String jbossWeb = """
+                <?xml version="1.0" encoding="UTF-8"?>
+                <jboss-web xmlns="urn:jboss:jakartaee:1.0" version="15.0">
+                %s</jboss-web>
+                """.formatted(jbossRefs);
+        WebArchive war = ShrinkWrap.create(WebArchive.class, "xa.war")
+                .addClasses(XaServlet.class, DatabaseIdentity.class)
+                .setWebXML(new StringAsset(webXml("/xa/*", refs.toString()).replace(RESOURCE_REF, "")))
+                .addAsWebInfResource(new StringAsset(NO_CDI), "beans.xml")
+                .addAsWebInfResource(new StringAsset(jbossWeb), "jboss-web.xml");
         return export(war, dir);
     }
 

@@ -94,8 +94,9 @@ public final class WildFlyServer implements DemoServer {
         // jboss-cli against the running server, as the WildFly guide shows; the reload makes integrated-jaspi=false
         // take effect, which an application with its own Jakarta Security identity store needs
         Path cli = env.work().resolve("configure.cli");
-        Files.writeString(cli, configureCli(env.rar().toString(), env.jdbcUrl()) + "deploy " + env.demoWar() + "\ndeploy " + env.plainWar() + "\ndeploy "
-                + env.ejbWar() + "\n:reload\n");
+        Files.writeString(cli, configureCli(env.rar().toString(), env.jdbcUrl()) + XaPools.wildflyCli(env::xaUrl) + "deploy "
+                + env.demoWar() + "\ndeploy " + env.plainWar() + "\ndeploy " + env.ejbWar() + "\ndeploy " + env.xaWar()
+                + "\n:reload\n");
         cli("--file=" + cli);
         awaitBoots(2);
         ServerProcess.await(name() + " answering on " + demo(), Duration.ofSeconds(120), base.resolve("log"),

@@ -13,6 +13,7 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -25,10 +26,18 @@ import java.util.Objects;
 public final class ItDatabase implements AutoCloseable {
     public static final String PROXY_USER = "app_proxy";
 
-    private final EmbeddedPostgres postgres;
+    /**
+     * The two databases of the XA scenarios, each with a table {@code entries} the callers may write (owner defaults to
+     * current_user), and every statement logged ({@code log_statement = all}) to {@link #statementLog()}.
+     */
+    public static final List<String> XA_DATABASES = List.of("stock", "ledger");
 
-    private ItDatabase(EmbeddedPostgres postgres) {
+    private final EmbeddedPostgres postgres;
+    private final Path statementLog;
+
+    private ItDatabase(EmbeddedPostgres postgres, Path statementLog) {
         this.postgres = postgres;
+        this.statementLog = statementLog;
     }
 
     /**
@@ -56,14 +65,23 @@ public final class ItDatabase implements AutoCloseable {
                 .setServerConfig("fsync", "off")
                 .setServerConfig("synchronous_commit", "off")
                 .setServerConfig("full_page_writes", "off")
+                // XA: PREPARE TRANSACTION needs slots; the XA databases' statements go to a log file the suites read
+                .setServerConfig("max_prepared_transactions", "32")
+                .setServerConfig("logging_collector", "on")
+                .setServerConfig("log_directory", workDir.resolve("pglog").toAbsolutePath().toString())
+                .setServerConfig("log_filename", "postgresql.log")
+                .setServerConfig("log_line_prefix", "%m:%p:db=%d:") // no spaces or shell characters: pg_ctl passes it through a shell
                 .setDataDirectoryCustomizer(ItDatabase::requirePasswords);
         if (port > 0) {
             builder.setPort(port);
         }
-        ItDatabase db = new ItDatabase(builder.start());
+        ItDatabase db = new ItDatabase(builder.start(), workDir.resolve("pglog").resolve("postgresql.log").toAbsolutePath());
         try {
             db.execute(Files.readString(sqlDir.resolve("postgresql-setup.sql")));
             db.execute("ALTER ROLE " + PROXY_USER + " PASSWORD '" + proxyPassword.replace("'", "''") + "'");
+            for (String xaDatabase : XA_DATABASES) {
+                db.createXaDatabase(xaDatabase);
+            }
             if (demoRows) {
                 db.execute(resource("demo-rows.sql"));
             }
@@ -90,6 +108,55 @@ public final class ItDatabase implements AutoCloseable {
         try (InputStream in = Objects.requireNonNull(ItDatabase.class.getResourceAsStream(name), name)) {
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
+    }
+
+    private void createXaDatabase(String name) throws SQLException {
+        execute("CREATE DATABASE " + name);
+        execute("ALTER DATABASE " + name + " SET log_statement = 'all'");
+        try (Connection c = DriverManager.getConnection(url(name), "postgres", ""); Statement s = c.createStatement()) {
+            s.execute("""
+                    REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+                    CREATE TABLE entries (
+                        id    uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        owner text NOT NULL DEFAULT current_user,
+                        item  text NOT NULL
+                    );
+                    GRANT SELECT, INSERT ON entries TO alice, bob;
+                    """);
+        }
+    }
+
+    /** The server's log file: every statement of the XA databases, each line carrying {@code db=<name>:}. */
+    public Path statementLog() {
+        return statementLog;
+    }
+
+    /** The owner of the entry with this item in the XA database {@code database}, past any policy; null when none. */
+    public String ownerOfEntry(String database, String item) throws SQLException {
+        try (Connection c = DriverManager.getConnection(url(database), "postgres", "");
+             var ps = c.prepareStatement("select owner from entries where item = ?")) {
+            ps.setString(1, item);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
+    }
+
+    /** Transactions prepared and not yet committed or rolled back, in every database: gid and owner. */
+    public List<String> preparedTransactions() throws SQLException {
+        List<String> prepared = new java.util.ArrayList<>();
+        try (Connection c = superuser(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("select database, gid, owner from pg_prepared_xacts order by prepared")) {
+            while (rs.next()) {
+                prepared.add(rs.getString(1) + " " + rs.getString(2) + " owner=" + rs.getString(3));
+            }
+        }
+        return prepared;
+    }
+
+    /** The JDBC URL of database {@code name} on this server. */
+    public String url(String name) {
+        return "jdbc:postgresql://127.0.0.1:" + port() + "/" + name;
     }
 
     public int port() {

@@ -78,7 +78,7 @@ public final class PayaraSetup {
     }
 
     /** asadmin {@code --property} syntax: ':' separates properties, so ':' and '=' in a value are escaped. */
-    static String escapeProperty(String value) {
+    public static String escapeProperty(String value) {
         return value.replace("\\", "\\\\").replace(":", "\\:").replace("=", "\\=");
     }
 
