@@ -69,5 +69,6 @@ class GuidesTest {
         containsBlock("wildfly.md", WildFlyServer.serverCli());
         containsBlock("wildfly.md", WildFlyServer.undeployCli());
         containsBlock("wildfly.md", XaPools.wildflyCli(GuidesTest::xaUrl));
+        containsBlock("wildfly.md", XaPools.wildflyUndeployCli());
     }
 }

@@ -151,7 +151,7 @@ public final class WildFlyServer implements DemoServer {
     /** Undeploys everything as the guide says; returns when the adapter reported that it stopped. */
     public void undeploy() throws Exception {
         Path cli = env.work().resolve("undeploy.cli");
-        Files.writeString(cli, undeployCli());
+        Files.writeString(cli, XaPools.wildflyUndeployCli() + undeployCli());
         cli("--file=" + cli);
         ServerProcess.await(name() + " stopping proxyra", Duration.ofMinutes(2), logFile().getParent(),
                 () -> ServerProcess.fileContains(logFile(), "proxyra: resource adapter stopped"));

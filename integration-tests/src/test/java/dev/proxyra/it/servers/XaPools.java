@@ -57,6 +57,14 @@ final class XaPools {
         return cli.append("run-batch\n/subsystem=resource-adapters/resource-adapter=proxyra-xa:activate\n").toString();
     }
 
+    /** jboss-cli: what must go before proxyra.rar can be undeployed, the application using the XA pools and their adapter. */
+    static String wildflyUndeployCli() {
+        return """
+                undeploy xa.war
+                /subsystem=resource-adapters/resource-adapter=proxyra-xa:remove
+                """;
+    }
+
     /** server.xml: one connection factory per database; Liberty takes the transaction support from the factory. */
     static String libertyXml(UnaryOperator<String> urlOf) {
         StringBuilder xml = new StringBuilder();
