@@ -219,6 +219,15 @@ public interface Dialect {
     /** Whether this SQL text may change the session's identity (a cheap, conservative text scan). */
     boolean mayChangeIdentity(String sql);
 
+    /**
+     * Whether this SQL text ends (or hands over, as PREPARE TRANSACTION does) the open transaction: refused while
+     * the server demarcates the transaction, whose end is the transaction manager's. False where the driver is the
+     * only way to end one.
+     */
+    default boolean endsTransaction(String sql) {
+        return false;
+    }
+
     /** What an exception from the database means for the connection and the caller. */
     ErrorKind classify(SQLException e);
 

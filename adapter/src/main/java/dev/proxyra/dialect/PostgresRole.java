@@ -509,6 +509,11 @@ public final class PostgresRole implements Dialect {
     }
 
     @Override
+    public boolean endsTransaction(String sql) {
+        return sql != null && PostgresStatements.endsTransaction(sql);
+    }
+
+    @Override
     public boolean mayChangeIdentity(String sql) {
         return sql != null && mayMatch(sql) && ROLE_CHANGE.matcher(sql).find();
     }

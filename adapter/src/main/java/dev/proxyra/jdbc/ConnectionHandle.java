@@ -294,9 +294,19 @@ public final class ConnectionHandle implements Connection {
         return children.size();
     }
 
-    /** Notes SQL the application runs on this handle or its children (the identity-change scan). */
+    /**
+     * Notes SQL the application runs on this handle or its children (the identity-change scan), and refuses SQL that
+     * would end the transaction the server demarcates (COMMIT, ROLLBACK, PREPARE TRANSACTION, COMMIT PREPARED ...):
+     * its end is the transaction manager's, as commit() and rollback() on the handle already are. Run as SQL, it would
+     * commit a branch the transaction manager may still roll back, or hand it to a gid the manager never learns.
+     */
     String seen(String sql) throws SQLException {
         owner.session().sqlSeen(sql);
+        if (dialect != null && owner.inManagedTransaction() && dialect.endsTransaction(sql)) {
+            throw new SQLException("proxyra: SQL that ends the transaction (COMMIT, ROLLBACK, PREPARE TRANSACTION,"
+                    + " COMMIT PREPARED, ROLLBACK PREPARED) is not allowed inside a managed transaction; the"
+                    + " transaction manager ends it", SqlState.INVALID_TRANSACTION_STATE);
+        }
         return sql;
     }
 

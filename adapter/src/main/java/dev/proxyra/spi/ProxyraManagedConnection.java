@@ -29,7 +29,6 @@ import jakarta.resource.spi.ManagedConnectionMetaData;
 import jakarta.resource.spi.TransactionSupport.TransactionSupportLevel;
 
 import dev.proxyra.SqlState;
-import dev.proxyra.config.ProxyraConfig;
 import dev.proxyra.dialect.Dialect;
 import dev.proxyra.dialect.PostgresTwoPhase;
 import dev.proxyra.identity.DbIdentity;
@@ -950,8 +949,9 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
                         endBranchOnSession(s);
                         return XA_RDONLY; // no statement ran in the branch: nothing to prepare or commit
                     }
-                    if (pool.config().identityCheck() == ProxyraConfig.IdentityCheck.VERIFY
-                            && pool.dialect().identityChangeableBySql() && !pool.dialect().verify(c, s.identity())) {
+                    // asked whatever IdentityCheck says: the scan cannot see a role set inside a function, and
+                    // PREPARE gives the branch to whatever role the session has
+                    if (pool.dialect().identityChangeableBySql() && !pool.dialect().verify(c, s.identity())) {
                         // SQL the scan cannot see (a function, a DO block) changed the role: PREPARE would give the
                         // branch to that role
                         s.taint(Lease.Taint.IDENTITY_SUSPECT);
@@ -1130,6 +1130,14 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
         private void requireXid(Xid xid) throws XAException {
             if (xid == null) {
                 throw XaErrors.of(XAException.XAER_INVAL, "proxyra: no xid", null);
+            }
+            // the XA limits (MAXGTRIDSIZE, MAXBQUALSIZE): a longer part would be prepared under a gid recovery could
+            // not read back, a branch left holding its locks with nobody told
+            byte[] gtrid = xid.getGlobalTransactionId();
+            byte[] bqual = xid.getBranchQualifier();
+            if (gtrid == null || gtrid.length > Xid.MAXGTRIDSIZE || bqual == null || bqual.length > Xid.MAXBQUALSIZE) {
+                throw XaErrors.of(XAException.XAER_INVAL, "proxyra: an xid's global transaction id and branch qualifier"
+                        + " must each be at most 64 bytes", null);
             }
         }
 

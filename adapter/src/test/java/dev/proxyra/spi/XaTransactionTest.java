@@ -186,6 +186,66 @@ class XaTransactionTest {
         return e.errorCode;
     }
 
+    // ---- the transaction manager ends the branch, never the application's SQL ----
+
+    /**
+     * The attacker's way around commit()'s refusal: COMMIT, PREPARE TRANSACTION or COMMIT PREPARED as SQL inside the
+     * branch would commit work the transaction manager may roll back, or move it to a gid the manager never learns.
+     * Each is refused (25000) before it reaches the database, the branch is still prepared as the caller, and the
+     * manager's rollback leaves nothing.
+     */
+    @Test
+    void sqlThatEndsTheTransactionIsRefusedInsideABranch() throws Exception {
+        ProxyraManagedConnection mc = managed(mcf);
+        Connection c = handleAs(mcf, mc, "alice");
+        XAResource xa = mc.getXAResource();
+        Xid xid = newXid();
+        xa.start(xid, XAResource.TMNOFLAGS);
+        insert(c, "kept-in-branch");
+        for (String sql : List.of("COMMIT", "insert into xa_notes (body) values ('escaped'); COMMIT",
+                "/* c */ end", "ROLLBACK", "abort", "PREPARE TRANSACTION 'mine'",
+                "commit prepared '" + PostgresTwoPhase.gid(xid) + "'", "ROLLBACK PREPARED 'x'")) {
+            try (Statement st = c.createStatement()) {
+                assertThatThrownBy(() -> st.execute(sql)).as(sql).isInstanceOf(SQLException.class)
+                        .hasFieldOrPropertyWithValue("SQLState", "25000").hasMessageContaining("transaction manager");
+            }
+            assertThatThrownBy(() -> c.prepareStatement(sql)).as(sql).isInstanceOf(SQLException.class);
+        }
+        // what a transaction may still do
+        try (Statement st = c.createStatement()) {
+            st.execute("SAVEPOINT s1");
+            st.execute("ROLLBACK TO SAVEPOINT s1");
+            st.execute("select 'a; commit', $$; end $$, \"x;commit\" from (select 1 as \"x;commit\") t");
+        }
+        xa.end(xid, XAResource.TMSUCCESS);
+        assertThat(xa.prepare(xid)).isEqualTo(XAResource.XA_OK);
+        assertThat(preparedOwner(xid)).isEqualTo("alice");
+        xa.rollback(xid);
+        assertThat(rowOwners("kept-in-branch")).isEmpty();
+        assertThat(rowOwners("escaped")).isEmpty();
+        // outside a managed transaction the application ends its own transactions as it likes
+        c.setAutoCommit(false);
+        try (Statement st = c.createStatement()) {
+            st.execute("insert into xa_notes (body) values ('own'); COMMIT");
+        }
+        c.setAutoCommit(true);
+        assertThat(rowOwners("own")).containsExactly("alice");
+    }
+
+    /** A gtrid past the XA limit would be prepared under a gid recovery cannot read back: refused at start. */
+    @Test
+    void anXidPastTheXaSizeLimitsIsRefused() throws Exception {
+        ProxyraManagedConnection mc = managed(mcf);
+        handleAs(mcf, mc, "alice");
+        XAResource xa = mc.getXAResource();
+        Xid tooLong = new XaDecisionTest.TestXid(FORMAT_ID, new byte[65], new byte[] {1});
+        assertThatThrownBy(() -> xa.start(tooLong, XAResource.TMNOFLAGS)).isInstanceOf(XAException.class)
+                .extracting(e -> ((XAException) e).errorCode).isEqualTo(XAException.XAER_INVAL);
+        Xid longBqual = new XaDecisionTest.TestXid(FORMAT_ID, new byte[] {1}, new byte[65]);
+        assertThatThrownBy(() -> xa.start(longBqual, XAResource.TMNOFLAGS)).isInstanceOf(XAException.class)
+                .extracting(e -> ((XAException) e).errorCode).isEqualTo(XAException.XAER_INVAL);
+    }
+
     // ---- the branch as the caller ----
 
     /** Payara's order: getConnection, then enlist (start). */
