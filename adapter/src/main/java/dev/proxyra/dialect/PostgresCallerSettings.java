@@ -95,11 +95,12 @@ final class PostgresCallerSettings {
     private static String roleSettings(String role) {
         return " FROM pg_catalog.pg_db_role_setting r, pg_catalog.unnest(r.setconfig) c(setting),"
                 + " LATERAL (SELECT pg_catalog.split_part(c.setting, '=', 1) AS name,"
-                + " pg_catalog.substr(c.setting, pg_catalog.strpos(c.setting, '=') + 1) AS value) n"
-                + " WHERE r.setrole = pg_catalog.to_regrole(pg_catalog.quote_ident(" + role + "))::pg_catalog.oid"
-                + " AND (r.setdatabase = 0 OR r.setdatabase = (SELECT d.oid FROM pg_catalog.pg_database d"
-                + " WHERE d.datname = pg_catalog.current_database()))"
-                + " AND pg_catalog.lower(n.name) NOT IN ('role', 'session_authorization')";
+                + " pg_catalog.substr(c.setting, pg_catalog.strpos(c.setting, '=') OPERATOR(pg_catalog.+) 1) AS value) n"
+                + " WHERE r.setrole OPERATOR(pg_catalog.=) pg_catalog.to_regrole(pg_catalog.quote_ident(" + role + "))::pg_catalog.oid"
+                + " AND (r.setdatabase OPERATOR(pg_catalog.=) 0 OR r.setdatabase OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d"
+                + " WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()))"
+                + " AND pg_catalog.lower(n.name) OPERATOR(pg_catalog.<>) 'role'"
+                + " AND pg_catalog.lower(n.name) OPERATOR(pg_catalog.<>) 'session_authorization'";
     }
 
     /**

@@ -63,7 +63,9 @@ final class PostgresSetUser {
      */
     private static String grantable(Connection physical) throws SQLException {
         String privilege = physical.getMetaData().getDatabaseMajorVersion() >= 16 ? "SET" : "MEMBER";
-        return " FROM pg_catalog.pg_roles r WHERE r.rolname = ?::text AND NOT r.rolsuper"
+        // operators and types qualified: this runs after the role's own search_path was applied (a caller may store
+        // one naming a schema with its own = operator, which would then run here as the proxy role)
+        return " FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) ?::pg_catalog.text AND NOT r.rolsuper"
                 + " AND pg_catalog.pg_has_role(session_user, r.oid, '" + privilege + "')";
     }
 
@@ -76,7 +78,7 @@ final class PostgresSetUser {
         boolean switched = !previous.isProxyAccount();
         boolean toRole = !next.isProxyAccount();
         String sql = (verify ? PostgresRole.WHO_AM_I + "; " : "")
-                + (switched ? "SELECT " + schema + ".reset_user(?::text)" : "SELECT 1")
+                + (switched ? "SELECT " + schema + ".reset_user(?::pg_catalog.text)" : "SELECT 1")
                 + (toRole ? grantable(physical) : "");
         try (PreparedStatement s = physical.prepareStatement(sql)) {
             int p = 1;
@@ -120,7 +122,7 @@ final class PostgresSetUser {
         String token = newToken(physical);
         String grantable = grantable(physical);
         String sql = PostgresCallerSettings.apply("?::pg_catalog.text", applicationName, "EXISTS (SELECT 1" + grantable
-                + ")") + "; SELECT " + schema + ".set_user(?::text, ?::text)" + grantable;
+                + ")") + "; SELECT " + schema + ".set_user(?::pg_catalog.text, ?::pg_catalog.text)" + grantable;
         // the settings' role and condition, application_name's condition, then set_user's role, token and condition
         List<String> parameters = new ArrayList<>(List.of(next.databaseUser(), next.databaseUser()));
         if (applicationName != null) {
@@ -160,7 +162,7 @@ final class PostgresSetUser {
      */
     PreparedStatement resetAndEnter(Connection physical, String reset, int resetParameters, DbIdentity next)
             throws SQLException {
-        PreparedStatement s = physical.prepareStatement(reset + "; SELECT " + schema + ".set_user(?::text, ?::text)");
+        PreparedStatement s = physical.prepareStatement(reset + "; SELECT " + schema + ".set_user(?::pg_catalog.text, ?::pg_catalog.text)");
         int p = 1;
         while (p <= resetParameters) {
             s.setString(p++, next.databaseUser()); // each parameter of the reset names the next role (its settings)
@@ -183,7 +185,7 @@ final class PostgresSetUser {
         try {
             if (!previous.isProxyAccount()) {
                 try (PreparedStatement s = physical.prepareStatement(
-                        "SELECT " + schema + ".set_user(?::text, ?::text)")) {
+                        "SELECT " + schema + ".set_user(?::pg_catalog.text, ?::pg_catalog.text)")) {
                     s.setString(1, previous.databaseUser());
                     s.setString(2, token(physical));
                     s.execute();
@@ -203,7 +205,7 @@ final class PostgresSetUser {
         if (token == null || schema == null) {
             return;
         }
-        try (PreparedStatement s = physical.prepareStatement("SELECT " + schema + ".reset_user(?::text)")) {
+        try (PreparedStatement s = physical.prepareStatement("SELECT " + schema + ".reset_user(?::pg_catalog.text)")) {
             s.setString(1, token);
             s.execute();
         }
