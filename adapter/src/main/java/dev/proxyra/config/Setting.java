@@ -33,7 +33,9 @@ public enum Setting {
             "Physical connections the pool opens at most, whatever the number of callers; under heavy contention UCP may briefly open one more."),
     CONNECTION_WAIT_TIMEOUT("ConnectionWaitTimeout", Integer.class, "10", false,
             "Seconds a request waits for a free physical connection before it fails (pool exhausted or database"
-                    + " unreachable); at least 1 (with 0, UCP refuses every borrow that needs a new connection)."),
+                    + " unreachable); at least 1 (with 0, UCP refuses every borrow that needs a new connection). In an XA"
+                    + " pool it also bounds how long the commit or rollback of a prepared branch whose connection failed"
+                    + " is tried again on other sessions (see docs/transactions.md)."),
     INACTIVE_CONNECTION_TIMEOUT("InactiveConnectionTimeout", Integer.class, "300", false,
             "Seconds an idle physical connection stays in the pool before it is closed (0: never)."),
     VALIDATE_CONNECTION_ON_BORROW("ValidateConnectionOnBorrow", Boolean.class, "true", false,

@@ -8,6 +8,7 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -832,10 +833,57 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
         Lease s = session;
         if (s != null && life == Life.OPEN && branch == XaBranch.NONE && demarcation == Demarcation.NONE
                 && s.identity().sameSession(owner)) {
-            finishOn(s, true, PostgresTwoPhase.gid(xid), commit);
+            try {
+                finishOn(s, true, PostgresTwoPhase.gid(xid), commit);
+            } catch (XAException e) {
+                if (!lostTheConnection(e)) {
+                    throw e;
+                }
+                return new Finish(owner, false); // tried again on another session of the pool
+            }
             return new Finish(owner, true);
         }
         return new Finish(owner, false);
+    }
+
+    /**
+     * finishPrepared, tried again on another session as long as each try failed with the connection (the database
+     * restarting, a session killed, a network cut), until the pool's ConnectionWaitTimeout is spent and at least
+     * twice (so at most about twice that time, each borrow being bounded by it); then the last
+     * XAER_RMFAIL, and the branch stays prepared for the transaction manager's retry or recovery. Trying again is
+     * safe: the transaction manager decided the outcome, and a COMMIT PREPARED that did reach the database before its
+     * connection broke leaves no such branch, which the next try reports as XAER_NOTA (finished). Some transaction
+     * managers (Payara's) give an XAER_RMFAIL at commit up to recovery at their next start: a short outage of the
+     * database is ridden out here.
+     */
+    private void finishPreparedRetrying(Xid xid, boolean commit, DbIdentity owner) throws XAException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(pool.config().connectionWaitTimeout());
+        long pause = TimeUnit.MILLISECONDS.toNanos(50);
+        for (int tries = 1; ; tries++) {
+            try {
+                finishPrepared(xid, commit, owner);
+                return;
+            } catch (XAException e) {
+                // at least two tries: one borrow may itself wait the whole ConnectionWaitTimeout for a database
+                // that was still shutting down when it began
+                if (!lostTheConnection(e) || (tries >= 2 && System.nanoTime() + pause > deadline)) {
+                    throw e;
+                }
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(pause); // a database that restarts needs a moment
+            if (Thread.interrupted()) {
+                Thread.currentThread().interrupt();
+                throw XaErrors.of(XAException.XAER_RMFAIL, "proxyra: interrupted while finishing branch "
+                        + PostgresTwoPhase.gid(xid) + "; it stays prepared", null);
+            }
+            pause = Math.min(pause * 2, TimeUnit.SECONDS.toNanos(1));
+        }
+    }
+
+    /** An XAER_RMFAIL whose cause was the connection's failure (not a refusal, not a missing privilege). */
+    private boolean lostTheConnection(XAException e) {
+        return e.errorCode == XAException.XAER_RMFAIL && e.getCause() instanceof SQLException sql
+                && pool.dialect().classify(sql) == Dialect.ErrorKind.FATAL;
     }
 
     /**
@@ -1013,7 +1061,7 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
                 }
                 owner = here == null ? null : here.owner();
             }
-            finishPrepared(xid, true, owner);
+            finishPreparedRetrying(xid, true, owner);
         }
 
         private void commitOnePhase() throws XAException {
@@ -1065,7 +1113,7 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
                 }
                 owner = here == null ? null : here.owner();
             }
-            finishPrepared(xid, false, owner);
+            finishPreparedRetrying(xid, false, owner);
         }
 
         /**

@@ -749,6 +749,41 @@ class XaTransactionTest {
     }
 
     /**
+     * The session that prepared the branch dies before the transaction manager's commit (a database restart, a
+     * killed backend): the commit is tried again on another session of the pool, borrowed as the owner, and the
+     * transaction manager is told it committed, instead of an XAER_RMFAIL it would carry to recovery (Payara only
+     * recovers at its next start). The attacker's question: does the retry ever finish the branch as someone else,
+     * or finish it the other way? The row is alice's, committed once, and a rollback asked of a lost session rolls back.
+     */
+    @Test
+    void aCommitWhoseSessionDiedIsFinishedOnAnotherSessionAsTheOwner() throws Exception {
+        ProxyraManagedConnection alices = managed(mcf);
+        Xid committed = preparedOnASessionThatThenDies(alices, "alice", "retried-commit");
+        alices.getXAResource().commit(committed, false);
+        assertThat(preparedOwner(committed)).isNull();
+        assertThat(rowOwners("retried-commit")).containsExactly("alice");
+
+        ProxyraManagedConnection bobs = managed(mcf);
+        Xid rolledBack = preparedOnASessionThatThenDies(bobs, "bob", "retried-rollback");
+        bobs.getXAResource().rollback(rolledBack);
+        assertThat(preparedOwner(rolledBack)).isNull();
+        assertThat(rowOwners("retried-rollback")).isEmpty();
+        assertThat(code(catchThrowableOfType(XAException.class, () -> bobs.getXAResource().commit(rolledBack, false))))
+                .as("finished: a second try finds nothing").isEqualTo(XAException.XAER_NOTA);
+    }
+
+    /** A branch of {@code caller} prepared on {@code mc}, whose session's backend is then terminated. */
+    private Xid preparedOnASessionThatThenDies(ProxyraManagedConnection mc, String caller, String body) throws Exception {
+        Connection c = handleAs(mcf, mc, caller);
+        Xid xid = preparedWork(mc.getXAResource(), c, body);
+        int pid = Sessions.backendPid(c);
+        c.close();
+        db.queryInt("select count(pg_terminate_backend(" + pid + "))");
+        assertThat(db.backendGone(pid, java.time.Duration.ofSeconds(10))).isTrue();
+        return xid;
+    }
+
+    /**
      * The role changed by a function, which the SQL scan cannot see: IdentityCheck=VERIFY (the default) asks the
      * database before PREPARE, and the branch is rolled back instead of prepared as bob.
      */

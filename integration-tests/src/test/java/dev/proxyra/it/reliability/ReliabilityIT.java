@@ -42,6 +42,7 @@ import dev.proxyra.it.support.DemoClient.Reply;
 import dev.proxyra.it.support.DemoDeployment;
 import dev.proxyra.it.support.IntegrationSuite;
 import dev.proxyra.it.support.ItDatabase;
+import dev.proxyra.it.support.SuiteDatabaseRestart;
 import dev.proxyra.it.support.PayaraSetup;
 
 /**

@@ -49,6 +49,19 @@ public interface DemoServer extends AutoCloseable {
     /** Log lines that would mean the server took a refusal for a broken connection. */
     java.util.List<String> connectionErrorMarkers();
 
+    /** Kills the server's JVM (SIGKILL), as at a power loss: no shutdown of any kind; returns when it is gone. */
+    void crash() throws Exception;
+
+    /**
+     * Starts the killed server again on what it had on disk (configuration, deployments, transaction log), as its
+     * users restart it; returns when the applications answer.
+     */
+    void restartAfterCrash() throws Exception;
+
+    /** Asks the transaction manager for a recovery pass now, where it can be asked; else nothing (it recovers at start). */
+    default void recoverNow() throws Exception {
+    }
+
     /** Stops the server and leaves no process behind. */
     @Override
     void close() throws Exception;

@@ -86,7 +86,8 @@ public final class OpenLibertyServer implements DemoServer {
     @Override
     public void start() throws Exception {
         String withXa = serverXml(httpPort, httpsPort, env.jdbcUrl()).replace("</server>\n",
-                indent(XaPools.libertyXml(env::xaUrl) + "<webApplication location=\"xa.war\" contextRoot=\"/xa\"/>\n") + "\n</server>\n");
+                indent(XaPools.libertyXml(env::xaUrl)
+                        + NativeXaDataSource.libertyXml(NativeXaDataSource.driverJar(), env.databasePort()) + "<webApplication location=\"xa.war\" contextRoot=\"/xa\"/>\n") + "\n</server>\n");
         start(withXa, 4);
     }
 
@@ -255,6 +256,26 @@ public final class OpenLibertyServer implements DemoServer {
                 .replaceAll("(?s)\\s*<connectionFactory .*?</connectionFactory>", "")
                 .replaceAll("(?s)\\s*<webApplication [^>]*/>", "")
                 .replaceAll("(?s)\\s*<webApplication [^>]*[^/]>.*?</webApplication>", "");
+    }
+
+    @Override
+    public void crash() throws Exception {
+        ServerProcess.kill(process);
+    }
+
+    /** server run again on the same server directory: server.xml, the applications, the transaction log (tranlog). */
+    @Override
+    public void restartAfterCrash() throws Exception {
+        // Liberty moves the last messages.log aside at start: the new process's own console output says when it started
+        Path console = env.work().resolve("console-restart.log");
+        process = ServerProcess.start(env.work(), environment(), console,
+                List.of(wlp.resolve("bin/server").toString(), "run", SERVER));
+        ServerProcess.await(name() + " started again", Duration.ofMinutes(4), serverDir.resolve("logs"), () -> {
+            if (!process.isAlive()) {
+                throw new IllegalStateException(name() + " exited with " + process.exitValue());
+            }
+            return ServerProcess.fileContains(console, "CWWKF0011I") && ServerProcess.deployed(xa().resolve("xa/commit"));
+        });
     }
 
     @Override

@@ -19,6 +19,8 @@ public final class PayaraMicroServer implements DemoServer {
     private final PayaraSetup setup;
     private int port;
     private Process process;
+    /** The command line, kept for a restart. */
+    private List<String> command;
 
     public PayaraMicroServer(ServerEnvironment env) {
         this.env = env;
@@ -67,11 +69,13 @@ public final class PayaraMicroServer implements DemoServer {
         Files.createDirectories(setup.dir());
         List<String> more = new ArrayList<>(fileUsers(setup.dir()));
         more.addAll(XaPools.payaraCommands(env::xaUrl));
+        more.addAll(NativeXaDataSource.payaraCommands(env.databasePort()));
         setup.prepare(env.rar(), env.jdbcUrl(), more);
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx768m", "-jar", PayaraSetup.microJar().toString()));
         command.addAll(setup.microOptions());
         command.addAll(List.of("--port", Integer.toString(port)));
+        command.addAll(List.of("--addlibs", NativeXaDataSource.driverJar().toString())); // the server's own XA data source
         for (Path war : List.of(env.demoWar(), env.plainWar(), env.ejbWar(), env.xaWar())) {
             command.addAll(List.of("--deploy", war.toString()));
         }
@@ -87,6 +91,25 @@ public final class PayaraMicroServer implements DemoServer {
         for (String app : List.of("demo", "plain", "ejb", "xa")) {
             setup.assertDeployed(app);
         }
+    }
+
+    @Override
+    public void crash() throws Exception {
+        ServerProcess.kill(process);
+    }
+
+    /** The same command again: the root directory (--rootdir) keeps the domain's configuration and transaction log. */
+    @Override
+    public void restartAfterCrash() throws Exception {
+        process = ServerProcess.start(env.work(), env.processEnvironment(), setup.dir().resolve("console-restart.log"),
+                command);
+        ServerProcess.await(name() + " answering again on " + root(), Duration.ofMinutes(4), setup.dir(), () -> {
+            if (!process.isAlive()) {
+                throw new IllegalStateException(name() + " exited with " + process.exitValue());
+            }
+            return ServerProcess.fileContains(setup.dir().resolve("console-restart.log"), " ready in ");
+        });
+        setup.assertDeployed("xa");
     }
 
     @Override

@@ -76,6 +76,8 @@ public final class PayaraServerDomain implements DemoServer {
         asadminOffline("--user", "admin", "create-domain", "--nopassword=true", "--portbase", Integer.toString(portBase),
                 "--domaindir", domains.toString(), DOMAIN);
         onLoopbackOnly(domains.resolve(DOMAIN).resolve("config/domain.xml"), portBase);
+        // the JDBC driver of the server's own XA data source, where a domain's common libraries go (read at start)
+        Files.copy(NativeXaDataSource.driverJar(), domains.resolve(DOMAIN).resolve("lib/postgresql.jar"));
         // the server's JVM inherits asadmin's environment: PROXYRA_PASSWORD reaches MicroProfile Config
         asadminOffline("start-domain", "--domaindir", domains.toString(), DOMAIN);
         started = true;
@@ -99,6 +101,9 @@ public final class PayaraServerDomain implements DemoServer {
             asadmin(command.split(" "));
         }
         for (String command : XaPools.payaraCommands(env::xaUrl)) {
+            asadmin(command.split(" "));
+        }
+        for (String command : NativeXaDataSource.payaraCommands(env.databasePort())) {
             asadmin(command.split(" "));
         }
         for (Path war : List.of(env.demoWar(), env.plainWar(), env.ejbWar(), env.xaWar())) {
@@ -185,6 +190,22 @@ public final class PayaraServerDomain implements DemoServer {
             }
         }
         throw new IllegalStateException("no free port base for Payara Server");
+    }
+
+    /** SIGKILL to the domain's JVM (config/pid), as ServerProcess.kill. */
+    @Override
+    public void crash() throws Exception {
+        ProcessHandle jvm = ProcessHandle.of(pid()).orElseThrow();
+        jvm.destroyForcibly();
+        jvm.onExit().get(1, java.util.concurrent.TimeUnit.MINUTES);
+    }
+
+    /** start-domain again: domain.xml as asadmin left it, the applications, the transaction log (logs/tx). */
+    @Override
+    public void restartAfterCrash() throws Exception {
+        asadminOffline("start-domain", "--domaindir", domains.toString(), DOMAIN);
+        ServerProcess.await(name() + " answering on " + xa(), Duration.ofMinutes(3), logFile().getParent(),
+                () -> answers(xa().resolve("xa/commit")));
     }
 
     @Override

@@ -8,7 +8,7 @@ import dev.proxyra.it.support.IntegrationSuite;
 
 /** What every server of the suites is given: the archives, the database, the password, a work directory. */
 public record ServerEnvironment(Path rar, Path demoWar, Path plainWar, Path ejbWar, Path xaWar, String jdbcUrl,
-                                String proxyPassword, Path work, Path distributions) {
+                                String proxyPassword, Path work, Path distributions, int xaPort) {
 
     /** For the server called {@code name}, in the failsafe run (the suite database, the built archives). */
     public static ServerEnvironment forServer(String name) throws Exception {
@@ -22,12 +22,27 @@ public record ServerEnvironment(Path rar, Path demoWar, Path plainWar, Path ejbW
         return new ServerEnvironment(Path.of(System.getProperty("proxyra.rar")).toAbsolutePath(),
                 Path.of(System.getProperty("proxyra.war")).toAbsolutePath(), TestWars.plainWar(wars),
                 TestWars.ejbWar(wars), TestWars.xaWar(wars), IntegrationSuite.database().url(), password, work,
-                Path.of(System.getProperty("it.servers")).toAbsolutePath());
+                Path.of(System.getProperty("it.servers")).toAbsolutePath(), IntegrationSuite.database().port());
     }
 
-    /** The JDBC URL of the XA database {@code name} (ItDatabase.XA_DATABASES) on the suite's server. */
+    /** The same, with the XA pools reaching the database through {@code port} (a WireFailpoint). */
+    public ServerEnvironment withXaPort(int port) {
+        return new ServerEnvironment(rar, demoWar, plainWar, ejbWar, xaWar, jdbcUrl, proxyPassword, work, distributions,
+                port);
+    }
+
+    /** The port of the suite's database itself (jdbcUrl's). */
+    public int databasePort() {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(":(\\d+)/").matcher(jdbcUrl);
+        if (!m.find()) {
+            throw new IllegalStateException("no port in " + jdbcUrl);
+        }
+        return Integer.parseInt(m.group(1));
+    }
+
+    /** The JDBC URL of the XA database {@code name} (ItDatabase.XA_DATABASES), on {@link #xaPort()}. */
     public String xaUrl(String name) {
-        return jdbcUrl.replaceFirst("/postgres$", "/" + name);
+        return jdbcUrl.replaceFirst(":\\d+/postgres$", ":" + xaPort + "/" + name);
     }
 
     /**

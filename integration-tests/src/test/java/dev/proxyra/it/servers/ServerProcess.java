@@ -89,6 +89,19 @@ public final class ServerProcess {
                 "no Java process under " + script.pid())).pid();
     }
 
+    /**
+     * SIGKILL to the server's Java process (what a power loss or the kernel's OOM killer does: no shutdown hook, no
+     * flush), then waits until it and the script that started it are gone.
+     */
+    static void kill(Process script) throws Exception {
+        ProcessHandle jvm = ProcessHandle.of(javaPid(script)).orElseThrow();
+        jvm.destroyForcibly();
+        jvm.onExit().get(1, TimeUnit.MINUTES);
+        if (!script.waitFor(1, TimeUnit.MINUTES)) {
+            throw new IllegalStateException("the script of the killed server " + script.pid() + " did not end");
+        }
+    }
+
     static boolean fileContains(Path file, String text) {
         try {
             return Files.exists(file) && Files.readString(file, StandardCharsets.ISO_8859_1).contains(text);

@@ -33,6 +33,8 @@ import dev.proxyra.it.support.DemoClient;
 import dev.proxyra.it.support.DemoClient.Reply;
 import dev.proxyra.it.support.IntegrationSuite;
 import dev.proxyra.it.support.ItDatabase;
+import dev.proxyra.it.support.SuiteDatabaseRestart;
+import dev.proxyra.it.support.WireFailpoint;
 
 /**
  * The one scenario set every server runs, over HTTP as a client would: the same proxyra.rar, demo.war and test wars on
@@ -46,6 +48,8 @@ public abstract class ServerScenarios {
     protected DemoClient plain;
     protected DemoClient ejb;
     protected DemoClient xa;
+    /** Between the XA pools and the database: where a crash is placed between two statements of the protocol. */
+    protected WireFailpoint wire;
 
     /** The server under test, not started. */
     protected abstract DemoServer create(ServerEnvironment env) throws Exception;
@@ -55,7 +59,8 @@ public abstract class ServerScenarios {
 
     @BeforeAll
     void startServer() throws Exception {
-        server = create(ServerEnvironment.forServer(id()));
+        wire = new WireFailpoint(IntegrationSuite.database().port());
+        server = create(ServerEnvironment.forServer(id()).withXaPort(wire.port()));
         grantARoleNamedLikeTheAnonymousIdentity(server.anonymousName());
         try {
             server.start();
@@ -71,8 +76,16 @@ public abstract class ServerScenarios {
 
     @AfterAll
     void stopServer() throws Exception {
-        if (server != null) {
-            server.close();
+        try {
+            if (server != null) {
+                server.close();
+            }
+        } finally {
+            if (wire != null) {
+                wire.close();
+            }
+            // only a scenario that failed leaves anything prepared (each asserts so): not the next server's problem
+            IntegrationSuite.database().rollBackEveryPreparedTransaction();
         }
     }
 
@@ -320,33 +333,7 @@ public abstract class ServerScenarios {
         for (String database : ItDatabase.XA_DATABASES) {
             assertThat(IntegrationSuite.database().ownerOfEntry(database, item)).as(database).isEqualTo("alice");
         }
-        Map<String, String> gids = new HashMap<>();
-        ServerProcess.await("both branches committed in the statement log", Duration.ofSeconds(30),
-                IntegrationSuite.database().statementLog().getParent(), () -> {
-                    String log = statementLogSince(mark);
-                    gids.clear();
-                    for (String database : ItDatabase.XA_DATABASES) {
-                        Matcher prepared = Pattern.compile("db=" + database
-                                + ":LOG:  (?:statement|execute [^:]*): PREPARE TRANSACTION '([^']+)'")
-                                .matcher(log);
-                        if (!prepared.find()) {
-                            return false;
-                        }
-                        String gid = prepared.group(1);
-                        if (!Pattern.compile("db=" + database + ":LOG:  (?:statement|execute [^:]*): COMMIT PREPARED '"
-                                + Pattern.quote(gid) + "'").matcher(log).find()) {
-                            return false;
-                        }
-                        gids.put(database, gid);
-                    }
-                    return true;
-                });
-        String[] stock = gids.get("stock").split("_");
-        String[] ledger = gids.get("ledger").split("_");
-        assertThat(stock).as("pgjdbc's gid format: formatId_globalId_branchQualifier").hasSize(3);
-        assertThat(ledger).hasSize(3);
-        assertThat(stock[1]).as("one global transaction").isEqualTo(ledger[1]);
-        assertThat(stock[2]).as("two branches").isNotEqualTo(ledger[2]);
+        assertOneGlobalTransactionInTwoPhases(mark);
         assertThat(IntegrationSuite.database().preparedTransactions()).isEmpty();
     }
 
@@ -401,6 +388,199 @@ public abstract class ServerScenarios {
         } finally {
             pool.shutdownNow();
         }
+        assertThat(IntegrationSuite.database().preparedTransactions()).isEmpty();
+    }
+
+    /**
+     * proxyra in one JTA transaction with the server's own XA data source (pgjdbc's PGXADataSource on the ledger
+     * database, configured as each server's users configure one): a real two-phase commit over both, proxyra's branch
+     * as the caller and the other as the data source's own user, then a rollback that leaves nothing in either.
+     */
+    @Test
+    @Order(63)
+    void anXaTransactionWithTheServersOwnXaDataSourceCommitsBothInTwoPhases() throws Exception {
+        long mark = Files.size(IntegrationSuite.database().statementLog());
+        String item = "xa-mixed-commit-" + UUID.randomUUID();
+        Reply r = xa.post("xa/mixed/commit", "alice", "item", item).expect(200);
+        assertThat(r.text("stock")).as("proxyra's branch").isEqualTo("alice");
+        assertThat(r.text("ledger")).as("the server's own data source").isEqualTo(NativeXaDataSource.USER);
+        assertThat(IntegrationSuite.database().ownerOfEntry("stock", item)).isEqualTo("alice");
+        assertThat(IntegrationSuite.database().ownerOfEntry("ledger", item)).isEqualTo(NativeXaDataSource.USER);
+        assertOneGlobalTransactionInTwoPhases(mark);
+
+        String rolledBack = "xa-mixed-rollback-" + UUID.randomUUID();
+        assertThat(xa.post("xa/mixed/rollback", "bob", "item", rolledBack).expect(200).text("outcome"))
+                .isEqualTo("rolledBack");
+        for (String database : ItDatabase.XA_DATABASES) {
+            assertThat(IntegrationSuite.database().ownerOfEntry(database, rolledBack)).as(database).isNull();
+        }
+        assertThat(IntegrationSuite.database().preparedTransactions()).isEmpty();
+    }
+
+    /**
+     * Since {@code mark}, the statement log shows in each XA database a branch prepared and then committed by
+     * {@code COMMIT PREPARED} (so neither was a one-phase or last-resource commit), both of one global transaction
+     * (same global id, two branch qualifiers in pgjdbc's gid format); nothing is left prepared.
+     */
+    private static void assertOneGlobalTransactionInTwoPhases(long mark) throws Exception {
+        Map<String, String> gids = new HashMap<>();
+        ServerProcess.await("both branches committed in the statement log", Duration.ofSeconds(30),
+                IntegrationSuite.database().statementLog().getParent(), () -> {
+                    String log = statementLogSince(mark);
+                    gids.clear();
+                    for (String database : ItDatabase.XA_DATABASES) {
+                        Matcher prepared = Pattern.compile("db=" + database
+                                + ":LOG:  (?:statement|execute [^:]*): PREPARE TRANSACTION '([^']+)'")
+                                .matcher(log);
+                        if (!prepared.find()) {
+                            return false;
+                        }
+                        String gid = prepared.group(1);
+                        if (!Pattern.compile("db=" + database + ":LOG:  (?:statement|execute [^:]*): COMMIT PREPARED '"
+                                + Pattern.quote(gid) + "'").matcher(log).find()) {
+                            return false;
+                        }
+                        gids.put(database, gid);
+                    }
+                    return true;
+                });
+        String[] stock = gids.get("stock").split("_");
+        String[] ledger = gids.get("ledger").split("_");
+        assertThat(stock).as("pgjdbc's gid format: formatId_globalId_branchQualifier").hasSize(3);
+        assertThat(ledger).hasSize(3);
+        assertThat(stock[1]).as("one global transaction").isEqualTo(ledger[1]);
+        assertThat(stock[2]).as("two branches").isNotEqualTo(ledger[2]);
+        assertThat(IntegrationSuite.database().preparedTransactions()).isEmpty();
+    }
+
+    /**
+     * The server killed (SIGKILL) while its transaction manager commits: both branches are prepared, as alice, and the
+     * first {@code COMMIT PREPARED} is held on the wire (WireFailpoint), so neither is committed when the server dies.
+     * Restarted on its configuration and transaction log, the server's recovery asks proxyra for the branches in doubt
+     * and commits each as its owner: the proxy account is no superuser, so a commit that succeeds ran as alice.
+     */
+    @Test
+    @Order(70)
+    void aServerKilledBetweenPrepareAndCommitCommitsBothBranchesAsTheCallerByRecoveryAfterItsRestart() throws Exception {
+        String item = "xa-crash-commit-" + UUID.randomUUID();
+        List<String> gids = crashWhile(wire.hold("COMMIT PREPARED", 1), "alice", item, 2);
+        long mark = Files.size(IntegrationSuite.database().statementLog());
+        restartAndAwaitRecovery();
+        for (String database : ItDatabase.XA_DATABASES) {
+            assertThat(IntegrationSuite.database().ownerOfEntry(database, item)).as(database).isEqualTo("alice");
+        }
+        String log = statementLogSince(mark);
+        for (String gid : gids) {
+            assertThat(log).as("recovery's commit of " + gid).contains("COMMIT PREPARED '" + gid + "'");
+        }
+        assertNoHeuristicOutcomeAndThePoolsServeAgain();
+    }
+
+    /**
+     * The server killed while the second branch prepares (its PREPARE TRANSACTION held on the wire): the first branch
+     * is prepared and the transaction manager never decided to commit, so recovery rolls that branch back, as its
+     * owner; nothing of the transaction is left in either database.
+     */
+    @Test
+    @Order(71)
+    void aServerKilledDuringTheSecondPrepareRollsTheFirstBranchBackByRecoveryAfterItsRestart() throws Exception {
+        String item = "xa-crash-prepare-" + UUID.randomUUID();
+        List<String> gids = crashWhile(wire.hold("PREPARE TRANSACTION", 2), "bob", item, 1);
+        long mark = Files.size(IntegrationSuite.database().statementLog());
+        restartAndAwaitRecovery();
+        for (String database : ItDatabase.XA_DATABASES) {
+            assertThat(IntegrationSuite.database().ownerOfEntry(database, item)).as(database).isNull();
+        }
+        assertThat(statementLogSince(mark)).contains("ROLLBACK PREPARED '" + gids.get(0) + "'");
+        assertNoHeuristicOutcomeAndThePoolsServeAgain();
+    }
+
+    /**
+     * PostgreSQL restarted (fast shutdown, then start) while the transaction manager commits: both branches prepared as
+     * alice, the first COMMIT PREPARED held on the wire, so it fails with the connection (XAER_RMFAIL: the branch is
+     * still prepared, and a prepared branch survives the restart with its owner). The server stays up; its transaction
+     * manager finishes the commit later, by retry or recovery, as the owner, and reports no heuristic outcome.
+     */
+    @Test
+    @Order(72)
+    void theDatabaseRestartedBetweenPrepareAndCommitEndsWithBothBranchesCommittedAsTheCaller() throws Exception {
+        String item = "xa-db-restart-" + UUID.randomUUID();
+        assertThat(IntegrationSuite.database().preparedTransactions()).as("left prepared before this scenario").isEmpty();
+        ExecutorService client = Executors.newSingleThreadExecutor();
+        try {
+            WireFailpoint.Hold hold = wire.hold("COMMIT PREPARED", 1);
+            Future<Reply> request = client.submit(() -> xa.post("xa/commit", "alice", "item", item));
+            hold.await(Duration.ofMinutes(2));
+            assertThat(IntegrationSuite.database().preparedTransactions()).hasSize(2)
+                    .allMatch(p -> p.endsWith(" owner=alice"));
+            SuiteDatabaseRestart restart = new SuiteDatabaseRestart();
+            restart.stop();
+            wire.disarm();
+            restart.start();
+            Reply r = request.get(5, java.util.concurrent.TimeUnit.MINUTES);
+            assertThat(r.body()).as("what the application was told").doesNotContainIgnoringCase("heuristic");
+            awaitNothingPrepared();
+            for (String database : ItDatabase.XA_DATABASES) {
+                assertThat(IntegrationSuite.database().ownerOfEntry(database, item)).as(database).isEqualTo("alice");
+            }
+            assertNoHeuristicOutcomeAndThePoolsServeAgain();
+        } finally {
+            client.shutdownNow();
+        }
+    }
+
+    /**
+     * Starts {@code caller}'s XA commit of {@code item}, waits until {@code hold} keeps its statement from the database,
+     * checks that {@code prepared} branches are prepared as the caller, kills the server and returns their gids.
+     */
+    private List<String> crashWhile(WireFailpoint.Hold hold, String caller, String item, int prepared) throws Exception {
+        assertThat(IntegrationSuite.database().preparedTransactions()).as("left prepared before this scenario").isEmpty();
+        ExecutorService client = Executors.newSingleThreadExecutor();
+        try {
+            Future<Reply> request = client.submit(() -> xa.post("xa/commit", caller, "item", item));
+            hold.await(Duration.ofMinutes(2));
+            List<String> inDoubt = IntegrationSuite.database().preparedTransactions();
+            assertThat(inDoubt).as("prepared when the server dies").hasSize(prepared)
+                    .allMatch(p -> p.endsWith(" owner=" + caller));
+            server.crash();
+            wire.disarm();
+            try {
+                assertThat(request.get(1, java.util.concurrent.TimeUnit.MINUTES).status())
+                        .as("the request whose server died").isNotEqualTo(200);
+            } catch (java.util.concurrent.ExecutionException e) {
+                assertThat(e.getCause()).as("the request whose server died").isInstanceOf(IOException.class);
+            }
+            return inDoubt.stream().map(p -> p.split(" ")[1]).toList();
+        } finally {
+            client.shutdownNow();
+        }
+    }
+
+    /** Starts the killed server again and waits until its recovery left nothing prepared in the database. */
+    private void restartAndAwaitRecovery() throws Exception {
+        server.restartAfterCrash();
+        awaitNothingPrepared();
+    }
+
+    /** Waits (asking the server for recovery passes) until nothing is left prepared in the database. */
+    private void awaitNothingPrepared() throws Exception {
+        ServerProcess.await("recovery by " + server.name() + " finishing every prepared branch", Duration.ofMinutes(4),
+                IntegrationSuite.database().statementLog().getParent(), () -> {
+                    try {
+                        server.recoverNow();
+                        return IntegrationSuite.database().preparedTransactions().isEmpty();
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
+    }
+
+    private void assertNoHeuristicOutcomeAndThePoolsServeAgain() throws Exception {
+        assertThat(server.log()).as(server.name() + "'s log").doesNotContainIgnoringCase("heuristic");
+        String item = "xa-after-recovery-" + UUID.randomUUID();
+        Reply r = xa.post("xa/commit", "alice", "item", item).expect(200);
+        assertThat(r.text("stock")).isEqualTo("alice");
+        assertThat(r.text("ledger")).isEqualTo("alice");
         assertThat(IntegrationSuite.database().preparedTransactions()).isEmpty();
     }
 

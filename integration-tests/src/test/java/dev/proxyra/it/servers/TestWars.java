@@ -131,7 +131,7 @@ public final class TestWars {
     }
 
     /** The JNDI names of the two XA pools, which xa.war's resource-refs carry too (WildFly: below java:/). */
-    public static final String[] XA_RESOURCES = {"jdbc/stockXa", "jdbc/ledgerXa"};
+    public static final String[] XA_RESOURCES = {"jdbc/stockXa", "jdbc/ledgerXa", "jdbc/ledgerNative"};
 
     /**
      * xa.war: {@link XaServlet}, one UserTransaction over the two XA pools; its pages need a signed-in user (the

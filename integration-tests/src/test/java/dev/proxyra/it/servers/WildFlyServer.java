@@ -72,17 +72,64 @@ public final class WildFlyServer implements DemoServer {
     public void startBare() throws Exception {
         ServerProcess.deleteTree(base);
         ServerProcess.copyTree(home.resolve("standalone"), base);
+        // Narayana's recovery listener, so that a test can ask for a recovery pass (recoverNow); the transactions
+        // subsystem's attributes need a restart when written with jboss-cli, so they are set before the first start
+        Path standaloneXml = base.resolve("configuration/standalone.xml");
+        String xml = Files.readString(standaloneXml);
+        String recovery = "<recovery-environment socket-binding=\"txn-recovery-environment\"";
+        if (!xml.contains(recovery)) {
+            throw new IllegalStateException("no " + recovery + " in " + standaloneXml);
+        }
+        Files.writeString(standaloneXml, xml.replace(recovery, recovery + " recovery-listener=\"true\""));
         offset = freeOffset();
         for (String[] user : TestWars.USERS) {
             addUser("-a", "-u", user[0], "-p", user[1], "-g", "user");
         }
         addUser("-u", "admin", "-p", ADMIN_PASSWORD);
+        launch();
+        awaitBoots(1);
+    }
+
+    private void launch() throws IOException {
         Map<String, String> environment = new HashMap<>(env.processEnvironment());
         environment.put("LAUNCH_JBOSS_IN_BACKGROUND", "1");
         process = ServerProcess.start(env.work(), environment, env.work().resolve("console.log"), List.of(
                 script("standalone"), "-c", "standalone.xml", "-b", "127.0.0.1", "-bmanagement", "127.0.0.1",
-                "-Djboss.socket.binding.port-offset=" + offset, "-Djboss.server.base.dir=" + base));
-        awaitBoots(1);
+                "-Djboss.socket.binding.port-offset=" + offset, "-Djboss.server.base.dir=" + base,
+                "-Djboss.tx.node.id=proxyra-it")); // a node identifier of its own, as the transactions page asks
+    }
+
+    @Override
+    public void crash() throws Exception {
+        ServerProcess.kill(process);
+    }
+
+    /** standalone.sh again on the same base directory: standalone.xml as jboss-cli left it, data/tx-object-store. */
+    @Override
+    public void restartAfterCrash() throws Exception {
+        int boots = ServerProcess.count(logFile(), "WFLYSRV0025") + ServerProcess.count(logFile(), "WFLYSRV0026");
+        launch();
+        awaitBoots(boots + 1);
+        ServerProcess.await(name() + " answering on " + xa(), Duration.ofSeconds(120), base.resolve("log"),
+                () -> ServerProcess.deployed(xa().resolve("xa/commit")));
+    }
+
+    /**
+     * One synchronous pass of Narayana's periodic recovery (both of its phases), asked for on its recovery listener
+     * ({@code recovery-listener=true}, socket binding txn-recovery-environment): "SCAN", answered "DONE".
+     */
+    @Override
+    public void recoverNow() throws IOException {
+        try (java.net.Socket s = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), 4712 + offset)) {
+            s.setSoTimeout(180_000);
+            s.getOutputStream().write("SCAN\n".getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream().flush();
+            String answer = new java.io.BufferedReader(new java.io.InputStreamReader(s.getInputStream(),
+                    StandardCharsets.US_ASCII)).readLine();
+            if (!"DONE".equals(answer)) {
+                throw new IOException("Narayana's recovery listener answered " + answer + " to SCAN");
+            }
+        }
     }
 
     /** The management user of the console test. */
@@ -94,7 +141,8 @@ public final class WildFlyServer implements DemoServer {
         // jboss-cli against the running server, as the WildFly guide shows; the reload makes integrated-jaspi=false
         // take effect, which an application with its own Jakarta Security identity store needs
         Path cli = env.work().resolve("configure.cli");
-        Files.writeString(cli, configureCli(env.rar().toString(), env.jdbcUrl()) + XaPools.wildflyCli(env::xaUrl) + "deploy "
+        Files.writeString(cli, configureCli(env.rar().toString(), env.jdbcUrl()) + XaPools.wildflyCli(env::xaUrl)
+                + NativeXaDataSource.wildflyCli(NativeXaDataSource.driverJar(), env.databasePort()) + "deploy "
                 + env.demoWar() + "\ndeploy " + env.plainWar() + "\ndeploy " + env.ejbWar() + "\ndeploy " + env.xaWar()
                 + "\n:reload\n");
         cli("--file=" + cli);

@@ -21,9 +21,13 @@ final class XaPools {
         return "jdbc/" + database + "Xa";
     }
 
-    /** asadmin: a connector connection pool with --transactionsupport XATransaction and its resource, per database. */
+    /**
+     * asadmin: a connector connection pool with --transactionsupport XATransaction and its resource, per database, and
+     * the transaction service's automatic recovery at start (off by default: without it Payara recovers nothing).
+     */
     static List<String> payaraCommands(UnaryOperator<String> urlOf) {
         List<String> commands = new ArrayList<>();
+        commands.add("set configs.config.server-config.transaction-service.automatic-recovery=true");
         for (String database : ItDatabase.XA_DATABASES) {
             commands.add("create-connector-connection-pool --raname " + PayaraSetup.RAR_NAME
                     + " --connectiondefinition javax.sql.DataSource --transactionsupport XATransaction"
@@ -65,9 +69,12 @@ final class XaPools {
                 """;
     }
 
-    /** server.xml: one connection factory per database; Liberty takes the transaction support from the factory. */
+    /**
+     * server.xml: one connection factory per database (Liberty takes the transaction support from the factory), and
+     * recovery at start rather than at the first transaction.
+     */
     static String libertyXml(UnaryOperator<String> urlOf) {
-        StringBuilder xml = new StringBuilder();
+        StringBuilder xml = new StringBuilder("<transaction recoverOnStartup=\"true\"/>\n");
         for (String database : ItDatabase.XA_DATABASES) {
             xml.append("<connectionFactory id=\"").append(database).append("\" jndiName=\"").append(jndiName(database))
                     .append("\">\n  <properties.proxyra URL=\"").append(urlOf.apply(database).replace("&", "&amp;"))

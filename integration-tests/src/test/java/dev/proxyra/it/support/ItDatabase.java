@@ -32,6 +32,13 @@ public final class ItDatabase implements AutoCloseable {
      */
     public static final List<String> XA_DATABASES = List.of("stock", "ledger");
 
+    /**
+     * A plain login role for the servers' own XA data sources (not a caller, not behind proxyra), which may write the
+     * XA databases' entries; its password is the test's own.
+     */
+    public static final String NATIVE_USER = "ledger_app";
+    public static final String NATIVE_PASSWORD = "Ledger-2026";
+
     private final EmbeddedPostgres postgres;
     private final Path statementLog;
 
@@ -79,6 +86,7 @@ public final class ItDatabase implements AutoCloseable {
         try {
             db.execute(Files.readString(sqlDir.resolve("postgresql-setup.sql")));
             db.execute("ALTER ROLE " + PROXY_USER + " PASSWORD '" + proxyPassword.replace("'", "''") + "'");
+            db.execute("CREATE ROLE " + NATIVE_USER + " LOGIN PASSWORD '" + NATIVE_PASSWORD + "'");
             for (String xaDatabase : XA_DATABASES) {
                 db.createXaDatabase(xaDatabase);
             }
@@ -122,7 +130,7 @@ public final class ItDatabase implements AutoCloseable {
                         item  text NOT NULL
                     );
                     GRANT SELECT, INSERT ON entries TO alice, bob;
-                    """);
+                    """ + "GRANT SELECT, INSERT ON entries TO " + NATIVE_USER);
         }
     }
 
@@ -152,6 +160,31 @@ public final class ItDatabase implements AutoCloseable {
             }
         }
         return prepared;
+    }
+
+    /**
+     * Rolls back, as the superuser, every transaction still prepared in the XA databases and returns how many: after
+     * a server's scenarios, so that one that failed mid-way does not leave the next server's scenarios its branches.
+     */
+    public int rollBackEveryPreparedTransaction() throws SQLException {
+        int n = 0;
+        for (String database : XA_DATABASES) {
+            try (Connection c = DriverManager.getConnection(url(database), "postgres", "");
+                 Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("select gid from pg_prepared_xacts where database = current_database()")) {
+                List<String> gids = new java.util.ArrayList<>();
+                while (rs.next()) {
+                    gids.add(rs.getString(1));
+                }
+                for (String gid : gids) {
+                    try (Statement r = c.createStatement()) {
+                        r.execute("ROLLBACK PREPARED '" + gid.replace("'", "''") + "'");
+                        n++;
+                    }
+                }
+            }
+        }
+        return n;
     }
 
     /** The JDBC URL of database {@code name} on this server. */

@@ -21,14 +21,18 @@ import jakarta.transaction.UserTransaction;
 /**
  * xa.war: one JTA transaction over two proxyra pools on two databases ({@code jdbc/stockXa} and {@code jdbc/ledgerXa},
  * both XATransaction), begun and ended by the application with UserTransaction. {@code POST /xa/commit?item=...}
- * writes the item into both and commits; {@code /xa/rollback} writes and rolls back. The answer names the role each
- * insert ran as ({@code current_user}) and the outcome.
+ * writes the item into both and commits; {@code /xa/rollback} writes and rolls back; {@code /xa/mixed/commit} and
+ * {@code /xa/mixed/rollback} do the same with the ledger's write through the server's own XA data source
+ * ({@code jdbc/ledgerNative}, pgjdbc's PGXADataSource, as the superuser). The answer names the role each insert ran
+ * as ({@code current_user}) and the outcome.
  */
 @WebServlet("/xa/*")
 public class XaServlet extends HttpServlet {
     private static final long serialVersionUID = 1L;
     public static final String STOCK = "java:comp/env/jdbc/stockXa";
     public static final String LEDGER = "java:comp/env/jdbc/ledgerXa";
+    /** The server's own XA data source on the ledger database (pgjdbc's PGXADataSource), not proxyra. */
+    public static final String LEDGER_NATIVE = "java:comp/env/jdbc/ledgerNative";
 
     @Resource
     private UserTransaction transaction;
@@ -36,8 +40,11 @@ public class XaServlet extends HttpServlet {
     @Override
     protected void doPost(HttpServletRequest request, HttpServletResponse response) throws IOException {
         String caller = request.getRemoteUser();
-        boolean commit = "/commit".equals(request.getPathInfo());
-        if (!commit && !"/rollback".equals(request.getPathInfo())) {
+        String path = request.getPathInfo() == null ? "" : request.getPathInfo();
+        boolean mixed = path.startsWith("/mixed/"); // the second write through the server's own XA data source
+        String action = mixed ? path.substring("/mixed".length()) : path;
+        boolean commit = "/commit".equals(action);
+        if (!commit && !"/rollback".equals(action)) {
             response.sendError(404);
             return;
         }
@@ -46,7 +53,7 @@ public class XaServlet extends HttpServlet {
             transaction.begin();
             try {
                 String stock = insert(lookup(STOCK), item);
-                String ledger = insert(lookup(LEDGER), item);
+                String ledger = insert(lookup(mixed ? LEDGER_NATIVE : LEDGER), item);
                 if (commit) {
                     transaction.commit();
                 } else {

