@@ -711,15 +711,20 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
         }
     }
 
-    /** COMMIT or ROLLBACK PREPARED on a session running as the branch's owner. */
-    private void finishOn(Lease s, boolean ownSession, String gid, boolean commit) throws XAException {
+    /**
+     * COMMIT or ROLLBACK PREPARED on a session running as the branch's owner. A failure with the connection is a
+     * {@link FinishLost}: the statement was sent, and may have run. The session is tainted here; the managed
+     * connection's own session is reported broken by the caller, outside this managed connection's monitor.
+     */
+    private void finishOn(Lease s, String gid, boolean commit) throws XAException {
         try (Statement st = s.connection().createStatement()) {
             st.execute(PostgresTwoPhase.finishSql(gid, commit));
         } catch (SQLException e) {
-            if (ownSession) {
-                checkException(e);
-            } else if (pool.dialect().classify(e) == Dialect.ErrorKind.FATAL) {
+            boolean fatal = pool.dialect().classify(e) == Dialect.ErrorKind.FATAL;
+            if (fatal) {
                 s.taint(Lease.Taint.BROKEN);
+                throw new FinishLost("proxyra: " + (commit ? "COMMIT" : "ROLLBACK") + " PREPARED of branch " + gid
+                        + " lost its connection; the branch may still be prepared: " + e.getMessage(), e);
             }
             int code = XaErrors.ofFinish(e);
             if (code == XAException.XAER_RMFAIL && SqlState.INSUFFICIENT_PRIVILEGE.equals(e.getSQLState())) {
@@ -729,6 +734,20 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
             throw XaErrors.of(code, "proxyra: " + (commit ? "COMMIT" : "ROLLBACK") + " PREPARED of branch " + gid
                     + (code == XAException.XAER_NOTA ? " found no such prepared branch" : " failed; it stays prepared")
                     + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * XAER_RMFAIL from a COMMIT or ROLLBACK PREPARED that was sent and lost its connection: it may have run, so a later
+     * try that finds no such branch means that it did.
+     */
+    private static final class FinishLost extends XAException {
+        private static final long serialVersionUID = 1L;
+
+        FinishLost(String message, SQLException cause) {
+            super(message);
+            errorCode = XAException.XAER_RMFAIL;
+            initCause(cause);
         }
     }
 
@@ -780,7 +799,7 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
                     + " branch " + gid + " (it stays prepared): " + e.getMessage(), e);
         }
         try {
-            finishOn(s, false, gid, commit);
+            finishOn(s, gid, commit);
         } finally {
             pool.release(s);
         }
@@ -815,13 +834,18 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
         }
     }
 
-    /** What a branch known here is finished with: this managed connection's own session, or one borrowed as owner. */
-    private record Finish(DbIdentity owner, boolean done) {
+    /**
+     * What a branch known here is finished with: this managed connection's own session ({@code done}), or one borrowed
+     * as {@code owner}. {@code lost}: the try on the own session was sent and lost its connection.
+     */
+    private record Finish(DbIdentity owner, boolean done, FinishLost lost) {
     }
 
     /**
      * The branch prepared last on this managed connection: finished here on its own session when that still runs as
      * the owner and carries no transaction, else its owner is known. Null: not prepared here. Caller holds the lock.
+     * An own session whose connection broke is handed back (the pool discards it) before anything is tried again, so
+     * that it does not hold one of MaxPoolSize while the retry borrows.
      */
     private Finish finishPreparedHere(Xid xid, boolean commit) throws XAException {
         if (preparedXid == null || !preparedXid.equals(xid)) {
@@ -834,56 +858,92 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
         if (s != null && life == Life.OPEN && branch == XaBranch.NONE && demarcation == Demarcation.NONE
                 && s.identity().sameSession(owner)) {
             try {
-                finishOn(s, true, PostgresTwoPhase.gid(xid), commit);
-            } catch (XAException e) {
-                if (!lostTheConnection(e)) {
-                    throw e;
-                }
-                return new Finish(owner, false); // tried again on another session of the pool
+                finishOn(s, PostgresTwoPhase.gid(xid), commit);
+            } catch (FinishLost lost) {
+                releaseSession();
+                return new Finish(owner, false, lost); // tried again on another session of the pool
             }
-            return new Finish(owner, true);
+            return new Finish(owner, true, null);
         }
-        return new Finish(owner, false);
+        return new Finish(owner, false, null);
+    }
+
+    /**
+     * commit(onePhase=false) or rollback of a branch that is not active here, after {@link #finishPreparedHere} (null:
+     * not prepared here): finished, or tried on sessions borrowed as the owner. A broken own session is reported to the server here, outside the monitor (a server's
+     * listener may take its pool's locks, which another thread may hold while it waits for this monitor).
+     */
+    private void finishPreparedBranch(Xid xid, boolean commit, Finish here) throws XAException {
+        if (here != null && here.lost() != null && here.lost().getCause() instanceof SQLException broken) {
+            brokenBy(broken);
+        }
+        if (here != null && here.done()) {
+            return;
+        }
+        finishPreparedRetrying(xid, commit, here == null ? null : here.owner(), here == null ? null : here.lost());
     }
 
     /**
      * finishPrepared, tried again on another session as long as each try failed with the connection (the database
      * restarting, a session killed, a network cut), until the pool's ConnectionWaitTimeout is spent and at least
-     * twice (so at most about twice that time, each borrow being bounded by it); then the last
-     * XAER_RMFAIL, and the branch stays prepared for the transaction manager's retry or recovery. Trying again is
-     * safe: the transaction manager decided the outcome, and a COMMIT PREPARED that did reach the database before its
-     * connection broke leaves no such branch, which the next try reports as XAER_NOTA (finished). Some transaction
-     * managers (Payara's) give an XAER_RMFAIL at commit up to recovery at their next start: a short outage of the
-     * database is ridden out here.
+     * twice (so at most about twice that time, each borrow being bounded by it); then the last XAER_RMFAIL, and the
+     * branch stays prepared for the transaction manager's retry or recovery. Trying again is safe: the transaction
+     * manager decided the outcome. A COMMIT or ROLLBACK PREPARED that was sent before its connection broke may have
+     * run: when a later try finds no such branch, it did, and the finish returns normally (a transaction manager takes
+     * XAER_NOTA after a commit for a heuristic hazard). Not tried again: a pool that is closed, or exhausted (its borrow
+     * already waited ConnectionWaitTimeout; the transaction manager tries later). Some transaction managers (Payara's)
+     * give an XAER_RMFAIL at commit up to recovery at their next start: a short outage of the database is ridden out
+     * here.
      */
-    private void finishPreparedRetrying(Xid xid, boolean commit, DbIdentity owner) throws XAException {
+    private void finishPreparedRetrying(Xid xid, boolean commit, DbIdentity owner, FinishLost lostBefore)
+            throws XAException {
+        String gid = PostgresTwoPhase.gid(xid);
+        FinishLost sentAndLost = lostBefore;
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(pool.config().connectionWaitTimeout());
         long pause = TimeUnit.MILLISECONDS.toNanos(50);
-        for (int tries = 1; ; tries++) {
+        XAException last = lostBefore;
+        for (int tries = 0; ; tries++) {
+            if (last != null) {
+                // at least two tries of its own: one borrow may itself wait the whole ConnectionWaitTimeout for a
+                // database that was still shutting down when it began
+                if (!lostTheConnection(last) || pool.isClosed() || (tries >= 2 && System.nanoTime() + pause > deadline)) {
+                    throw last;
+                }
+                java.util.concurrent.locks.LockSupport.parkNanos(pause); // a database that restarts needs a moment
+                pause = Math.min(pause * 2, TimeUnit.SECONDS.toNanos(1));
+            }
+            if (Thread.currentThread().isInterrupted()) {
+                throw XaErrors.of(XAException.XAER_RMFAIL, "proxyra: interrupted while finishing branch " + gid
+                        + "; it may still be prepared", last);
+            }
             try {
                 finishPrepared(xid, commit, owner);
                 return;
+            } catch (FinishLost e) {
+                sentAndLost = e;
+                last = e;
             } catch (XAException e) {
-                // at least two tries: one borrow may itself wait the whole ConnectionWaitTimeout for a database
-                // that was still shutting down when it began
-                if (!lostTheConnection(e) || (tries >= 2 && System.nanoTime() + pause > deadline)) {
-                    throw e;
+                if (e.errorCode == XAException.XAER_NOTA && sentAndLost != null) {
+                    LOG.info("proxyra: branch " + gid + " of pool " + pool.name() + " is no longer prepared: the "
+                            + (commit ? "COMMIT" : "ROLLBACK") + " PREPARED whose connection broke had run");
+                    return;
                 }
+                last = e;
             }
-            java.util.concurrent.locks.LockSupport.parkNanos(pause); // a database that restarts needs a moment
-            if (Thread.interrupted()) {
-                Thread.currentThread().interrupt();
-                throw XaErrors.of(XAException.XAER_RMFAIL, "proxyra: interrupted while finishing branch "
-                        + PostgresTwoPhase.gid(xid) + "; it stays prepared", null);
-            }
-            pause = Math.min(pause * 2, TimeUnit.SECONDS.toNanos(1));
         }
     }
 
-    /** An XAER_RMFAIL whose cause was the connection's failure (not a refusal, not a missing privilege). */
+    /**
+     * An XAER_RMFAIL whose cause was the connection's failure: a finish that lost its connection, or a borrow that
+     * found the database unreachable (not a refusal of the identity, not a missing privilege, not an exhausted pool).
+     */
     private boolean lostTheConnection(XAException e) {
+        if (e instanceof FinishLost) {
+            return true;
+        }
         return e.errorCode == XAException.XAER_RMFAIL && e.getCause() instanceof SQLException sql
-                && pool.dialect().classify(sql) == Dialect.ErrorKind.FATAL;
+                && pool.dialect().classify(sql) == Dialect.ErrorKind.FATAL
+                && dev.proxyra.monitoring.Refusal.of(sql) != dev.proxyra.monitoring.Refusal.POOL_EXHAUSTED;
     }
 
     /**
@@ -1041,7 +1101,7 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
         @Override
         public void commit(Xid xid, boolean onePhase) throws XAException {
             requireXid(xid);
-            DbIdentity owner;
+            Finish here;
             synchronized (ProxyraManagedConnection.this) {
                 if (branch != XaBranch.NONE && branchXid.equals(xid)) {
                     if (!onePhase) {
@@ -1055,13 +1115,9 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
                     throw XaErrors.of(XAException.XAER_NOTA, "proxyra: commit(onePhase=true) of a branch that is not"
                             + " this connection's", null);
                 }
-                Finish here = finishPreparedHere(xid, true);
-                if (here != null && here.done()) {
-                    return;
-                }
-                owner = here == null ? null : here.owner();
+                here = finishPreparedHere(xid, true);
             }
-            finishPreparedRetrying(xid, true, owner);
+            finishPreparedBranch(xid, true, here);
         }
 
         private void commitOnePhase() throws XAException {
@@ -1101,19 +1157,15 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
         @Override
         public void rollback(Xid xid) throws XAException {
             requireXid(xid);
-            DbIdentity owner;
+            Finish here;
             synchronized (ProxyraManagedConnection.this) {
                 if (branch != XaBranch.NONE && branchXid.equals(xid)) {
                     rollbackHere();
                     return;
                 }
-                Finish here = finishPreparedHere(xid, false);
-                if (here != null && here.done()) {
-                    return;
-                }
-                owner = here == null ? null : here.owner();
+                here = finishPreparedHere(xid, false);
             }
-            finishPreparedRetrying(xid, false, owner);
+            finishPreparedBranch(xid, false, here);
         }
 
         /**

@@ -17,7 +17,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * closing anything (like a dropped route or a hung firewall: sockets stay open, bytes simply do not
  * arrive; new connections are accepted but never answered), {@link #resume()} forwards again, including
  * what was held back, as TCP retransmission would deliver it; {@link #forgetOpenConnections()} silences only the
- * connections open now, for good. It also counts the round trips PostgreSQL clients
+ * connections open now, for good; {@link #dropAnswers()} lets requests through and drops the server's answers, and
+ * {@link #cutOpenConnections()} closes every connection open now (as a reset would). It also counts the round trips PostgreSQL clients
  * ask for ({@link #roundTrips()}), and can stand for a network with latency: every byte is forwarded a fixed delay
  * after it arrived, in each direction, without limiting throughput (a delay line, not a pause per read).
  */
@@ -37,6 +38,7 @@ public final class LoopbackProxy implements AutoCloseable {
     /** Connections of an earlier epoch are forgotten: nothing of theirs is forwarded again; guarded by gate. */
     private int forgottenBefore;
     private volatile boolean closed;
+    private volatile boolean droppingAnswers;
 
     public LoopbackProxy(int targetPort) throws IOException {
         this(targetPort, java.time.Duration.ZERO);
@@ -89,6 +91,25 @@ public final class LoopbackProxy implements AutoCloseable {
         synchronized (gate) {
             forgottenBefore = ++epoch;
         }
+    }
+
+    /**
+     * What clients send still reaches the server, but nothing the server answers reaches a client: a statement runs
+     * and its client waits for the answer, as when a connection breaks just after the server did the work.
+     */
+    public void dropAnswers() {
+        droppingAnswers = true;
+    }
+
+    /** Closes every connection open now, on both sides, and forwards answers again for the connections made later. */
+    public void cutOpenConnections() {
+        List<Socket> open;
+        synchronized (this) {
+            open = new ArrayList<>(sockets);
+            sockets.clear();
+        }
+        droppingAnswers = false;
+        open.forEach(LoopbackProxy::closeQuietly);
     }
 
     /** Forwards again. */
@@ -176,6 +197,8 @@ public final class LoopbackProxy implements AutoCloseable {
                     }
                     if (messages != null) {
                         messages.read(buffer, n);
+                    } else if (droppingAnswers) {
+                        continue; // an answer of the server, dropped
                     }
                     if (line != null) {
                         line.send(java.util.Arrays.copyOf(buffer, n));
