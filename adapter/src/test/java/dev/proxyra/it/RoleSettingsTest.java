@@ -18,6 +18,7 @@ import dev.proxyra.monitoring.PoolMetrics.Outcome;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
 import dev.proxyra.testing.Database;
 import dev.proxyra.testing.Factories;
+import dev.proxyra.testing.SearchPathTrap;
 import dev.proxyra.testing.Sessions;
 import dev.proxyra.testing.PostgresExtension;
 import dev.proxyra.testing.TestCallers;
@@ -139,6 +140,34 @@ class RoleSettingsTest {
         long discarded = mcf.pool().discardedCount();
         assertThat(as("rs_alice").pid()).as("pg_catalog's <> saw the temporary schema").isNotEqualTo(pid);
         assertThat(mcf.pool().discardedCount()).isEqualTo(discarded + 1);
+    }
+
+    /**
+     * The attacker's general form of the test above: a caller plants, in a schema of its own first on the search_path
+     * it stores for its role, every catalogue function and operator the switch and reset might call unqualified
+     * (SearchPathTrap), each recording who ran it. Through switches to and from it, warm borrows and the next caller on
+     * the same session, none ever runs as the proxy role or as another caller; the control shows the trap springs for
+     * unqualified calls.
+     */
+    @Test
+    void aRolesSearchPathNeverRunsItsOwnersCodeAsTheNextCallerOrTheProxyRole() throws Exception {
+        db.execute("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rs_trapper') THEN"
+                + " CREATE ROLE rs_trapper NOLOGIN IN ROLE callers; GRANT rs_trapper TO app_proxy; END IF; END $$");
+        SearchPathTrap trap = SearchPathTrap.plant(db, "rs_trap", "rs_trapper");
+        try {
+            assertThat(trap.springsWhenCalledUnqualified("rs_bob")).as("the control: the trap works").isTrue();
+            Seen bob = as("rs_bob");
+            Seen trapper = as("rs_trapper");
+            assertThat(trapper.searchPath()).as("its stored search_path applies").isEqualTo("rs_trap, pg_catalog, public");
+            assertThat(as("rs_trapper")).as("warm").isEqualTo(trapper);
+            Seen after = as("rs_bob");
+            assertThat(as("rs_trapper").pid()).isEqualTo(after.pid()).isEqualTo(bob.pid());
+            as("rs_bob");
+            assertThat(after.searchPath()).isEqualTo(bob.searchPath());
+            assertThat(trap.ranAsOthers()).as("the trapper's code run as someone else").isEmpty();
+        } finally {
+            trap.remove();
+        }
     }
 
     /**

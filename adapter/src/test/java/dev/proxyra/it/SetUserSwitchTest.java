@@ -24,6 +24,7 @@ import dev.proxyra.jdbc.ProxyraDataSource;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
 import dev.proxyra.testing.Database;
 import dev.proxyra.testing.Factories;
+import dev.proxyra.testing.SearchPathTrap;
 import dev.proxyra.testing.LogCapture;
 import dev.proxyra.testing.SetUserDatabaseExtension;
 import dev.proxyra.testing.TestCallers;
@@ -99,6 +100,34 @@ class SetUserSwitchTest {
             assertThat(mcf.pool().discardedCount()).isZero();
         } finally {
             db.execute("ALTER ROLE alice RESET ALL; ALTER ROLE bob RESET ALL");
+        }
+    }
+
+    /**
+     * The attack on set_user's switch and reset: a caller's stored search_path puts its own schema first, with
+     * set_user, reset_user and every catalogue function and operator the switch might call unqualified
+     * (SearchPathTrap). Under set_user the switch runs as the proxy role until set_user() and again after
+     * reset_user(): a trap that ran would run the caller's code with the proxy role's rights. None ever runs as the
+     * proxy role or another caller; the control shows the trap springs for unqualified calls.
+     */
+    @Test
+    void aRolesSearchPathNeverRunsItsOwnersCodeAsTheProxyRoleOrAnotherCaller(Database db) throws Exception {
+        db.execute("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'su_trapper') THEN"
+                + " CREATE ROLE su_trapper NOLOGIN IN ROLE callers; GRANT su_trapper TO app_proxy; END IF; END $$");
+        SearchPathTrap trap = SearchPathTrap.plant(db, "su_trap", "su_trapper");
+        try {
+            assertThat(trap.springsWhenCalledUnqualified("bob")).as("the control: the trap works").isTrue();
+            ProxyraDataSource ds = setUserPool(db);
+            String[] bob = settingsAs(ds, "bob");
+            String[] trapper = settingsAs(ds, "su_trapper");
+            assertThat(trapper[2]).as("its stored search_path applies").isEqualTo("su_trap, pg_catalog, public");
+            assertThat(settingsAs(ds, "su_trapper")).as("warm").containsExactly(trapper);
+            assertThat(settingsAs(ds, "bob")).containsExactly(bob);
+            settingsAs(ds, "su_trapper");
+            settingsAs(ds, "alice");
+            assertThat(trap.ranAsOthers()).as("the trapper's code run as someone else").isEmpty();
+        } finally {
+            trap.remove();
         }
     }
 
