@@ -354,6 +354,17 @@ public final class IdentityPool implements AutoCloseable {
             budget.counted(BorrowVerdict.DEAD_TRY_ANOTHER);
             return false;
         }
+        if (fatal) {
+            // the database failed, not the configuration: transient, with the driver's SQLState and exception chained
+            // as the next one (as DEAD_GIVE_UP), so that the caller may try again once it answers
+            SQLException failure = (SQLException) e;
+            SQLException refused = Refusal.DATABASE_UNREACHABLE.transientConnection("proxyra: pool " + name
+                    + ": the connection to the database failed while checking what the proxy account may reach: "
+                    + Secret.scrub(failure.getMessage(), password), failure.getSQLState() != null
+                            ? failure.getSQLState() : SqlState.UNABLE_TO_CONNECT, failure);
+            refused.setNextException(failure);
+            throw refused;
+        }
         throw e instanceof UnsafeProxyAccountException unsafe ? unsafeProxyAccount(unsafe)
                 : Refusal.CONFIGURATION.authorization("proxyra: pool " + name + " lends no session: what"
                 + " the proxy account '" + user + "' may reach could not be checked: "

@@ -182,6 +182,27 @@ class ManagedConnectionLifecycleTest {
         mc.destroy();
     }
 
+    /**
+     * The database failing while a fresh pool checks what the proxy account may reach (before its first lending) is an
+     * unreachable database, not a configuration error: class 08, DATABASE_UNREACHABLE, so that a caller (and an XA
+     * finish) may try again; once the database answers, the check passes and the pool lends.
+     */
+    @Test
+    void aConnectionThatBreaksDuringTheProxyAccountCheckIsAnUnreachableDatabaseNotAConfigurationError()
+            throws Exception {
+        server.failEvery("select session_user", Fault.CONNECTION_LOST);
+        assertThatThrownBy(() -> connectionAs("alice")).isInstanceOfSatisfying(SQLException.class, e -> {
+            assertThat(e.getSQLState()).as(e.getMessage()).startsWith("08");
+            assertThat(Refusal.of(e)).isEqualTo(Refusal.DATABASE_UNREACHABLE);
+            assertThat(e.getMessage()).contains("checking what the proxy account may reach");
+        });
+        assertThat(pool().metrics().refusals(Refusal.CONFIGURATION)).isZero();
+        server.healed();
+        try (Connection c = connectionAs("alice")) {
+            run(c, "select 1");
+        }
+    }
+
     @Test
     void aBorrowThatFindsNoUsableSessionIsARefusalNotAnErrorEvent() throws Exception {
         try (Connection c = connectionAs("alice")) {
