@@ -63,6 +63,10 @@ final class DatabaseCost {
                             execute(c, "SET ROLE " + caller(i));
                             request(c, i);
                         }),
+                new Way("a bare SET ROLE to the next caller, then the request through a current_user view (planned"
+                        + " once)", "app_proxy", (c, i) -> viewRequest(c, i, "bench_my_orders")),
+                new Way("the same through a security_barrier current_user view", "app_proxy",
+                        (c, i) -> viewRequest(c, i, "bench_my_orders_sb")),
                 new Way("(1') proxyra's switch with IdentityCheck=SCAN: SET ROLE and the reset", "app_proxy",
                         (c, i) -> {
                             POSTGRES.changeIdentity(c, identity(i - 1), identity(i), false);
@@ -130,6 +134,13 @@ final class DatabaseCost {
      */
     private static void request(Connection c, int i) throws SQLException {
         expect(Orders.order(kept(c), null), caller(i));
+        c.setAutoCommit(true);
+    }
+
+    /** A bare SET ROLE to caller {@code i}, then the request through {@code view} instead of the policy. */
+    private static void viewRequest(Connection c, int i, String view) throws SQLException {
+        execute(c, "SET ROLE " + caller(i));
+        expect(Orders.orderThroughView(kept(c), view), caller(i));
         c.setAutoCommit(true);
     }
 

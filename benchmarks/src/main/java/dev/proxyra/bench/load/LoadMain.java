@@ -239,7 +239,9 @@ public final class LoadMain {
     /**
      * The realistic request's table: each caller's rows under row-level security, an index that serves "the caller's
      * latest", the callers' grants, and the shared account of resource (2), which bypasses row-level security as such
-     * an account's applications need.
+     * an account's applications need. Beside it the same rows in a table without a policy, which callers reach only
+     * through views that filter and check by current_user (a table with a policy makes every plan on it depend on the
+     * role, even through a view owned by a role the policy does not apply to).
      */
     static String schema(int identities) {
         return """
@@ -250,13 +252,24 @@ public final class LoadMain {
                 CREATE POLICY own ON bench_orders USING (owner = current_user) WITH CHECK (owner = current_user);
                 GRANT SELECT, INSERT ON bench_orders TO callers;
                 GRANT USAGE ON SEQUENCE bench_orders_id_seq TO callers;
+                CREATE TABLE bench_view_orders (id bigserial PRIMARY KEY, owner name NOT NULL DEFAULT current_user,
+                    item text NOT NULL, created timestamptz NOT NULL DEFAULT now());
+                CREATE INDEX bench_view_orders_owner_id ON bench_view_orders (owner, id);
+                CREATE VIEW bench_my_orders AS
+                    SELECT id, owner, item FROM bench_view_orders WHERE owner = current_user WITH LOCAL CHECK OPTION;
+                CREATE VIEW bench_my_orders_sb WITH (security_barrier) AS
+                    SELECT id, owner, item FROM bench_view_orders WHERE owner = current_user WITH LOCAL CHECK OPTION;
+                GRANT SELECT, INSERT ON bench_my_orders, bench_my_orders_sb TO callers;
+                GRANT USAGE ON SEQUENCE bench_view_orders_id_seq TO callers;
                 CREATE ROLE %1$s LOGIN BYPASSRLS PASSWORD '%2$s';
                 GRANT SELECT, INSERT ON bench_orders TO %1$s;
                 GRANT USAGE ON SEQUENCE bench_orders_id_seq TO %1$s;
                 INSERT INTO bench_orders (owner, item)
                     SELECT 'caller' || lpad(i::text, 3, '0'), 'seed ' || j
                     FROM generate_series(1, %3$d) i, generate_series(1, %4$d) j;
+                INSERT INTO bench_view_orders (owner, item) SELECT owner, item FROM bench_orders;
                 ANALYZE bench_orders;
+                ANALYZE bench_view_orders;
                 """.formatted(SHARED_ACCOUNT, Database.PROXY_PASSWORD, identities, ROWS_PER_CALLER);
     }
 

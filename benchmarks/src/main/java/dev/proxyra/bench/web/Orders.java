@@ -22,11 +22,27 @@ public final class Orders {
 
     /** {@code stampedOwner}: the application's own filter and owner (shared account), or null (the database's). */
     public static String order(Connection c, String stampedOwner) throws SQLException {
+        return stampedOwner == null ? order(c, READ_OWN, ADD_OWN, null) : order(c, READ_FILTERED, ADD_STAMPED,
+                stampedOwner);
+    }
+
+    /**
+     * The same request through {@code view}, one of the schema's views that filter and check by current_user
+     * ({@code bench_my_orders}, plain; {@code bench_my_orders_sb}, a security barrier): the database's identity
+     * without a row-level security policy, so their plans do not depend on the role (a policy is planned for the role
+     * that runs it).
+     */
+    public static String orderThroughView(Connection c, String view) throws SQLException {
+        return order(c, "select id, item from " + view + " order by id desc limit 5",
+                "insert into " + view + "(item) values (?) returning owner", null);
+    }
+
+    private static String order(Connection c, String readSql, String addSql, String stampedOwner) throws SQLException {
         try (c) {
             c.setAutoCommit(false);
             try {
                 int seen = 0;
-                try (PreparedStatement read = c.prepareStatement(stampedOwner == null ? READ_OWN : READ_FILTERED)) {
+                try (PreparedStatement read = c.prepareStatement(readSql)) {
                     if (stampedOwner != null) {
                         read.setString(1, stampedOwner);
                     }
@@ -37,7 +53,7 @@ public final class Orders {
                     }
                 }
                 String owner;
-                try (PreparedStatement add = c.prepareStatement(stampedOwner == null ? ADD_OWN : ADD_STAMPED)) {
+                try (PreparedStatement add = c.prepareStatement(addSql)) {
                     if (stampedOwner != null) {
                         add.setString(1, stampedOwner);
                     }

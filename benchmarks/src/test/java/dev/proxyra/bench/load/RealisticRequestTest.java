@@ -71,14 +71,43 @@ class RealisticRequestTest {
         }
     }
 
+    /**
+     * The same attack through each current_user view: the check option refuses a row stamped with another caller, and
+     * a caller sees only its own rows.
+     */
+    @Test
+    void aCallerCannotWriteOrReadAsAnotherThroughTheViews() throws Exception {
+        for (String view : new String[] {"bench_my_orders", "bench_my_orders_sb"}) {
+            try (Connection c = as("caller001")) {
+                assertThatThrownBy(() -> {
+                    try (var add = c.prepareStatement("insert into " + view + "(owner, item) values ('caller002', 'x')")) {
+                        add.execute();
+                    }
+                }).as(view).isInstanceOf(SQLException.class).hasMessageContaining("check option");
+                try (var read = c.prepareStatement("select count(*) filter (where owner <> current_user), count(*)"
+                        + " from " + view); var rs = read.executeQuery()) {
+                    rs.next();
+                    assertThat(rs.getInt(1)).as(view + ": another caller's rows").isZero();
+                    assertThat(rs.getInt(2)).as(view + ": its own rows").isPositive();
+                }
+                assertThatThrownBy(() -> {
+                    try (var read = c.prepareStatement("select count(*) from bench_view_orders")) {
+                        read.executeQuery();
+                    }
+                }).as("the table behind the views").isInstanceOf(SQLException.class).hasMessageContaining("permission");
+            }
+        }
+    }
+
     @Test
     void theDatabaseCostProbeRunsEveryLineAsItsCaller() throws Exception {
-        int before = db.queryInt("select count(*) from bench_orders");
+        String rows = "select (select count(*) from bench_orders) + (select count(*) from bench_view_orders)";
+        int before = db.queryInt(rows);
         var lines = DatabaseCost.measure(db.url(), Database.PROXY_PASSWORD, 10, 40);
-        assertThat(lines).extracting(DatabaseCost.Line::what).hasSize(6).first().asString().startsWith("(2)");
+        assertThat(lines).extracting(DatabaseCost.Line::what).hasSize(8).first().asString().startsWith("(2)");
         assertThat(lines).allSatisfy(l -> assertThat(l.backendMillis()).isNotNegative());
         // two passes per line of 5 unrecorded and 20 measured requests, each adding one row (the probe checks the
         // owner the database stamped on each): none of them was skipped or refused
-        assertThat(db.queryInt("select count(*) from bench_orders")).isEqualTo(before + 6 * 2 * 25);
+        assertThat(db.queryInt(rows)).isEqualTo(before + 8 * 2 * 25);
     }
 }
