@@ -496,52 +496,123 @@ public abstract class ServerScenarios {
     }
 
     /**
+     * The server killed between prepare and commit of a transaction over proxyra's pool and the server's own XA data
+     * source (pgjdbc's PGXADataSource on the ledger database, which reaches PostgreSQL directly, not through the wire):
+     * proxyra's COMMIT PREPARED is held, so its branch is prepared as alice when the server dies (the other one too,
+     * unless the transaction manager committed it first). After the restart, recovery finishes each with its own
+     * resource: proxyra's as alice, the data source's as its user; nothing is left prepared, and no heuristic outcome.
+     */
+    @Test
+    @Order(74)
+    void aServerKilledBetweenPrepareAndCommitWithItsOwnXaDataSourceCommitsBothByRecovery() throws Exception {
+        String item = "xa-mixed-crash-" + UUID.randomUUID();
+        crashWhile(wire.hold("COMMIT PREPARED", 1), "xa/mixed/commit", "alice", item, inDoubt -> assertThat(inDoubt)
+                .as("prepared when the server dies").anyMatch(p -> p.startsWith("stock ") && p.endsWith(" owner=alice"))
+                .allMatch(p -> p.endsWith(" owner=alice") || p.endsWith(" owner=" + NativeXaDataSource.USER)));
+        restartAndAwaitRecovery();
+        assertThat(IntegrationSuite.database().ownerOfEntry("stock", item)).isEqualTo("alice");
+        assertThat(IntegrationSuite.database().ownerOfEntry("ledger", item)).isEqualTo(NativeXaDataSource.USER);
+        assertNoHeuristicOutcomeAndThePoolsServeAgain();
+    }
+
+    /**
      * PostgreSQL restarted (fast shutdown, then start) while the transaction manager commits: both branches prepared as
-     * alice, the first COMMIT PREPARED held on the wire, so it fails with the connection (XAER_RMFAIL: the branch is
-     * still prepared, and a prepared branch survives the restart with its owner). The server stays up; its transaction
-     * manager finishes the commit later, by retry or recovery, as the owner, and reports no heuristic outcome.
+     * alice, the first COMMIT PREPARED held on the wire, so its connection breaks (a prepared branch survives the
+     * restart with its owner). The server stays up, and the commit is finished within the application's call: proxyra
+     * tries it again as the owner on other sessions while ConnectionWaitTimeout lasts, and the database is back within
+     * it. The application is told it committed, both rows are alice's, nothing is left prepared before any recovery
+     * pass, and no heuristic outcome is reported.
      */
     @Test
     @Order(72)
-    void theDatabaseRestartedBetweenPrepareAndCommitEndsWithBothBranchesCommittedAsTheCaller() throws Exception {
+    void theDatabaseRestartedBetweenPrepareAndCommitIsRiddenOutWithinTheCommit() throws Exception {
         String item = "xa-db-restart-" + UUID.randomUUID();
-        assertThat(IntegrationSuite.database().preparedTransactions()).as("left prepared before this scenario").isEmpty();
         ExecutorService client = Executors.newSingleThreadExecutor();
         try {
-            WireFailpoint.Hold hold = wire.hold("COMMIT PREPARED", 1);
-            Future<Reply> request = client.submit(() -> xa.post("xa/commit", "alice", "item", item));
-            hold.await(Duration.ofMinutes(2));
+            Future<Reply> request = commitUntil(client, wire.hold("COMMIT PREPARED", 1), "alice", item);
             assertThat(IntegrationSuite.database().preparedTransactions()).hasSize(2)
                     .allMatch(p -> p.endsWith(" owner=alice"));
             SuiteDatabaseRestart restart = new SuiteDatabaseRestart();
             restart.stop();
             wire.disarm();
             restart.start();
-            Reply r = request.get(5, java.util.concurrent.TimeUnit.MINUTES);
-            assertThat(r.body()).as("what the application was told").doesNotContainIgnoringCase("heuristic");
-            awaitNothingPrepared();
-            for (String database : ItDatabase.XA_DATABASES) {
-                assertThat(IntegrationSuite.database().ownerOfEntry(database, item)).as(database).isEqualTo("alice");
-            }
-            assertNoHeuristicOutcomeAndThePoolsServeAgain();
+            assertCommittedWithinTheCall(request.get(5, java.util.concurrent.TimeUnit.MINUTES), item);
         } finally {
             client.shutdownNow();
         }
     }
 
     /**
-     * Starts {@code caller}'s XA commit of {@code item}, waits until {@code hold} keeps its statement from the database,
-     * checks that {@code prepared} branches are prepared as the caller, kills the server and returns their gids.
+     * The first COMMIT PREPARED reached the database and ran, but its answer was lost and its connection then broke
+     * (WireFailpoint.loseAnswer): proxyra's next try finds no such branch, which means the lost one committed. The
+     * transaction manager is told the branch committed, not "unknown branch" (a heuristic hazard to it), and goes on
+     * to commit the second.
      */
-    private List<String> crashWhile(WireFailpoint.Hold hold, String caller, String item, int prepared) throws Exception {
-        assertThat(IntegrationSuite.database().preparedTransactions()).as("left prepared before this scenario").isEmpty();
+    @Test
+    @Order(73)
+    void aCommitWhoseAnswerWasLostIsDoneWithoutAHeuristicOutcome() throws Exception {
+        String item = "xa-lost-answer-" + UUID.randomUUID();
         ExecutorService client = Executors.newSingleThreadExecutor();
         try {
-            Future<Reply> request = client.submit(() -> xa.post("xa/commit", caller, "item", item));
-            hold.await(Duration.ofMinutes(2));
+            WireFailpoint.Hold lost = wire.loseAnswer("COMMIT PREPARED", 1);
+            Future<Reply> request = commitUntil(client, lost, "alice", item);
+            ServerProcess.await("the first COMMIT PREPARED ran in the database", Duration.ofMinutes(1),
+                    IntegrationSuite.database().statementLog().getParent(),
+                    () -> {
+                        try {
+                            return IntegrationSuite.database().preparedTransactions().size() == 1;
+                        } catch (java.sql.SQLException e) {
+                            throw new IllegalStateException(e);
+                        }
+                    });
+            assertThat(request).as("its answer was lost: the application still waits").isNotDone();
+            lost.cut();
+            assertCommittedWithinTheCall(request.get(5, java.util.concurrent.TimeUnit.MINUTES), item);
+        } finally {
+            client.shutdownNow();
+        }
+    }
+
+    /**
+     * The application was told its XA transaction committed, both rows are alice's, nothing is left prepared (no
+     * recovery pass was asked for), and the server reports no heuristic outcome.
+     */
+    private void assertCommittedWithinTheCall(Reply r, String item) throws Exception {
+        assertThat(r.status()).as("what the application was told: " + r.body() + "; the server's XA log lines: "
+                + xaLogLines()).isEqualTo(200);
+        assertThat(r.text("outcome")).isEqualTo("committed");
+        assertThat(IntegrationSuite.database().preparedTransactions()).as("left prepared after the commit returned;"
+                + " the server's XA log lines: " + xaLogLines()).isEmpty();
+        for (String database : ItDatabase.XA_DATABASES) {
+            assertThat(IntegrationSuite.database().ownerOfEntry(database, item)).as(database).isEqualTo("alice");
+        }
+        assertNoHeuristicOutcomeAndThePoolsServeAgain();
+    }
+
+    /** The lines of the server's log about XA (for a failure's message). */
+    private String xaLogLines() throws IOException {
+        return server.log().lines().filter(l -> l.contains("XAER") || l.contains("PREPARED") || l.contains("XAException")
+                || l.contains("ARJUNA") || l.contains("WTRN") || l.contains("JTS")).limit(40)
+                .collect(java.util.stream.Collectors.joining("\n"));
+    }
+
+    /** {@link #crashWhile} on xa/commit, with {@code prepared} branches prepared as the caller when the server dies. */
+    private List<String> crashWhile(WireFailpoint.Hold hold, String caller, String item, int prepared) throws Exception {
+        return crashWhile(hold, "xa/commit", caller, item, inDoubt -> assertThat(inDoubt)
+                .as("prepared when the server dies").hasSize(prepared).allMatch(p -> p.endsWith(" owner=" + caller)));
+    }
+
+    /**
+     * Starts {@code caller}'s XA commit of {@code item} on {@code path}, waits until {@code hold} keeps its statement
+     * from the database, checks what is prepared then with {@code whenItDies}, kills the server and returns the gids.
+     */
+    private List<String> crashWhile(WireFailpoint.Hold hold, String path, String caller, String item,
+            java.util.function.Consumer<List<String>> whenItDies) throws Exception {
+        ExecutorService client = Executors.newSingleThreadExecutor();
+        try {
+            Future<Reply> request = commitUntil(client, hold, path, caller, item);
             List<String> inDoubt = IntegrationSuite.database().preparedTransactions();
-            assertThat(inDoubt).as("prepared when the server dies").hasSize(prepared)
-                    .allMatch(p -> p.endsWith(" owner=" + caller));
+            whenItDies.accept(inDoubt);
             server.crash();
             wire.disarm();
             try {
@@ -554,6 +625,24 @@ public abstract class ServerScenarios {
         } finally {
             client.shutdownNow();
         }
+    }
+
+    /**
+     * With nothing prepared before, starts {@code caller}'s XA commit of {@code item} (on {@code path}, by default
+     * xa/commit) on {@code client} and waits until
+     * {@code hold} caught its statement; returns the application's pending reply.
+     */
+    private Future<Reply> commitUntil(ExecutorService client, WireFailpoint.Hold hold, String caller, String item)
+            throws Exception {
+        return commitUntil(client, hold, "xa/commit", caller, item);
+    }
+
+    private Future<Reply> commitUntil(ExecutorService client, WireFailpoint.Hold hold, String path, String caller,
+            String item) throws Exception {
+        assertThat(IntegrationSuite.database().preparedTransactions()).as("left prepared before this scenario").isEmpty();
+        Future<Reply> request = client.submit(() -> xa.post(path, caller, "item", item));
+        hold.await(Duration.ofMinutes(2));
+        return request;
     }
 
     /** Starts the killed server again and waits until its recovery left nothing prepared in the database. */

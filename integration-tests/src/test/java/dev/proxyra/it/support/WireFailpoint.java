@@ -22,7 +22,10 @@ import java.util.concurrent.TimeUnit;
  * Then the chosen statement (the n-th Parse or Query message whose SQL starts with a given text, e.g. the first
  * {@code COMMIT PREPARED}) never reaches the database, nor anything after it on that connection: the server's call
  * waits for an answer that does not come, as at a crash of the server in that instant, and the test kills the server
- * or restarts the database while it waits. The connection is closed when either side closes it. No code of the
+ * or restarts the database while it waits. Armed with {@link #loseAnswer} instead, the statement reaches the database
+ * and runs, but nothing the database answers on that connection reaches the server, until the test cuts the
+ * connection ({@link Hold#cut()}): a connection that broke just after the database did the work. The connection is
+ * closed when either side closes it. No code of the
  * server or of proxyra is changed for it: the server runs its real transaction manager and recovery.
  */
 public final class WireFailpoint implements AutoCloseable {
@@ -53,11 +56,24 @@ public final class WireFailpoint implements AutoCloseable {
      * (ignoring case and leading white space) is held back with the rest of its connection. One hold at a time.
      */
     public Hold hold(String sqlStart, int occurrence) {
+        return arm(new Hold(sqlStart, occurrence, false));
+    }
+
+    /**
+     * Arms the failpoint: the {@code occurrence}-th statement sent from now on whose SQL starts with {@code sqlStart}
+     * is forwarded, and every answer of the database on its connection from then on is dropped, until
+     * {@link Hold#cut()} closes the connection. One hold at a time.
+     */
+    public Hold loseAnswer(String sqlStart, int occurrence) {
+        return arm(new Hold(sqlStart, occurrence, true));
+    }
+
+    private Hold arm(Hold hold) {
         synchronized (lock) {
             if (armed != null && !armed.happened()) {
                 throw new IllegalStateException("a hold is armed already: " + armed);
             }
-            armed = new Hold(sqlStart, occurrence);
+            armed = hold;
             return armed;
         }
     }
@@ -69,8 +85,8 @@ public final class WireFailpoint implements AutoCloseable {
         }
     }
 
-    /** Whether the statement {@code sql} is the one to hold; counts it against the armed hold. */
-    private Hold holds(String sql) {
+    /** The armed hold if {@code sql} on {@code link} is its statement; counts it against the armed hold. */
+    private Hold holds(String sql, Link link) {
         synchronized (lock) {
             Hold h = armed;
             if (h == null || h.happened()) {
@@ -79,6 +95,10 @@ public final class WireFailpoint implements AutoCloseable {
             String text = sql.stripLeading().toUpperCase(Locale.ROOT);
             if (text.startsWith(h.sqlStart) && ++h.seen == h.occurrence) {
                 h.statement = sql;
+                h.link = link;
+                if (h.losesAnswer) {
+                    link.droppingAnswers = true; // before the statement is forwarded: its answer is dropped too
+                }
                 h.held.countDown();
                 return h;
             }
@@ -86,17 +106,42 @@ public final class WireFailpoint implements AutoCloseable {
         }
     }
 
+    /** One connection through the failpoint: the server's socket and the database's. */
+    private static final class Link {
+        final Socket client;
+        final Socket upstream;
+        volatile boolean droppingAnswers;
+
+        Link(Socket client, Socket upstream) {
+            this.client = client;
+            this.upstream = upstream;
+        }
+    }
+
     /** One armed failpoint. */
     public static final class Hold {
         private final String sqlStart;
         private final int occurrence;
+        private final boolean losesAnswer;
         private final CountDownLatch held = new CountDownLatch(1);
         private int seen; // guarded by the failpoint's lock
         private volatile String statement;
+        private volatile Link link;
 
-        private Hold(String sqlStart, int occurrence) {
+        private Hold(String sqlStart, int occurrence, boolean losesAnswer) {
             this.sqlStart = sqlStart.toUpperCase(Locale.ROOT);
             this.occurrence = occurrence;
+            this.losesAnswer = losesAnswer;
+        }
+
+        /** Closes the connection of the statement, on both sides (the server's driver sees it break). */
+        public void cut() {
+            Link l = link;
+            if (l == null) {
+                throw new IllegalStateException("nothing to cut: " + this + " did not happen");
+            }
+            closeQuietly(l.client);
+            closeQuietly(l.upstream);
         }
 
         public boolean happened() {
@@ -114,7 +159,8 @@ public final class WireFailpoint implements AutoCloseable {
 
         @Override
         public String toString() {
-            return "hold of statement " + occurrence + " starting with " + sqlStart;
+            return (losesAnswer ? "lost answer of" : "hold of") + " statement " + occurrence + " starting with "
+                    + sqlStart;
         }
     }
 
@@ -136,8 +182,9 @@ public final class WireFailpoint implements AutoCloseable {
                 closeQuietly(upstream);
                 continue;
             }
-            start("wire-failpoint-up", () -> frontendToServer(client, upstream));
-            start("wire-failpoint-down", () -> copy(upstream, client));
+            Link link = new Link(client, upstream);
+            start("wire-failpoint-up", () -> frontendToServer(link));
+            start("wire-failpoint-down", () -> copy(link));
         }
     }
 
@@ -147,13 +194,18 @@ public final class WireFailpoint implements AutoCloseable {
         t.start();
     }
 
-    /** The server's answers: copied as they come. */
-    private static void copy(Socket from, Socket to) {
+    /** The database's answers: copied as they come, or dropped once the link loses its answers. */
+    private static void copy(Link link) {
+        Socket from = link.upstream;
+        Socket to = link.client;
         byte[] buffer = new byte[16 * 1024];
         try {
             InputStream in = from.getInputStream();
             OutputStream out = to.getOutputStream();
             for (int n; (n = in.read(buffer)) >= 0; ) {
+                if (link.droppingAnswers) {
+                    continue;
+                }
                 out.write(buffer, 0, n);
                 out.flush();
             }
@@ -170,7 +222,9 @@ public final class WireFailpoint implements AutoCloseable {
      * message: a length and a code), then typed ones (a type byte and a length that counts itself). Once a message
      * is held, everything after it on this connection is read and dropped, until the client closes.
      */
-    private void frontendToServer(Socket client, Socket server) {
+    private void frontendToServer(Link link) {
+        Socket client = link.client;
+        Socket server = link.upstream;
         try {
             InputStream in = new java.io.BufferedInputStream(client.getInputStream());
             OutputStream out = server.getOutputStream();
@@ -203,7 +257,8 @@ public final class WireFailpoint implements AutoCloseable {
                             | ((body[2] & 0xff) << 8) | (body[3] & 0xff) : 0;
                     started = code != 80877103 && code != 80877104; // SSLRequest, GSSENCRequest
                 } else if (!holding && (type == 'P' || type == 'Q')) {
-                    holding = holds(sql(type, body)) != null;
+                    Hold h = holds(sql(type, body), link);
+                    holding = h != null && !h.losesAnswer;
                 }
                 if (!holding) {
                     message.writeTo(out);
