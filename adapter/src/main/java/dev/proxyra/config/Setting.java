@@ -82,7 +82,8 @@ public enum Setting {
             "Tag each session with the caller's principal name, sent with the switch or the next call at no extra round"
                     + " trip. Oracle: its client identifier (CLIENT_IDENTIFIER in V$SESSION and the audit trail). PostgreSQL: its"
                     + " application_name (log_line_prefix %a, pg_stat_activity, pgaudit), printable ASCII as is and other"
-                    + " characters %XX-encoded, at most 63 bytes; set again on the next borrow when the application changed it."),
+                    + " characters %XX-encoded, at most 63 bytes (a longer name cut and marked with %~ and 8 hex digits of its"
+                    + " SHA-256); set again on the next borrow when the application changed it."),
     END_TO_END_TAGS("EndToEndTags", String.class, "APPLICATION", false,
             "Oracle: what each borrow sets as the session's MODULE and ACTION (V$SESSION, ASH, DBMS_MONITOR), sent"
                     + " with the next call at no extra round trip. APPLICATION: the requesting component's Jakarta EE"

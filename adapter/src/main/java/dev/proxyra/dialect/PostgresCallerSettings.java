@@ -144,14 +144,17 @@ final class PostgresCallerSettings {
      * The caller's name as application_name: printable ASCII as is; every other character (control characters,
      * non-ASCII) and '%' as its UTF-8 bytes, each %XX, as in a URL. The server would replace such bytes itself, by
      * '?' before PostgreSQL 16 and by \xXX since: encoded here, the value is the same on every version, two callers
-     * never look alike, and the server reports back exactly what was sent. At most 63 bytes, cut between two
-     * characters of the name, never inside one's encoding. Null for a request without a caller.
+     * never look alike, and the server reports back exactly what was sent. At most 63 bytes: a longer name is cut
+     * between two characters (never inside one's encoding) and marked with {@code %~} and 8 hex digits of the SHA-256
+     * of the whole name, so two long names that share their first bytes still differ, and no name can pass for a cut
+     * one ({@code %} is always followed by two hex digits otherwise). Null for a request without a caller.
      */
     static String applicationNameFor(String caller) {
         if (caller == null || caller.isEmpty()) {
             return null;
         }
         StringBuilder out = new StringBuilder(Math.min(caller.length(), APPLICATION_NAME_MAX_BYTES));
+        int cutAt = -1; // the length of the longest prefix that leaves room for the cut's marker
         for (int i = 0; i < caller.length(); ) {
             int cp = caller.codePointAt(i);
             i += Character.charCount(cp);
@@ -166,12 +169,30 @@ final class PostgresCallerSettings {
                 }
                 unit = hex.toString();
             }
+            if (out.length() + unit.length() > APPLICATION_NAME_MAX_BYTES - CUT_MARKER_BYTES && cutAt < 0) {
+                cutAt = out.length();
+            }
             if (out.length() + unit.length() > APPLICATION_NAME_MAX_BYTES) {
-                break;
+                out.setLength(cutAt);
+                return out.append("%~").append(shortHash(caller)).toString();
             }
             out.append(unit);
         }
         return out.toString();
+    }
+
+    /** What marks a cut name: {@code %~} and 8 hex digits. */
+    private static final int CUT_MARKER_BYTES = 10;
+
+    /** 8 hex digits of the SHA-256 of {@code caller}'s UTF-8 bytes. */
+    private static String shortHash(String caller) {
+        try {
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(caller.getBytes(StandardCharsets.UTF_8));
+            return java.util.HexFormat.of().formatHex(digest, 0, 4);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java platform has SHA-256", e);
+        }
     }
 
     /**

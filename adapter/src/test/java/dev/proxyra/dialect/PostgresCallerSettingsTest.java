@@ -40,13 +40,40 @@ class PostgresCallerSettingsTest {
     }
 
     @Test
-    void aLongNameIsCutTo63BytesBetweenTwoOfItsCharactersNeverInsideOnesEncoding() {
-        assertThat(PostgresCallerSettings.applicationNameFor("x".repeat(100))).isEqualTo("x".repeat(63));
-        // 61 + one encoded ë (6 bytes) does not fit: cut before it
-        assertThat(PostgresCallerSettings.applicationNameFor("y".repeat(61) + "ëz")).isEqualTo("y".repeat(61));
-        assertThat(PostgresCallerSettings.applicationNameFor("y".repeat(57) + "ëz")).isEqualTo("y".repeat(57) + "%C3%AB");
-        String emoji = "\uD83D\uDE00".repeat(10); // 12 bytes each encoded: five fit
-        assertThat(PostgresCallerSettings.applicationNameFor(emoji)).isEqualTo("%F0%9F%98%80".repeat(5));
+    void aLongNameIsCutTo63BytesBetweenTwoOfItsCharactersNeverInsideOnesEncodingAndMarked() throws Exception {
+        assertThat(PostgresCallerSettings.applicationNameFor("x".repeat(63))).as("63 bytes: whole").isEqualTo("x".repeat(63));
+        assertThat(PostgresCallerSettings.applicationNameFor("x".repeat(100))).isEqualTo("x".repeat(53) + cut("x".repeat(100)));
+        // 53 bytes and the marker: an encoded ë (6 bytes) after 50 does not fit before it
+        String accented = "y".repeat(50) + "ëz" + "y".repeat(20);
+        assertThat(PostgresCallerSettings.applicationNameFor(accented)).isEqualTo("y".repeat(50) + cut(accented));
+        String late = "y".repeat(47) + "ëz" + "y".repeat(20);
+        assertThat(PostgresCallerSettings.applicationNameFor(late)).isEqualTo("y".repeat(47) + "%C3%AB" + cut(late));
+        String emoji = "\uD83D\uDE00".repeat(10); // 12 bytes each encoded: four fit before the marker
+        assertThat(PostgresCallerSettings.applicationNameFor(emoji)).isEqualTo("%F0%9F%98%80".repeat(4) + cut(emoji));
+    }
+
+    /**
+     * The attack on the cut: two long names that share their first 63 bytes (an impostor of a long name) get different
+     * values, and no short name can pass for a cut one ("%~" never comes out of the encoding).
+     */
+    @Test
+    void twoLongNamesThatShareTheirStartDifferAndNoNameLooksCut() {
+        String victim = "department-of-long-names/" + "a".repeat(60) + "/alice";
+        String impostor = "department-of-long-names/" + "a".repeat(60) + "/mallory";
+        String shown = PostgresCallerSettings.applicationNameFor(victim);
+        assertThat(PostgresCallerSettings.applicationNameFor(impostor)).isNotEqualTo(shown);
+        assertThat(PostgresCallerSettings.applicationNameFor(shown)).as("the cut value, taken as a name").isNotEqualTo(shown);
+        assertThat(PostgresCallerSettings.applicationNameFor("abc%~12345678")).isEqualTo("abc%25~12345678");
+    }
+
+    /** The cut's marker, written out independently: %~ and the first 4 bytes of the name's SHA-256 in hex. */
+    private static String cut(String name) {
+        try {
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(name.getBytes(StandardCharsets.UTF_8));
+            return String.format("%%~%02x%02x%02x%02x", d[0], d[1], d[2], d[3]);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     @ParameterizedTest
