@@ -87,6 +87,7 @@ public final class ConfigResolver {
                 v.flag(Setting.ALLOW_EXPLICIT_USER),
                 ProxyraConfig.IdentityCheck.valueOf(v.choice(Setting.IDENTITY_CHECK)),
                 roleSwitch(dialect, ProxyraConfig.RoleSwitch.valueOf(v.choice(Setting.ROLE_SWITCH))),
+                v.seconds(Setting.ROLE_SETTINGS_CACHE_SECONDS, 0),
                 poolName(v.text(Setting.POOL_NAME)),
                 v.prefix);
     }

@@ -36,6 +36,7 @@ public record ProxyraConfig(
         boolean allowExplicitUser,
         IdentityCheck identityCheck,
         RoleSwitch roleSwitch,
+        int roleSettingsCacheSeconds,
         String poolName,
         String configPrefix) {
 
@@ -73,7 +74,7 @@ public record ProxyraConfig(
                 + ", endToEndTags=" + endToEndTags + ", transactionSupport=" + transactionSupport
                 + ", unauthenticatedAccess=" + unauthenticatedAccess
                 + ", allowExplicitUser=" + allowExplicitUser + ", identityCheck=" + identityCheck
-                + ", roleSwitch=" + roleSwitch
+                + ", roleSwitch=" + roleSwitch + ", roleSettingsCacheSeconds=" + roleSettingsCacheSeconds
                 + (poolName != null ? ", poolName=" + poolName : "") + ", configPrefix=" + configPrefix + "]";
     }
 }

@@ -310,7 +310,8 @@ public interface Dialect {
     static Dialect of(ProxyraConfig config) {
         return switch (config.dialect()) {
             case ORACLE -> new OracleProxySession();
-            case POSTGRESQL -> new PostgresRole(config.roleSwitch(), config.clientIdentifier());
+            case POSTGRESQL -> new PostgresRole(config.roleSwitch(), config.clientIdentifier(),
+                    config.roleSettingsCacheSeconds());
         };
     }
 }

@@ -20,7 +20,8 @@ final class PostgresCallerSettings {
     static final String APPLIED = "proxyra_role_setting";
 
     /**
-     * Roles a switch recently found without settings: the next switches to them within {@link #FRESH_SECONDS} leave
+     * Roles a switch recently found without settings: the next switches to them within RoleSettingsCacheSeconds
+     * ({@link #FRESH_SECONDS} by default; 0: none, every switch asks) leave
      * the settings' statement out, which is most of what the feature costs the database (planning a catalogue query on
      * every switch). A role with settings is asked every time, so a change to them, or their removal, applies at its
      * next switch; settings given to a role that had none apply within that time (a pool of logins would apply them
@@ -30,6 +31,7 @@ final class PostgresCallerSettings {
         static final long FRESH_SECONDS = 60;
         private static final int MAX_ROLES = 4096;
         private final java.util.function.LongSupplier nanoTime;
+        private final long freshNanos;
         private final Map<String, Long> freshUntil = new LinkedHashMap<>(16, 0.75f, true) {
             @Override
             protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
@@ -42,7 +44,13 @@ final class PostgresCallerSettings {
         }
 
         KnownWithout(java.util.function.LongSupplier nanoTime) {
+            this(nanoTime, FRESH_SECONDS);
+        }
+
+        /** {@code freshSeconds}: how long a role found without settings is not asked again; 0, never cached. */
+        KnownWithout(java.util.function.LongSupplier nanoTime, long freshSeconds) {
             this.nanoTime = nanoTime;
+            this.freshNanos = java.util.concurrent.TimeUnit.SECONDS.toNanos(freshSeconds);
         }
 
         /** Whether {@code role} was found without settings recently enough to leave them out. */
@@ -60,8 +68,8 @@ final class PostgresCallerSettings {
 
         /** What a switch that asked found: {@code applied} settings for {@code role}. */
         synchronized void found(String role, int applied) {
-            if (applied == 0) {
-                freshUntil.put(role, nanoTime.getAsLong() + java.util.concurrent.TimeUnit.SECONDS.toNanos(FRESH_SECONDS));
+            if (applied == 0 && freshNanos > 0) {
+                freshUntil.put(role, nanoTime.getAsLong() + freshNanos);
             } else {
                 freshUntil.remove(role);
             }

@@ -28,7 +28,7 @@ public final class PostgresRole implements Dialect {
     private final PostgresSetUser setUser;
     /** ClientIdentifier: the caller's name as application_name. */
     private final boolean callerAsApplicationName;
-    private final PostgresCallerSettings.KnownWithout knownWithoutSettings = new PostgresCallerSettings.KnownWithout();
+    private final PostgresCallerSettings.KnownWithout knownWithoutSettings;
 
     public PostgresRole() {
         this(ProxyraConfig.RoleSwitch.SET_ROLE, true);
@@ -39,8 +39,15 @@ public final class PostgresRole implements Dialect {
     }
 
     public PostgresRole(ProxyraConfig.RoleSwitch roleSwitch, boolean callerAsApplicationName) {
+        this(roleSwitch, callerAsApplicationName, PostgresCallerSettings.KnownWithout.FRESH_SECONDS);
+    }
+
+    /** {@code roleSettingsCacheSeconds}: RoleSettingsCacheSeconds, how long a role without settings is not asked again. */
+    public PostgresRole(ProxyraConfig.RoleSwitch roleSwitch, boolean callerAsApplicationName,
+            long roleSettingsCacheSeconds) {
         this.setUser = roleSwitch == ProxyraConfig.RoleSwitch.SET_USER ? new PostgresSetUser() : null;
         this.callerAsApplicationName = callerAsApplicationName;
+        this.knownWithoutSettings = new PostgresCallerSettings.KnownWithout(System::nanoTime, roleSettingsCacheSeconds);
     }
 
     /** Between two words of a statement: white space and comments, block or to the end of the line. */

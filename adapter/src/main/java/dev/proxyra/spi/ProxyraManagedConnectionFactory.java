@@ -93,6 +93,8 @@ public class ProxyraManagedConnectionFactory
     public void setRoleMap(String value) { set(Setting.ROLE_MAP, value); }
     public String getClientIdentifier() { return (String) get(Setting.CLIENT_IDENTIFIER); }
     public void setClientIdentifier(String value) { set(Setting.CLIENT_IDENTIFIER, value); }
+    public Integer getRoleSettingsCacheSeconds() { return (Integer) get(Setting.ROLE_SETTINGS_CACHE_SECONDS); }
+    public void setRoleSettingsCacheSeconds(Integer value) { set(Setting.ROLE_SETTINGS_CACHE_SECONDS, value); }
     public String getEndToEndTags() { return (String) get(Setting.END_TO_END_TAGS); }
     public void setEndToEndTags(String value) { set(Setting.END_TO_END_TAGS, value); }
     /**

@@ -143,6 +143,39 @@ class RoleSettingsTest {
     }
 
     /**
+     * RoleSettingsCacheSeconds: a role found without settings is not asked again for that long (the default, 60 s,
+     * is the control: settings given to rs_bob meanwhile do not apply yet); with 0 they apply at the next switch.
+     */
+    @Test
+    void settingsGivenToARoleFoundWithoutThemApplyAtTheNextSwitchWithRoleSettingsCacheSecondsZero() throws Exception {
+        ProxyraManagedConnectionFactory uncached = Factories.on(db).maxPoolSize(1)
+                .property("RoleSettingsCacheSeconds", "0").build();
+        ProxyraDataSource fresh = Factories.dataSource(uncached);
+        try {
+            assertThat(workMemAs(fresh, "rs_bob")).isEqualTo("4MB");
+            assertThat(workMemAs(ds, "rs_bob")).isEqualTo("4MB");
+            db.execute("ALTER ROLE rs_bob SET work_mem = '7MB'");
+            workMemAs(fresh, "rs_alice");
+            workMemAs(ds, "rs_alice");
+            assertThat(workMemAs(fresh, "rs_bob")).as("RoleSettingsCacheSeconds=0").isEqualTo("7MB");
+            assertThat(workMemAs(ds, "rs_bob")).as("the default: found without settings within 60 s").isEqualTo("4MB");
+        } finally {
+            uncached.close();
+            db.execute("ALTER ROLE rs_bob RESET ALL");
+        }
+    }
+
+    private static String workMemAs(ProxyraDataSource source, String caller) throws Exception {
+        return TestCallers.as(caller, () -> {
+            try (Connection c = source.getConnection(); Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("select current_setting('work_mem')")) {
+                rs.next();
+                return rs.getString(1);
+            }
+        });
+    }
+
+    /**
      * The attacker's general form of the test above: a caller plants, in a schema of its own first on the search_path
      * it stores for its role, every catalogue function and operator the switch and reset might call unqualified
      * (SearchPathTrap), each recording who ran it. Through switches to and from it, warm borrows and the next caller on
