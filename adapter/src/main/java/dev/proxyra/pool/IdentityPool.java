@@ -358,10 +358,13 @@ public final class IdentityPool implements AutoCloseable {
             // the database failed, not the configuration: transient, with the driver's SQLState and exception chained
             // as the next one (as DEAD_GIVE_UP), so that the caller may try again once it answers
             SQLException failure = (SQLException) e;
+            // class 08 as every transient connection refusal, also for 57P01-57P03 (a shutdown or restart)
+            String state = SqlState.isConnectionException(failure.getSQLState()) ? failure.getSQLState()
+                    : SqlState.CONNECTION_FAILURE;
             SQLException refused = Refusal.DATABASE_UNREACHABLE.transientConnection("proxyra: pool " + name
                     + ": the connection to the database failed while checking what the proxy account may reach: "
-                    + Secret.scrub(failure.getMessage(), password), failure.getSQLState() != null
-                            ? failure.getSQLState() : SqlState.UNABLE_TO_CONNECT, failure);
+                    + Secret.scrub(failure.getMessage(), password) + " [SQLState " + failure.getSQLState() + "]",
+                    state, failure);
             refused.setNextException(failure);
             throw refused;
         }

@@ -292,15 +292,25 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
      * later by this managed connection is tainted when it ends ({@link #releaseSession}).
      */
     private void brokenBy(SQLException e) {
-        synchronized (this) {
-            if (session != null) {
-                session.taint(Lease.Taint.BROKEN);
-            }
-            if (life != Life.OPEN) {
-                return;
-            }
-            life = Life.BROKEN;
+        if (markBroken()) {
+            tellBroken(e);
         }
+    }
+
+    /** The first half of {@link #brokenBy}: true when this call moved it to BROKEN (the server is then told). */
+    private synchronized boolean markBroken() {
+        if (session != null) {
+            session.taint(Lease.Taint.BROKEN);
+        }
+        if (life != Life.OPEN) {
+            return false;
+        }
+        life = Life.BROKEN;
+        return true;
+    }
+
+    /** The second half of {@link #brokenBy}, called without this managed connection's monitor. */
+    private void tellBroken(SQLException e) {
         LOG.log(Level.FINE, "proxyra: fatal error on a physical connection of pool " + pool.name(), e);
         ConnectionEvent event = new ConnectionEvent(this, ConnectionEvent.CONNECTION_ERROR_OCCURRED, e);
         for (ConnectionEventListener l : listeners) {
@@ -838,7 +848,7 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
      * What a branch known here is finished with: this managed connection's own session ({@code done}), or one borrowed
      * as {@code owner}. {@code lost}: the try on the own session was sent and lost its connection.
      */
-    private record Finish(DbIdentity owner, boolean done, FinishLost lost) {
+    private record Finish(DbIdentity owner, boolean done, FinishLost lost, boolean tellBroken) {
     }
 
     /**
@@ -860,12 +870,15 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
             try {
                 finishOn(s, PostgresTwoPhase.gid(xid), commit);
             } catch (FinishLost lost) {
+                // BROKEN before the monitor is let go, so that no borrow in between lends a session here; the server
+                // is told after (finishPreparedBranch)
+                boolean tell = markBroken();
                 releaseSession();
-                return new Finish(owner, false, lost); // tried again on another session of the pool
+                return new Finish(owner, false, lost, tell); // tried again on another session of the pool
             }
-            return new Finish(owner, true, null);
+            return new Finish(owner, true, null, false);
         }
-        return new Finish(owner, false, null);
+        return new Finish(owner, false, null, false);
     }
 
     /**
@@ -874,8 +887,8 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
      * listener may take its pool's locks, which another thread may hold while it waits for this monitor).
      */
     private void finishPreparedBranch(Xid xid, boolean commit, Finish here) throws XAException {
-        if (here != null && here.lost() != null && here.lost().getCause() instanceof SQLException broken) {
-            brokenBy(broken);
+        if (here != null && here.tellBroken() && here.lost().getCause() instanceof SQLException broken) {
+            tellBroken(broken);
         }
         if (here != null && here.done()) {
             return;
@@ -906,15 +919,16 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
             if (last != null) {
                 // at least two tries of its own: one borrow may itself wait the whole ConnectionWaitTimeout for a
                 // database that was still shutting down when it began
-                if (!lostTheConnection(last) || pool.isClosed() || (tries >= 2 && System.nanoTime() + pause > deadline)) {
+                boolean again = lostTheConnection(last) || (sentAndLost != null && stillBusy(last));
+                if (!again || pool.isClosed() || (tries >= 2 && System.nanoTime() + pause > deadline)) {
                     throw last;
                 }
                 java.util.concurrent.locks.LockSupport.parkNanos(pause); // a database that restarts needs a moment
                 pause = Math.min(pause * 2, TimeUnit.SECONDS.toNanos(1));
-            }
-            if (Thread.currentThread().isInterrupted()) {
-                throw XaErrors.of(XAException.XAER_RMFAIL, "proxyra: interrupted while finishing branch " + gid
-                        + "; it may still be prepared", last);
+                if (Thread.currentThread().isInterrupted()) {
+                    throw XaErrors.of(XAException.XAER_RMFAIL, "proxyra: interrupted while finishing branch " + gid
+                            + "; it may still be prepared", last);
+                }
             }
             try {
                 finishPrepared(xid, commit, owner);
@@ -931,6 +945,16 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
                 last = e;
             }
         }
+    }
+
+    /**
+     * PostgreSQL's "prepared transaction ... is busy" (55000): a backend still holds the branch, as the one whose
+     * connection was lost may, still running its COMMIT or ROLLBACK PREPARED. Tried again after a lost try: giving up
+     * would leave the transaction manager a later "no such branch" (a heuristic hazard to it) once that one ends.
+     */
+    private static boolean stillBusy(XAException e) {
+        return e.getCause() instanceof SQLException sql
+                && SqlState.OBJECT_NOT_IN_PREREQUISITE_STATE.equals(sql.getSQLState());
     }
 
     /**

@@ -172,7 +172,9 @@ class XaFinishRetryTest {
 
     /**
      * The attacker's counterpart: a commit of a branch that was never prepared still gets XAER_NOTA, also on a managed
-     * connection whose own session just died (only a finish that was sent and lost counts as done).
+     * connection whose own session just died, and the branch that was prepared there is still committed as its owner:
+     * a dead session is no reason to call an unknown branch done. (A finish that was sent and lost, then finds no such
+     * branch, returns normally: PostgreSQL cannot say afterwards which way a gone branch ended; see docs/transactions.md.)
      */
     @Test
     void aBranchNeverPreparedIsStillUnknownAfterALostSession() throws Exception {

@@ -184,13 +184,14 @@ class ManagedConnectionLifecycleTest {
 
     /**
      * The database failing while a fresh pool checks what the proxy account may reach (before its first lending) is an
-     * unreachable database, not a configuration error: class 08, DATABASE_UNREACHABLE, so that a caller (and an XA
-     * finish) may try again; once the database answers, the check passes and the pool lends.
+     * unreachable database, not a configuration error: class 08 (also for 57P01, a shutdown), DATABASE_UNREACHABLE, so
+     * that a caller (and an XA finish) may try again; once the database answers, the check passes and the pool lends.
      */
-    @Test
-    void aConnectionThatBreaksDuringTheProxyAccountCheckIsAnUnreachableDatabaseNotAConfigurationError()
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(value = Fault.class, names = {"CONNECTION_LOST", "TERMINATED"})
+    void aConnectionThatBreaksDuringTheProxyAccountCheckIsAnUnreachableDatabaseNotAConfigurationError(Fault fault)
             throws Exception {
-        server.failEvery("select session_user", Fault.CONNECTION_LOST);
+        server.failEvery("select session_user", fault);
         assertThatThrownBy(() -> connectionAs("alice")).isInstanceOfSatisfying(SQLException.class, e -> {
             assertThat(e.getSQLState()).as(e.getMessage()).startsWith("08");
             assertThat(Refusal.of(e)).isEqualTo(Refusal.DATABASE_UNREACHABLE);
