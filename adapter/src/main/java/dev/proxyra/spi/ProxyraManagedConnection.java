@@ -36,6 +36,7 @@ import dev.proxyra.identity.DbIdentity;
 import dev.proxyra.identity.IdentityResolver;
 import dev.proxyra.jdbc.ConnectionHandle;
 import dev.proxyra.jdbc.SessionOwner;
+import dev.proxyra.monitoring.Refusal;
 import dev.proxyra.pool.IdentityPool;
 import dev.proxyra.pool.Lease;
 
@@ -883,8 +884,9 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
 
     /**
      * commit(onePhase=false) or rollback of a branch that is not active here, after {@link #finishPreparedHere} (null:
-     * not prepared here): finished, or tried on sessions borrowed as the owner. A broken own session is reported to the server here, outside the monitor (a server's
-     * listener may take its pool's locks, which another thread may hold while it waits for this monitor).
+     * not prepared here): finished, or tried on sessions borrowed as the owner. A broken own session is reported to the
+     * server here, outside the monitor (a server's listener may take its pool's locks, which another thread may hold
+     * while it waits for this monitor).
      */
     private void finishPreparedBranch(Xid xid, boolean commit, Finish here) throws XAException {
         if (here != null && here.tellBroken() && here.lost().getCause() instanceof SQLException broken) {
@@ -967,7 +969,7 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
         }
         return e.errorCode == XAException.XAER_RMFAIL && e.getCause() instanceof SQLException sql
                 && pool.dialect().classify(sql) == Dialect.ErrorKind.FATAL
-                && dev.proxyra.monitoring.Refusal.of(sql) != dev.proxyra.monitoring.Refusal.POOL_EXHAUSTED;
+                && Refusal.of(sql) != Refusal.POOL_EXHAUSTED;
     }
 
     /**
