@@ -258,6 +258,16 @@ public final class WildFlyServer implements DemoServer {
         ServerProcess.run(env.work(), Map.of("JAVA_HOME", System.getProperty("java.home")), Duration.ofMinutes(2), command);
     }
 
+    /** How many times the server has said it started so far: its boot, and each reload since. */
+    public int starts() throws IOException {
+        return ServerProcess.count(logFile(), "WFLYSRV0025") + ServerProcess.count(logFile(), "WFLYSRV0026");
+    }
+
+    /** Waits until the server has said it started {@code n} times (a reload says it again); fails on errors. */
+    public void awaitStarts(int n) throws Exception {
+        awaitBoots(n);
+    }
+
     /** Waits for the n-th "started" line (WFLYSRV0025, or WFLYSRV0026 "with errors", which fails the run). */
     private void awaitBoots(int n) throws Exception {
         Path log = logFile();
