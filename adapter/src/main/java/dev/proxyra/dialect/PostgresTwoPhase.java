@@ -67,6 +67,23 @@ public final class PostgresTwoPhase {
         return "'" + gid + "'";
     }
 
+    /** The transaction's id (xid8) as text, or null when it has none yet: sent with the PREPARE, in its round trip. */
+    public static final String XACT_ID_SQL = "SELECT pg_catalog.pg_current_xact_id_if_assigned()::text";
+
+    /**
+     * How the transaction {@code xact} (an xid8 from {@link #XACT_ID_SQL}) ended: committed, aborted, in progress, or
+     * null when the database no longer knows.
+     */
+    public static String transactionStatus(java.sql.Connection c, String xact) throws java.sql.SQLException {
+        try (java.sql.PreparedStatement ps = c.prepareStatement(
+                "SELECT pg_catalog.pg_xact_status(pg_catalog.xid8in(?::cstring))")) {
+            ps.setString(1, xact);
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
+    }
+
     public static String prepareSql(Xid xid) {
         return "PREPARE TRANSACTION " + literal(gid(xid));
     }

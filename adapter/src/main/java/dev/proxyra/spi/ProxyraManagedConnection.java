@@ -115,6 +115,8 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
      */
     private Xid preparedXid;
     private DbIdentity preparedAs;
+    /** The transaction id (xid8, as text) of the branch prepared last here; null when none was assigned. */
+    private String preparedXact;
     /** setTransactionTimeout's seconds; 0: none. */
     private int transactionTimeout;
     /** Whether the session carries transaction_timeout for the branch, to be reset when the branch leaves it. */
@@ -426,6 +428,7 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
             }
             preparedXid = null;
             preparedAs = null;
+            preparedXact = null;
             demarcate(Demarcation.NONE); // no event: the server ends its use, and the return rolls back
         }
         open.forEach(ConnectionHandle::invalidate);
@@ -849,7 +852,7 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
      * What a branch known here is finished with: this managed connection's own session ({@code done}), or one borrowed
      * as {@code owner}. {@code lost}: the try on the own session was sent and lost its connection.
      */
-    private record Finish(DbIdentity owner, boolean done, FinishLost lost, boolean tellBroken) {
+    private record Finish(DbIdentity owner, boolean done, FinishLost lost, boolean tellBroken, String xact) {
     }
 
     /**
@@ -863,8 +866,10 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
             return null;
         }
         DbIdentity owner = preparedAs;
+        String xact = preparedXact;
         preparedXid = null;
         preparedAs = null;
+        preparedXact = null;
         Lease s = session;
         if (s != null && life == Life.OPEN && branch == XaBranch.NONE && demarcation == Demarcation.NONE
                 && s.identity().sameSession(owner)) {
@@ -875,11 +880,11 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
                 // is told after (finishPreparedBranch)
                 boolean tell = markBroken();
                 releaseSession();
-                return new Finish(owner, false, lost, tell); // tried again on another session of the pool
+                return new Finish(owner, false, lost, tell, xact); // tried again on another session of the pool
             }
-            return new Finish(owner, true, null, false);
+            return new Finish(owner, true, null, false, xact);
         }
-        return new Finish(owner, false, null, false);
+        return new Finish(owner, false, null, false, xact);
     }
 
     /**
@@ -895,7 +900,8 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
         if (here != null && here.done()) {
             return;
         }
-        finishPreparedRetrying(xid, commit, here == null ? null : here.owner(), here == null ? null : here.lost());
+        finishPreparedRetrying(xid, commit, here == null ? null : here.owner(), here == null ? null : here.lost(),
+                here == null ? null : here.xact());
     }
 
     /**
@@ -910,8 +916,8 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
      * give an XAER_RMFAIL at commit up to recovery at their next start: a short outage of the database is ridden out
      * here.
      */
-    private void finishPreparedRetrying(Xid xid, boolean commit, DbIdentity owner, FinishLost lostBefore)
-            throws XAException {
+    private void finishPreparedRetrying(Xid xid, boolean commit, DbIdentity owner, FinishLost lostBefore,
+            String xact) throws XAException {
         String gid = PostgresTwoPhase.gid(xid);
         FinishLost sentAndLost = lostBefore;
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(pool.config().connectionWaitTimeout());
@@ -940,13 +946,41 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
                 last = e;
             } catch (XAException e) {
                 if (e.errorCode == XAException.XAER_NOTA && sentAndLost != null) {
-                    LOG.info("proxyra: branch " + gid + " of pool " + pool.name() + " is no longer prepared: the "
-                            + (commit ? "COMMIT" : "ROLLBACK") + " PREPARED whose connection broke had run");
+                    endedAsAsked(gid, commit, xact);
                     return;
                 }
                 last = e;
             }
         }
+    }
+
+    /**
+     * A branch found gone after a finish whose connection broke: with its transaction id (recorded at PREPARE on this
+     * managed connection), the database says which way it ended. As asked: done. The other way (someone else finished
+     * it meanwhile, an operator or another transaction manager's recovery): the heuristic outcome, XA_HEURRB or
+     * XA_HEURCOM, which the transaction manager reports. Unknown (no id recorded here, or the database cannot say):
+     * taken as the lost statement's doing.
+     */
+    private void endedAsAsked(String gid, boolean commit, String xact) throws XAException {
+        String asked = commit ? "COMMIT" : "ROLLBACK";
+        String status = null;
+        if (xact != null) {
+            try {
+                status = onProxySession(c -> PostgresTwoPhase.transactionStatus(c, xact), "ask how branch " + gid
+                        + " ended");
+            } catch (XAException unknown) {
+                LOG.log(Level.FINE, "proxyra: how branch " + gid + " ended is unknown", unknown);
+            }
+        }
+        if ((commit && "aborted".equals(status)) || (!commit && "committed".equals(status))) {
+            String message = "proxyra: branch " + gid + " of pool " + pool.name() + " was " + status + " by someone"
+                    + " else while the " + asked + " PREPARED the transaction manager asked for had lost its connection";
+            LOG.warning(message);
+            throw XaErrors.of(commit ? XAException.XA_HEURRB : XAException.XA_HEURCOM, message, null);
+        }
+        LOG.info("proxyra: branch " + gid + " of pool " + pool.name() + " is no longer prepared: the " + asked
+                + " PREPARED whose connection broke had run" + (status == null ? "" : " (the database says " + status
+                + ")"));
     }
 
     /**
@@ -1094,9 +1128,16 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
                                 + " (the application's SQL changed the session's role); it is rolled back, never"
                                 + " prepared as another role", null);
                     }
+                    String xact;
                     try (Statement st = c.createStatement()) {
-                        st.execute(PostgresTwoPhase.prepareSql(prepared));
+                        // the branch's transaction id in the PREPARE's own round trip: how a branch ended can be
+                        // asked later by it (a finish whose answer was lost)
+                        st.execute(PostgresTwoPhase.XACT_ID_SQL + "; " + PostgresTwoPhase.prepareSql(prepared));
+                        try (java.sql.ResultSet rs = st.getResultSet()) {
+                            xact = rs != null && rs.next() ? rs.getString(1) : null;
+                        }
                     }
+                    preparedXact = xact;
                 } catch (SQLException e) {
                     Dialect.ErrorKind kind = pool.dialect().classify(e);
                     int code = XaErrors.ofCompletion(e, kind);

@@ -772,6 +772,30 @@ class XaTransactionTest {
                 .as("finished: a second try finds nothing").isEqualTo(XAException.XAER_NOTA);
     }
 
+    /**
+     * The attack on "a branch gone after a lost finish is done": someone else (here the superuser) finished the branch
+     * the other way while the transaction manager's finish had lost its connection. The database is asked how the
+     * branch's transaction ended (its id was recorded at PREPARE): a commit that finds it rolled back is XA_HEURRB, a
+     * rollback that finds it committed is XA_HEURCOM, never a normal return.
+     */
+    @Test
+    void aFinishThatFindsItsBranchEndedTheOtherWayBySomeoneElseReportsTheHeuristicOutcome() throws Exception {
+        ProxyraManagedConnection alices = managed(mcf);
+        Xid rolledBack = preparedOnASessionThatThenDies(alices, "alice", "rolled-back-meanwhile");
+        db.execute("ROLLBACK PREPARED '" + PostgresTwoPhase.gid(rolledBack) + "'");
+        XAException commit = catchThrowableOfType(XAException.class,
+                () -> alices.getXAResource().commit(rolledBack, false));
+        assertThat(code(commit)).as(String.valueOf(commit)).isEqualTo(XAException.XA_HEURRB);
+        assertThat(rowOwners("rolled-back-meanwhile")).isEmpty();
+
+        ProxyraManagedConnection bobs = managed(mcf);
+        Xid committed = preparedOnASessionThatThenDies(bobs, "bob", "committed-meanwhile");
+        db.execute("COMMIT PREPARED '" + PostgresTwoPhase.gid(committed) + "'");
+        XAException rollback = catchThrowableOfType(XAException.class, () -> bobs.getXAResource().rollback(committed));
+        assertThat(code(rollback)).as(String.valueOf(rollback)).isEqualTo(XAException.XA_HEURCOM);
+        assertThat(rowOwners("committed-meanwhile")).containsExactly("bob");
+    }
+
     /** A branch of {@code caller} prepared on {@code mc}, whose session's backend is then terminated. */
     private Xid preparedOnASessionThatThenDies(ProxyraManagedConnection mc, String caller, String body) throws Exception {
         Connection c = handleAs(mcf, mc, caller);
