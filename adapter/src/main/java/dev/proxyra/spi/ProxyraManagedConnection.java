@@ -1132,7 +1132,7 @@ public final class ProxyraManagedConnection implements ManagedConnection, Sessio
                     try (Statement st = c.createStatement()) {
                         // the branch's transaction id in the PREPARE's own round trip: how a branch ended can be
                         // asked later by it (a finish whose answer was lost)
-                        st.execute(PostgresTwoPhase.XACT_ID_SQL + "; " + PostgresTwoPhase.prepareSql(prepared));
+                        st.execute(PostgresTwoPhase.XACT_ID_SQL + ";" + PostgresTwoPhase.prepareSql(prepared));
                         try (java.sql.ResultSet rs = st.getResultSet()) {
                             xact = rs != null && rs.next() ? rs.getString(1) : null;
                         }
