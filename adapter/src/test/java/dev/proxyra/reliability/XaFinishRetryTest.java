@@ -28,8 +28,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import dev.proxyra.dialect.PostgresTwoPhase;
-import dev.proxyra.identity.DbIdentity;
-import dev.proxyra.jdbc.ConnectionHandle;
 import dev.proxyra.monitoring.Refusal;
 import dev.proxyra.spi.ProxyraManagedConnection;
 import dev.proxyra.spi.ProxyraManagedConnectionFactory;
@@ -38,6 +36,7 @@ import dev.proxyra.testing.Factories;
 import dev.proxyra.testing.LogCapture;
 import dev.proxyra.testing.LoopbackProxy;
 import dev.proxyra.testing.RestartableDatabaseExtension;
+import dev.proxyra.testing.XaBranches;
 
 /**
  * Phase two of an XA commit when the connection fails under it, on a PostgreSQL that is restarted or whose answers are
@@ -214,24 +213,7 @@ class XaFinishRetryTest {
     // ---- fixtures ----
 
     private static synchronized Xid newXid() {
-        long id = ++next;
-        byte[] global = java.nio.ByteBuffer.allocate(8).putLong(id).array();
-        return new Xid() {
-            @Override
-            public int getFormatId() {
-                return FORMAT_ID;
-            }
-
-            @Override
-            public byte[] getGlobalTransactionId() {
-                return global.clone();
-            }
-
-            @Override
-            public byte[] getBranchQualifier() {
-                return new byte[] {1};
-            }
-        };
+        return XaBranches.TestXid.of(FORMAT_ID, ++next);
     }
 
     private ProxyraManagedConnectionFactory xaFactory(Factories builder) {
@@ -249,12 +231,7 @@ class XaFinishRetryTest {
 
     private static Connection handleAs(ProxyraManagedConnectionFactory mcf, ProxyraManagedConnection mc, String caller)
             throws Exception {
-        ConnectionHandle handle = (ConnectionHandle) mc.getConnection(null,
-                mcf.requestFor(DbIdentity.of(caller, caller)));
-        if (handle.refusal() != null) {
-            throw handle.refusal();
-        }
-        return handle;
+        return XaBranches.handleAs(mcf, mc, caller);
     }
 
     /** A branch of {@code caller} on {@code mc} that inserts {@code body}, ended and prepared; its handle closed. */
@@ -290,11 +267,7 @@ class XaFinishRetryTest {
     }
 
     private String preparedOwner(Xid xid) throws SQLException {
-        try (Connection su = db.superuser(); Statement s = su.createStatement();
-             ResultSet rs = s.executeQuery("select owner from pg_prepared_xacts where gid = '"
-                     + PostgresTwoPhase.gid(xid) + "'")) {
-            return rs.next() ? rs.getString(1) : null;
-        }
+        return XaBranches.preparedOwner(db, xid);
     }
 
     private String preparedOwnerQuietly(Xid xid) {

@@ -21,6 +21,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import dev.proxyra.dialect.Dialect;
 import dev.proxyra.dialect.PostgresTwoPhase;
 import dev.proxyra.spi.XaBranch.Step;
+import dev.proxyra.testing.XaBranches.TestXid;
 
 /** The XA decisions without a database: branch moves, error codes, branch names (gids). */
 class XaDecisionTest {
@@ -108,23 +109,6 @@ class XaDecisionTest {
     }
 
     // ---- branch names ----
-
-    record TestXid(int formatId, byte[] gtrid, byte[] bqual) implements Xid {
-        @Override
-        public int getFormatId() {
-            return formatId;
-        }
-
-        @Override
-        public byte[] getGlobalTransactionId() {
-            return gtrid;
-        }
-
-        @Override
-        public byte[] getBranchQualifier() {
-            return bqual;
-        }
-    }
 
     private static byte[] bytes(int n, int seed) {
         byte[] b = new byte[n];

@@ -31,8 +31,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import dev.proxyra.dialect.PostgresTwoPhase;
-import dev.proxyra.identity.DbIdentity;
-import dev.proxyra.jdbc.ConnectionHandle;
 import dev.proxyra.jdbc.ProxyraDataSource;
 import dev.proxyra.testing.Database;
 import dev.proxyra.testing.Factories;
@@ -40,6 +38,7 @@ import dev.proxyra.testing.Sessions;
 import dev.proxyra.testing.LogCapture;
 import dev.proxyra.testing.PostgresExtension;
 import dev.proxyra.testing.TestCallers;
+import dev.proxyra.testing.XaBranches;
 
 /**
  * XA on the embedded PostgreSQL, driven as a transaction manager and a server drive a managed connection: the branch
@@ -119,7 +118,7 @@ class XaTransactionTest {
     // ---- fixtures ----
 
     static Xid newXid() {
-        return new XaDecisionTest.TestXid(FORMAT_ID, ByteBuffer.allocate(8).putLong(NEXT.incrementAndGet()).array(), new byte[] {1});
+        return new XaBranches.TestXid(FORMAT_ID, ByteBuffer.allocate(8).putLong(NEXT.incrementAndGet()).array(), new byte[] {1});
     }
 
     private ProxyraManagedConnectionFactory xaFactory() {
@@ -137,12 +136,7 @@ class XaTransactionTest {
 
     private static Connection handleAs(ProxyraManagedConnectionFactory mcf, ProxyraManagedConnection mc, String caller)
             throws Exception {
-        ConnectionHandle handle = (ConnectionHandle) mc.getConnection(null,
-                mcf.requestFor(DbIdentity.of(caller, caller)));
-        if (handle.refusal() != null) {
-            throw handle.refusal();
-        }
-        return handle;
+        return XaBranches.handleAs(mcf, mc, caller);
     }
 
     /** A branch on {@code c} that inserts one row, ended and prepared (XA_OK). */
@@ -161,13 +155,8 @@ class XaTransactionTest {
         }
     }
 
-    /** Owner of the prepared branch, as the superuser sees pg_prepared_xacts; null when there is none. */
     private String preparedOwner(Xid xid) throws SQLException {
-        try (Connection su = db.superuser(); Statement s = su.createStatement();
-             ResultSet rs = s.executeQuery("select owner from pg_prepared_xacts where gid = '"
-                     + PostgresTwoPhase.gid(xid) + "'")) {
-            return rs.next() ? rs.getString(1) : null;
-        }
+        return XaBranches.preparedOwner(db, xid);
     }
 
     /** owner of every committed row with that body, as the superuser sees the table. */
@@ -238,10 +227,10 @@ class XaTransactionTest {
         ProxyraManagedConnection mc = managed(mcf);
         handleAs(mcf, mc, "alice");
         XAResource xa = mc.getXAResource();
-        Xid tooLong = new XaDecisionTest.TestXid(FORMAT_ID, new byte[65], new byte[] {1});
+        Xid tooLong = new XaBranches.TestXid(FORMAT_ID, new byte[65], new byte[] {1});
         assertThatThrownBy(() -> xa.start(tooLong, XAResource.TMNOFLAGS)).isInstanceOf(XAException.class)
                 .extracting(e -> ((XAException) e).errorCode).isEqualTo(XAException.XAER_INVAL);
-        Xid longBqual = new XaDecisionTest.TestXid(FORMAT_ID, new byte[] {1}, new byte[65]);
+        Xid longBqual = new XaBranches.TestXid(FORMAT_ID, new byte[] {1}, new byte[65]);
         assertThatThrownBy(() -> xa.start(longBqual, XAResource.TMNOFLAGS)).isInstanceOf(XAException.class)
                 .extracting(e -> ((XAException) e).errorCode).isEqualTo(XAException.XAER_INVAL);
     }
@@ -626,7 +615,7 @@ class XaTransactionTest {
     @Test
     void anXidCraftedWithAQuoteInjectsNothing() throws Exception {
         byte[] evil = "x'; DROP TABLE x; --".getBytes(StandardCharsets.UTF_8);
-        Xid xid = new XaDecisionTest.TestXid(FORMAT_ID, evil, evil);
+        Xid xid = new XaBranches.TestXid(FORMAT_ID, evil, evil);
         ProxyraManagedConnection mc = managed(mcf);
         Connection c = handleAs(mcf, mc, "alice");
         XAResource xa = mc.getXAResource();
